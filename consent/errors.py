@@ -1,0 +1,64 @@
+"""The consent package's one error family.
+
+It carries the same four attributes as ``gateway.errors.GatewayError`` (``status``, ``code``,
+``message``, ``path``) so that the gateway renders it without ``consent`` importing ``gateway``.
+
+ConsentError
+ ├── ConsentNotFoundError          404  UK.OBIE.Resource.NotFound
+ ├── InvalidTransitionError        400  UK.OBIE.Resource.InvalidConsentStatus
+ ├── ConsentFieldError             400  UK.OBIE.Field.Invalid
+ ├── ConsentFieldMissingError      400  UK.OBIE.Field.Missing
+ ├── ConsentFieldUnexpectedError   400  UK.OBIE.Field.Unexpected
+ ├── PurposeRuleError              400  UK.OBIE.Field.Invalid (names the purpose and rule)
+ └── IdempotencyConflictError      400  UK.OBIE.Rules.DuplicateReference
+"""
+
+from __future__ import annotations
+
+
+class ConsentError(Exception):
+    status: int = 400
+    code: str = "UK.OBIE.Field.Invalid"
+    message: str = "The consent request is invalid."
+
+    def __init__(self, message: str | None = None, *, path: str | None = None) -> None:
+        self.message = message or type(self).message
+        self.path = path
+        super().__init__(self.message)
+
+
+class ConsentNotFoundError(ConsentError):
+    """No such consent for this caller (another wallet's or user's consent looks the same)."""
+
+    status, code, message = 404, "UK.OBIE.Resource.NotFound", "No such consent."
+
+
+class InvalidTransitionError(ConsentError):
+    """The consent's current status does not allow this change (UK OB: InvalidConsentStatus)."""
+
+    code, message = "UK.OBIE.Resource.InvalidConsentStatus", "The consent's status does not allow this."
+
+
+class ConsentFieldError(ConsentError):
+    code = "UK.OBIE.Field.Invalid"
+
+
+class ConsentFieldMissingError(ConsentError):
+    code, message = "UK.OBIE.Field.Missing", "A required field is missing."
+
+
+class ConsentFieldUnexpectedError(ConsentError):
+    code, message = "UK.OBIE.Field.Unexpected", "A field was sent that the server owns or does not expect."
+
+
+class PurposeRuleError(ConsentError):
+    """The consent breaks a rule of its purpose as the policy defines it."""
+
+    code = "UK.OBIE.Field.Invalid"
+
+
+class IdempotencyConflictError(ConsentError):
+    """The x-idempotency-key was used before with a different body."""
+
+    code = "UK.OBIE.Rules.DuplicateReference"
+    message = "This x-idempotency-key was already used with a different request body."

@@ -1,0 +1,90 @@
+"""What a consent is: the record a wallet's access is checked against.
+
+Frozen dataclasses, so a cached consent can be shared by every request of an instance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class ConsentStatus(StrEnum):
+    """UK OB v4.0 ``OBReadConsentResponse1.Data.Status`` codes, plus our pause."""
+
+    AWAITING_AUTHORISATION = "AWAU"
+    AUTHORISED = "AUTH"
+    REJECTED = "RJCT"
+    REVOKED = "CANC"
+    EXPIRED = "EXPD"
+    PAUSED = "PAUS"  # internal only: shown to wallets as AUTH with a status reason
+
+    @property
+    def wallet_facing(self) -> str:
+        """The status as the official schema allows it (PAUS is not in its enum)."""
+        return "AUTH" if self is ConsentStatus.PAUSED else self.value
+
+
+class Actor(StrEnum):
+    WALLET = "wallet"
+    USER = "user"
+    BANK = "bank"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    consent_id: str
+    client_id: str
+    status: ConsentStatus
+    permissions: frozenset[str]
+    purposes: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    status_updated_at: datetime
+    user_id: str | None = None
+    account_ids: tuple[str, ...] = ()
+    recipients: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+    transaction_from: datetime | None = None
+    transaction_to: datetime | None = None
+    frequency_per_day: int = 4
+    marketing_opt_in: bool = False
+    version: int = 1  # bumped on every event; caches compare it
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentEvent:
+    """One appended change. ``prev_hash`` chains it to the event before it."""
+
+    consent_id: str
+    seq: int
+    at: datetime
+    actor: Actor
+    actor_id: str
+    kind: str  # created, authorised, rejected, paused, resumed, amended, revoked, expired
+    reason: str
+    changes: dict[str, object] = field(default_factory=dict)
+    prev_hash: str = ""
+    hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRecord:
+    """One proxied call, written by the gateway's audit step, read in the user's history."""
+
+    interaction_id: str
+    at: datetime
+    client_id: str
+    consent_id: str | None
+    user_id: str | None
+    api: str
+    operation_id: str
+    method: str
+    path: str
+    account_ids: tuple[str, ...]
+    status: int
+    response_bytes: int
+    latency_ms: float
+    record_count: int | None = None

@@ -1,0 +1,96 @@
+"""Assemble the ASGI application: ``create_app(settings) -> Starlette``.
+
+Settings are passed in, never read at import time. The lifespan builds every back-end once
+into ``Services`` (``app.state.services``); arguments given to ``create_app`` replace the real
+ones in tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from consent.db import open_engine
+from consent.errors import ConsentError
+from gateway.clock import Clock, system_clock
+from gateway.errors import GatewayError, handle_error
+from gateway.interaction import InteractionIdMiddleware
+from gateway.oauth.keys import KeyRing
+from gateway.services import Services
+from gateway.settings import Settings, load_settings
+from policies import load_policies
+
+
+def load_keys(settings: Settings) -> KeyRing:
+    """Production reads the configured key file; demo mode creates one in the data folder."""
+    if settings.signing_keys_file is not None:
+        return KeyRing.load(settings.signing_keys_file)
+    return KeyRing.load_or_create(settings.data_dir / "keys" / "signing.jwks.json")
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "alive"})
+
+
+def _routes() -> list[BaseRoute]:
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    engine: AsyncEngine | None = None,
+    keys: KeyRing | None = None,
+) -> Starlette:
+    policies = load_policies(settings.policies_dir)
+    keyring = keys or load_keys(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = engine or open_engine(settings.effective_database_url)
+        redis = None
+        if settings.redis_url:
+            from redis.asyncio import Redis
+
+            redis = Redis.from_url(settings.redis_url)
+        services = Services(
+            settings=settings,
+            policies=policies,
+            keys=keyring,
+            clock=clock or system_clock,
+            engine=db,
+            redis=redis,
+        )
+        app.state.services = services
+        try:
+            yield
+        finally:
+            if redis is not None:
+                await redis.aclose()
+            if engine is None:
+                await db.dispose()
+
+    handlers: dict[Any, Any] = {GatewayError: handle_error, ConsentError: handle_error, Exception: handle_error}
+    return Starlette(
+        routes=_routes(),
+        middleware=[Middleware(InteractionIdMiddleware)],
+        exception_handlers=handlers,
+        lifespan=lifespan,
+    )
+
+
+def app_from_env() -> Starlette:
+    """uvicorn factory: ``uvicorn --factory gateway.app:app_from_env``."""
+    return create_app(load_settings())

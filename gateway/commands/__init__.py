@@ -1,0 +1,1 @@
+"""Sub-commands of ``walletgate``; each module registers its own on the parser."""

@@ -1,0 +1,39 @@
+"""``walletgate serve``: run the gateway under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from gateway.cli import settings_from_args
+from gateway.settings import env_name
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("serve", help="run the gateway", description="Run the gateway under uvicorn.")
+    p.add_argument("--host", help="listen address (WALLETGATE_HOST)")
+    p.add_argument("--port", type=int, help="listen port (WALLETGATE_PORT)")
+    p.add_argument("--workers", type=int, help="worker processes (WALLETGATE_WORKERS)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = settings_from_args(args, host=args.host, port=args.port, workers=args.workers)
+    # Workers re-read the settings from the environment: hand the flags on through it.
+    for name in ("host", "port", "workers"):
+        os.environ[env_name(name)] = str(getattr(settings, name))
+    if args.settings_file:
+        os.environ["WALLETGATE_SETTINGS_FILE"] = args.settings_file
+    uvicorn.run(
+        "gateway.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        proxy_headers=False,
+        access_log=False,
+    )
+    return 0

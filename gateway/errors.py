@@ -1,0 +1,249 @@
+"""The gateway's one error family, and how any refusal is rendered.
+
+GatewayError                              400  UK.OBIE.Field.Invalid
+ ├── FieldMissingError                    400  UK.OBIE.Field.Missing
+ ├── HeaderInvalidError                   400  UK.OBIE.Header.Invalid
+ ├── HeaderMissingError                   400  UK.OBIE.Header.Missing
+ ├── InvalidTokenError                    401  (WWW-Authenticate: error="invalid_token")
+ │    └── InvalidDPoPProofError           401  (WWW-Authenticate: DPoP error="invalid_dpop_proof")
+ ├── ForbiddenError                       403  UK.OBIE.Resource.ConsentMismatch
+ │    └── InvalidConsentStatusError       403  UK.OBIE.Resource.InvalidConsentStatus
+ ├── ResourceNotFoundError                404  UK.OBIE.Resource.NotFound
+ ├── MethodNotAllowedError                405
+ ├── TooManyRequestsError                 429  (Retry-After, RateLimit-*)
+ ├── UpstreamError                        502  UK.OBIE.UnexpectedError
+ ├── ServiceUnavailableError              503  (Retry-After)
+ └── OAuthError                           400  RFC 6749 body: error / error_description
+      └── ... (gateway/oauth defines the RFC error codes as subclasses)
+
+API routes render the Open Banking ``OBErrorResponse1`` body; ``/oauth/*`` routes (and any
+``OAuthError``) render RFC 6749 ``error``/``error_description``. ``consent.errors.ConsentError``
+has the same attributes and renders the same way. Anything else is a 500 with a safe message.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from consent.errors import ConsentError
+
+log = logging.getLogger("walletgate.errors")
+
+# UK OB v4 documents carry 4-letter ExternalReason1Code values in Errors[].ErrorCode; the v3
+# namespaced codes map onto them here, in the order of the OB standard error-code list.
+_V4_REASON_CODES: dict[str, str] = {
+    "UK.OBIE.Field.Expected": "U001",
+    "UK.OBIE.Field.Invalid": "U002",
+    "UK.OBIE.Field.InvalidDate": "U003",
+    "UK.OBIE.Field.Missing": "U004",
+    "UK.OBIE.Field.Unexpected": "U005",
+    "UK.OBIE.Header.Invalid": "U006",
+    "UK.OBIE.Header.Missing": "U007",
+    "UK.OBIE.Resource.ConsentMismatch": "U008",
+    "UK.OBIE.Resource.InvalidConsentStatus": "U009",
+    "UK.OBIE.Resource.InvalidFormat": "U010",
+    "UK.OBIE.Resource.NotFound": "U011",
+    "UK.OBIE.Rules.AfterCutOffDateTime": "U012",
+    "UK.OBIE.Rules.DuplicateReference": "U013",
+    "UK.OBIE.Signature.Invalid": "U014",
+    "UK.OBIE.Signature.InvalidClaim": "U015",
+    "UK.OBIE.Signature.Malformed": "U016",
+    "UK.OBIE.Signature.Missing": "U017",
+    "UK.OBIE.Signature.MissingClaim": "U018",
+    "UK.OBIE.Signature.Unexpected": "U019",
+    "UK.OBIE.Unsupported.AccountIdentifier": "U020",
+    "UK.OBIE.Unsupported.AccountSecondaryIdentifier": "U021",
+    "UK.OBIE.Unsupported.Currency": "U022",
+    "UK.OBIE.Unsupported.Frequency": "U023",
+    "UK.OBIE.Unsupported.LocalInstrument": "U024",
+    "UK.OBIE.Unsupported.Scheme": "U025",
+    "UK.OBIE.Reauthenticate": "U026",
+    "UK.OBIE.Rules.ResourceAlreadyExists": "U027",
+    "UK.OBIE.UnexpectedError": "U028",
+    "UK.OBIE.Rules.TooManyRequests": "U029",
+    "UK.OBIE.Unauthorized": "U030",
+}
+
+_STATUS_PHRASES = {
+    400: "400 BadRequest",
+    401: "401 Unauthorized",
+    403: "403 Forbidden",
+    404: "404 NotFound",
+    405: "405 MethodNotAllowed",
+    406: "406 NotAcceptable",
+    409: "409 Conflict",
+    415: "415 UnsupportedMediaType",
+    429: "429 TooManyRequests",
+    500: "500 InternalError",
+    502: "502 BadGateway",
+    503: "503 ServiceUnavailable",
+    504: "504 GatewayTimeout",
+}
+
+
+def v4_reason_code(code: str) -> str:
+    """The 4-letter v4 ErrorCode for a namespaced UK OB code (unknown codes → UnexpectedError)."""
+    return _V4_REASON_CODES.get(code, _V4_REASON_CODES["UK.OBIE.UnexpectedError"])
+
+
+class GatewayError(Exception):
+    status: int = 400
+    code: str = "UK.OBIE.Field.Invalid"
+    message: str = "The request is invalid."
+    oauth_error: str = "invalid_request"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        path: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.message = _one_line(message or type(self).message)
+        self.path = path
+        self.headers = dict(headers or {})
+        super().__init__(self.message)
+
+
+class FieldMissingError(GatewayError):
+    code, message = "UK.OBIE.Field.Missing", "A required field is missing."
+
+
+class HeaderInvalidError(GatewayError):
+    code, message = "UK.OBIE.Header.Invalid", "A header is invalid."
+
+
+class HeaderMissingError(GatewayError):
+    code, message = "UK.OBIE.Header.Missing", "A required header is missing."
+
+
+class InvalidTokenError(GatewayError):
+    """RFC 6750 §3.1 invalid_token: the access token is missing, malformed, expired or revoked."""
+
+    status, code, message, oauth_error = 401, "UK.OBIE.Unauthorized", "The access token is invalid.", "invalid_token"
+    scheme = "DPoP"
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault(
+            "WWW-Authenticate",
+            f'{self.scheme} error="{self.oauth_error}", error_description="{_quote(self.message)}", '
+            'algs="PS256 ES256 EdDSA"',
+        )
+
+
+class InvalidDPoPProofError(InvalidTokenError):
+    """RFC 9449 §7.1: the DPoP proof is missing or invalid."""
+
+    message, oauth_error = "The DPoP proof is invalid.", "invalid_dpop_proof"
+
+
+class ForbiddenError(GatewayError):
+    """The token is valid but its consent does not cover this request."""
+
+    status, code, message, oauth_error = (
+        403,
+        "UK.OBIE.Resource.ConsentMismatch",
+        "The consent does not cover this request.",
+        "insufficient_scope",
+    )
+
+
+class InvalidConsentStatusError(ForbiddenError):
+    code, message = "UK.OBIE.Resource.InvalidConsentStatus", "The consent is not in a state that allows access."
+
+
+class ResourceNotFoundError(GatewayError):
+    status, code, message = 404, "UK.OBIE.Resource.NotFound", "No such resource."
+
+
+class MethodNotAllowedError(GatewayError):
+    status, code, message = 405, "UK.OBIE.Field.Invalid", "This method is not allowed on this resource."
+
+
+class TooManyRequestsError(GatewayError):
+    status, code, message = 429, "UK.OBIE.Rules.TooManyRequests", "Too many requests."
+
+
+class UpstreamError(GatewayError):
+    status, code, message = (
+        502,
+        "UK.OBIE.UnexpectedError",
+        "The bank could not answer; quote the Id when you report it.",
+    )
+
+
+class ServiceUnavailableError(GatewayError):
+    status, code, message = 503, "UK.OBIE.UnexpectedError", "The service is unavailable; retry later."
+
+
+class OAuthError(GatewayError):
+    """An RFC 6749 §5.2 error; subclasses in ``gateway.oauth`` set ``oauth_error``."""
+
+    status, oauth_error, message = 400, "invalid_request", "The request is invalid."
+
+
+def _one_line(text: str) -> str:
+    """Error text must never carry CR/LF (header injection, log forging)."""
+    return " ".join(text.split())
+
+
+def _quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', "'")
+
+
+def interaction_id(request: Request) -> str:
+    """The call's x-fapi-interaction-id, set by the middleware or the pipeline, else a new one."""
+    value = getattr(request.state, "interaction_id", None)
+    return str(value) if value else str(uuid.uuid4())
+
+
+def ob_error_body(exc: GatewayError | ConsentError, error_id: str, *, v4: bool = True) -> dict[str, Any]:
+    error: dict[str, Any] = {"ErrorCode": v4_reason_code(exc.code) if v4 else exc.code, "Message": exc.message[:500]}
+    if exc.path:
+        error["Path"] = exc.path[:500]
+    return {
+        "Code": _STATUS_PHRASES.get(exc.status, str(exc.status)),
+        "Id": error_id[:40],
+        "Message": exc.message[:500],
+        "Errors": [error],
+    }
+
+
+def render_ob_error(exc: GatewayError | ConsentError, error_id: str, *, v4: bool = True) -> Response:
+    headers = {"x-fapi-interaction-id": error_id, "Cache-Control": "no-store"}
+    headers.update(getattr(exc, "headers", {}))
+    return Response(orjson.dumps(ob_error_body(exc, error_id, v4=v4)), exc.status, headers, "application/json")
+
+
+def render_oauth_error(exc: GatewayError | ConsentError, error_id: str) -> Response:
+    body = {"error": getattr(exc, "oauth_error", "invalid_request"), "error_description": _one_line(exc.message)}
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache", "x-fapi-interaction-id": error_id}
+    headers.update(getattr(exc, "headers", {}))
+    return Response(orjson.dumps(body), exc.status, headers, "application/json")
+
+
+def _wants_oauth(request: Request, exc: Exception) -> bool:
+    return isinstance(exc, OAuthError) or request.url.path.startswith(
+        ("/oauth/", "/par", "/token", "/register", "/introspect", "/revoke", "/userinfo")
+    )
+
+
+async def handle_error(request: Request, exc: Exception) -> Response:
+    """Starlette exception handler for both families and for the unexpected."""
+    error_id = interaction_id(request)
+    if not isinstance(exc, GatewayError | ConsentError):
+        log.exception("unexpected error (interaction %s)", error_id, exc_info=exc)
+        exc = GatewayError("An unexpected error happened; quote the Id when you report it.")
+        exc.status, exc.code = 500, "UK.OBIE.UnexpectedError"
+        exc.oauth_error = "server_error"
+    if _wants_oauth(request, exc):
+        return render_oauth_error(exc, error_id)
+    return render_ob_error(exc, error_id)

@@ -1,0 +1,44 @@
+"""ASGI middleware: every request gets an ``x-fapi-interaction-id``, echoed on the response.
+
+A wallet's own id is kept when it is a UUID (FAPI); otherwise a new one is made, and the
+validate-request step refuses a malformed header on API routes.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HEADER = b"x-fapi-interaction-id"
+
+
+def _valid_uuid(value: bytes) -> bool:
+    try:
+        uuid.UUID(value.decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return len(value) == 36
+
+
+class InteractionIdMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope["headers"] if k == HEADER), None)
+        value = given.decode("ascii") if given is not None and _valid_uuid(given) else str(uuid.uuid4())
+        scope.setdefault("state", {})["interaction_id"] = value
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "x-fapi-interaction-id" not in headers:
+                    headers["x-fapi-interaction-id"] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)

@@ -1,0 +1,177 @@
+"""The gateway's own signing keys: load, generate (demo only), sign, verify, publish as JWKS.
+
+The key file is a private JWK set. Each key carries a ``use_state`` member:
+``next`` (published, not yet signing), ``current`` (the one key that signs), ``retired``
+(published until ``retire_after``, a UNIX time after which every token it signed has
+expired). The public JWKS lists every key that is not past its ``retire_after``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAPSSAlgorithm
+
+SIGNING_ALGORITHMS = ("PS256", "ES256", "EdDSA")
+_PUBLIC_MEMBERS = ("kty", "kid", "use", "alg", "crv", "x", "y", "n", "e")
+
+
+class KeyFileError(Exception):
+    """The key file is missing, unreadable or inconsistent."""
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    kid: str
+    alg: str
+    state: str  # next | current | retired
+    retire_after: float | None
+    private: Any  # a cryptography private key
+    jwk: Mapping[str, Any]  # the private JWK as stored
+
+    @property
+    def public_jwk(self) -> dict[str, Any]:
+        public: dict[str, Any] = {k: self.jwk[k] for k in _PUBLIC_MEMBERS if k in self.jwk}
+        return public | {"use": "sig", "alg": self.alg}
+
+
+def generate_jwk(alg: str = "ES256", kid: str | None = None) -> dict[str, Any]:
+    """A new private JWK for ``alg`` (PS256 → RSA 2048, ES256 → P-256, EdDSA → Ed25519)."""
+    kid = kid or uuid.uuid4().hex
+    data: dict[str, Any]
+    if alg == "ES256":
+        data = json.loads(ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1())))
+    elif alg == "PS256":
+        data = json.loads(RSAPSSAlgorithm.to_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048)))
+    elif alg == "EdDSA":
+        data = json.loads(OKPAlgorithm.to_jwk(ed25519.Ed25519PrivateKey.generate()))
+    else:
+        raise ValueError(f"unsupported signing algorithm {alg!r}; expected one of {SIGNING_ALGORITHMS}")
+    return data | {"kid": kid, "alg": alg, "use": "sig"}
+
+
+def public_jwk(private_jwk: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: private_jwk[k] for k in _PUBLIC_MEMBERS if k in private_jwk}
+
+
+def _load_private(jwk: Mapping[str, Any]) -> Any:
+    try:
+        return jwt.PyJWK(dict(jwk)).key
+    except (jwt.PyJWKError, ValueError, KeyError) as exc:
+        raise KeyFileError(f"key {jwk.get('kid')!r}: not a usable private JWK ({exc})") from None
+
+
+class KeyRing:
+    """The signing keys of one gateway, read from a JWK set file."""
+
+    def __init__(self, keys: Sequence[SigningKey], path: Path | None = None) -> None:
+        kids = [k.kid for k in keys]
+        if len(kids) != len(set(kids)):
+            raise KeyFileError("duplicate kid in the key set")
+        current = [k for k in keys if k.state == "current"]
+        if len(current) != 1:
+            raise KeyFileError(f"expected exactly one key with use_state 'current', found {len(current)}")
+        self.keys = tuple(keys)
+        self.path = path
+        self.current = current[0]
+        self._by_kid = {k.kid: k for k in keys}
+
+    @classmethod
+    def from_jwks(cls, data: Mapping[str, Any], path: Path | None = None) -> KeyRing:
+        entries = data.get("keys")
+        if not isinstance(entries, list) or not entries:
+            raise KeyFileError(f"{path or 'key set'}: expected a JWK set with a non-empty 'keys' list")
+        keys = []
+        for jwk in entries:
+            alg = jwk.get("alg")
+            if alg not in SIGNING_ALGORITHMS:
+                raise KeyFileError(
+                    f"{path or 'key set'}: key {jwk.get('kid')!r} has alg {alg!r}; expected one of {SIGNING_ALGORITHMS}"
+                )
+            if not jwk.get("kid"):
+                raise KeyFileError(f"{path or 'key set'}: every key needs a kid")
+            keys.append(
+                SigningKey(
+                    jwk["kid"], alg, jwk.get("use_state", "current"), jwk.get("retire_after"), _load_private(jwk), jwk
+                )
+            )
+        return cls(keys, path)
+
+    @classmethod
+    def load(cls, path: Path) -> KeyRing:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise KeyFileError(f"{path}: key file not found") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise KeyFileError(f"{path}: not valid JSON ({exc})") from None
+        return cls.from_jwks(data, path)
+
+    @classmethod
+    def load_or_create(cls, path: Path, alg: str = "ES256") -> KeyRing:
+        """Demo mode only: create a key file with one fresh key when none exists."""
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_private_file(path, {"keys": [generate_jwk(alg) | {"use_state": "current"}]})
+        return cls.load(path)
+
+    def jwks(self, now: float | None = None) -> dict[str, Any]:
+        """The public JWK set: every key that may still verify a live token, and the next one."""
+        now = time.time() if now is None else now
+        live = [k for k in self.keys if k.retire_after is None or k.retire_after > now]
+        return {"keys": [k.public_jwk for k in live]}
+
+    def verification_key(self, kid: str | None) -> SigningKey | None:
+        return self._by_kid.get(kid) if kid else None
+
+    def sign(self, claims: Mapping[str, Any], typ: str = "JWT", extra_headers: Mapping[str, Any] | None = None) -> str:
+        key = self.current
+        headers = {"kid": key.kid, "typ": typ, **(extra_headers or {})}
+        return jwt.encode(dict(claims), key.private, algorithm=key.alg, headers=headers)
+
+    def verify(
+        self,
+        token: str,
+        *,
+        typ: str | None,
+        audience: str | Iterable[str] | None = None,
+        issuer: str | None = None,
+        leeway: float = 0,
+        required: Sequence[str] = ("exp", "iat"),
+    ) -> dict[str, Any]:
+        """Verify a JWT this gateway signed. Raises ``jwt.InvalidTokenError`` on any failure."""
+        header = jwt.get_unverified_header(token)
+        if typ is not None and str(header.get("typ", "")).lower() != typ.lower():
+            raise jwt.InvalidTokenError(f"expected typ {typ!r}")
+        key = self.verification_key(header.get("kid"))
+        if key is None:
+            raise jwt.InvalidTokenError("unknown kid")
+        if header.get("alg") != key.alg:
+            raise jwt.InvalidAlgorithmError("alg does not match the key")
+        return jwt.decode(
+            token,
+            key.private.public_key(),
+            algorithms=[key.alg],
+            audience=audience,
+            issuer=issuer,
+            leeway=leeway,
+            options={"require": list(required), "verify_aud": audience is not None},
+        )
+
+
+def write_private_file(path: Path, data: Mapping[str, Any]) -> None:
+    """Write JSON readable by the owner only, atomically."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2)
+    os.replace(tmp, path)

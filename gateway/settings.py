@@ -1,0 +1,336 @@
+"""One typed settings object, read from ``WALLETGATE_*`` variables and an optional TOML file.
+
+Every field carries its help text and its checks in ``metadata``, so the environment name,
+the default, the help and the validation live in one place: ``walletgate settings`` and the
+README table are generated from the same source. ``load_settings`` gathers *all* problems
+and raises one ``SettingsError`` whose lines each name the setting, the value and what is
+expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_type_hints
+from urllib.parse import urlsplit
+
+ENV_PREFIX = "WALLETGATE_"
+SETTINGS_FILE_ENV = "WALLETGATE_SETTINGS_FILE"
+# Variables under these prefixes belong to the test suite or tools, not to the gateway.
+_FOREIGN_ENV_PREFIXES = ("WALLETGATE_TEST_", "WALLETGATE_BENCH_")
+
+Mode = Literal["demo", "production"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+LimiterFailure = Literal["open", "closed"]
+
+_PACKAGE_POLICIES = Path(__file__).resolve().parent.parent / "policies"
+
+
+class SettingsError(Exception):
+    """Start-up refused: one line per problem, each naming the setting, value and expectation."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class Secret(str):
+    """A string whose ``repr`` never shows its value."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+
+def _f(default: Any, help: str, **checks: Any) -> Any:
+    return field(default=default, metadata={"help": help, **checks})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the gateway reads at start-up. Construct with ``load_settings``."""
+
+    mode: Mode = _f(
+        "demo", "demo: seeded users, generated keys, loopback http redirect URIs allowed; production: none of that"
+    )
+    data_dir: Path = _f(Path(".walletgate"), "folder for the SQLite file, generated keys and demo credentials")
+    host: str = _f("127.0.0.1", "address the gateway listens on")
+    port: int = _f(8000, "port the gateway listens on", min=1, max=65535)
+    workers: int = _f(1, "uvicorn worker processes", min=1, max=64)
+    issuer: str = _f(
+        "", "issuer identifier (https URL in production); empty means http://HOST:PORT", url=True, empty_ok=True
+    )
+    database_url: str = _f(
+        "",
+        "SQLAlchemy URL (sqlite:///... or postgresql://...); empty means a SQLite file in DATA_DIR",
+        database=True,
+        empty_ok=True,
+    )
+    redis_url: str = _f(
+        "",
+        "Redis URL for shared limits, caches, replay caches and revocation; empty means in-process",
+        redis=True,
+        empty_ok=True,
+    )
+    upstream_url: str = _f(
+        "http://127.0.0.1:8100",
+        "base URL of the bank upstream the shipped policy publishes (the sandbox bank in the demo)",
+        url=True,
+    )
+    sandbox_port: int = _f(8100, "port the demo starts the sandbox bank on", min=1, max=65535)
+    policies_dir: Path = _f(_PACKAGE_POLICIES, "folder of policy YAML files", must_exist=True)
+    signing_keys_file: Path | None = _f(
+        None,
+        "JWK set (private) used to sign tokens; required in production, generated in DATA_DIR in demo mode",
+        must_exist=True,
+    )
+    directory_jwks_file: Path | None = _f(
+        None,
+        "public JWK set of the trusted software-statement directory; demo mode generates one in DATA_DIR",
+        must_exist=True,
+    )
+    access_token_ttl: int = _f(300, "access token lifetime in seconds (FAPI: 120 to 600)", min=120, max=600)
+    authorization_code_ttl: int = _f(60, "authorization code lifetime in seconds", min=10, max=60)
+    par_ttl: int = _f(60, "lifetime of a pushed authorization request_uri in seconds", min=10, max=599)
+    awaiting_authorisation_ttl: int = _f(
+        3600, "seconds an AWAU consent may wait for the user before it expires", min=60, max=86400
+    )
+    consent_cache_ttl: float = _f(
+        1.0, "seconds a gateway instance may serve a cached consent without hearing of a change", min=0.0, max=60.0
+    )
+    clock_skew: int = _f(10, "seconds of clock skew tolerated on iat/nbf/exp", min=0, max=60)
+    trusted_proxies: tuple[str, ...] = _f(
+        ("127.0.0.1", "::1"), "comma-separated addresses whose client-certificate header is trusted", ip_list=True
+    )
+    client_cert_header: str = _f(
+        "x-ssl-client-cert", "header in which the TLS terminator forwards the PEM client certificate (URL-encoded)"
+    )
+    redis_budget_ms: int = _f(
+        20, "milliseconds a Redis call may take before the limiter treats Redis as lost", min=1, max=5000
+    )
+    limiter_on_redis_failure: LimiterFailure = _f(
+        "open", "default when Redis is lost: open (local share of each limit) or closed (503)"
+    )
+    otlp_endpoint: str = _f(
+        "", "OTLP/HTTP endpoint for traces and metrics; empty means no export", url=True, empty_ok=True
+    )
+    log_level: LogLevel = _f("info", "log level")
+    admin_token: Secret = _f(Secret(""), "bearer token for the admin API; empty disables the admin API")
+
+    @property
+    def issuer_url(self) -> str:
+        return (self.issuer or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'walletgate.db').resolve()}"
+
+    @property
+    def demo(self) -> bool:
+        return self.mode == "demo"
+
+
+def env_name(name: str) -> str:
+    return ENV_PREFIX + name.upper()
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(environment variable, default, help) for every setting, for the CLI and the README."""
+    rows = []
+    for f in dataclasses.fields(Settings):
+        default = f.default
+        shown = ",".join(default) if isinstance(default, tuple) else ("" if default is None else str(default))
+        if f.name == "policies_dir":
+            shown = "(the shipped policies)"
+        rows.append((env_name(f.name), shown, f.metadata["help"]))
+    return rows
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build ``Settings`` from a TOML file, then the environment, then explicit overrides.
+
+    Raises ``SettingsError`` listing every problem found, never the first one only.
+    """
+    environ = os.environ if environ is None else environ
+    problems: list[str] = []
+    raw: dict[str, tuple[str, Any]] = {}  # field name -> (where it came from, raw value)
+    names = {f.name for f in dataclasses.fields(Settings)}
+
+    file = file or (Path(environ[SETTINGS_FILE_ENV]) if environ.get(SETTINGS_FILE_ENV) else None)
+    if file is not None:
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            problems.append(f"settings file {file}: not found")
+            data = {}
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            problems.append(f"settings file {file}: not valid TOML ({exc})")
+            data = {}
+        for key, value in data.items():
+            if key not in names:
+                problems.append(
+                    f"settings file {file}: unknown key {key!r}; expected one of {', '.join(sorted(names))}"
+                )
+            else:
+                raw[key] = (f"{file}: {key}", value)
+
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX) or key == SETTINGS_FILE_ENV or key.startswith(_FOREIGN_ENV_PREFIXES):
+            continue
+        name = key[len(ENV_PREFIX) :].lower()
+        if name not in names:
+            problems.append(f"{key}: unknown setting; see `walletgate settings` for the list")
+        else:
+            raw[name] = (key, value)
+
+    for name, value in (overrides or {}).items():
+        if name not in names:
+            raise ValueError(f"unknown setting override {name!r}")
+        raw[name] = (env_name(name), value)
+
+    hints = get_type_hints(Settings)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(Settings):
+        if f.name not in raw:
+            continue
+        source, value = raw[f.name]
+        try:
+            values[f.name] = _cast(hints[f.name], value, f.metadata)
+        except ValueError as exc:
+            problems.append(f"{source}={_show(f.name, value)}: {exc}")
+
+    settings = Settings(**values) if not problems else None
+    if settings is not None:
+        problems.extend(_cross_checks(settings))
+    if problems or settings is None:
+        raise SettingsError(problems)
+    return settings
+
+
+def _show(name: str, value: Any) -> str:
+    return "'****'" if name == "admin_token" else repr(value)
+
+
+def _cross_checks(s: Settings) -> list[str]:
+    problems = []
+    if s.mode == "production":
+        if s.signing_keys_file is None:
+            problems.append(
+                f"{env_name('signing_keys_file')}: required in production mode (keys are never generated silently)"
+            )
+        if s.directory_jwks_file is None:
+            problems.append(f"{env_name('directory_jwks_file')}: required in production mode")
+        if not s.issuer.startswith("https://"):
+            problems.append(f"{env_name('issuer')}={s.issuer!r}: production mode needs an https issuer URL")
+    return problems
+
+
+def _cast(kind: Any, value: Any, checks: Mapping[str, Any]) -> Any:
+    """Turn a raw value (a string from the environment, or a TOML value) into ``kind``."""
+    if kind == (Path | None):
+        if value in (None, ""):
+            return None
+        kind = Path
+    origin_args = get_args(kind)
+    if kind is bool:
+        return _cast_bool(value)
+    if kind is int:
+        return _in_range(_cast_int(value), checks)
+    if kind is float:
+        return _in_range(_cast_float(value), checks)
+    if kind is Path:
+        path = Path(str(value)).expanduser()
+        if checks.get("must_exist") and not path.exists():
+            raise ValueError("expected an existing path; nothing is there")
+        return path
+    if kind is Secret:
+        return Secret(str(value))
+    if kind == tuple[str, ...]:
+        items = tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else tuple(value)
+        if checks.get("ip_list"):
+            for item in items:
+                try:
+                    ipaddress.ip_address(item)
+                except ValueError:
+                    raise ValueError(f"expected comma-separated IP addresses; {item!r} is not one") from None
+        return items
+    if origin_args and all(isinstance(a, str) for a in origin_args):  # a Literal
+        if value not in origin_args:
+            raise ValueError(f"expected one of {', '.join(origin_args)}")
+        return value
+    text = str(value)
+    if text == "" and checks.get("empty_ok"):
+        return text
+    if checks.get("url"):
+        _check_url(text, ("http", "https"))
+    if checks.get("database"):
+        _check_database_url(text)
+    if checks.get("redis"):
+        _check_url(text, ("redis", "rediss", "unix"))
+    return text
+
+
+def _cast_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    lowered = str(value).strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _cast_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError("expected a whole number") from None
+
+
+def _cast_float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError("expected a number") from None
+
+
+def _in_range(number: Any, checks: Mapping[str, Any]) -> Any:
+    low, high = checks.get("min"), checks.get("max")
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise ValueError(f"expected a value from {low} to {high}")
+    return number
+
+
+def _check_url(text: str, schemes: tuple[str, ...]) -> None:
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        raise ValueError(f"expected a {'/'.join(schemes)} URL ({exc})") from None
+    if parts.scheme not in schemes or (parts.scheme != "unix" and not parts.hostname):
+        raise ValueError(f"expected a {'/'.join(schemes)} URL with a host")
+
+
+def _check_database_url(text: str) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise ValueError("expected a SQLAlchemy URL such as sqlite:///path/to.db or postgresql://host/db") from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError("expected a sqlite:// or postgresql:// URL")
