@@ -1,0 +1,98 @@
+"""Errors render as the Open Banking body on API routes and RFC 6749 on OAuth endpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from consent.errors import ConsentNotFoundError
+from gateway.errors import (
+    GatewayError,
+    InvalidTokenError,
+    OAuthError,
+    ResourceNotFoundError,
+    handle_error,
+    ob_error_body,
+    v4_reason_code,
+)
+from gateway.interaction import InteractionIdMiddleware
+
+
+def _app(exc: Exception) -> TestClient:
+    async def boom(request: Request) -> None:
+        raise exc
+
+    app = Starlette(
+        routes=[Route("/open-banking/v4.0/aisp/accounts", boom), Route("/token", boom, methods=["POST"])],
+        exception_handlers={GatewayError: handle_error, ConsentNotFoundError: handle_error, Exception: handle_error},
+    )
+    from starlette.middleware import Middleware
+
+    app.user_middleware.insert(0, Middleware(InteractionIdMiddleware))
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def test_api_error_renders_ob_error_response_with_path_and_interaction_id() -> None:
+    client = _app(ResourceNotFoundError("No account acc-9 for this consent.", path="AccountId"))
+    response = client.get(
+        "/open-banking/v4.0/aisp/accounts", headers={"x-fapi-interaction-id": "93bac548-d2de-4546-b106-880a5018460d"}
+    )
+    assert response.status_code == 404
+    assert response.headers["x-fapi-interaction-id"] == "93bac548-d2de-4546-b106-880a5018460d"
+    assert response.json() == {
+        "Code": "404 NotFound",
+        "Id": "93bac548-d2de-4546-b106-880a5018460d",
+        "Message": "No account acc-9 for this consent.",
+        "Errors": [{"ErrorCode": "U011", "Message": "No account acc-9 for this consent.", "Path": "AccountId"}],
+    }
+
+
+def test_consent_errors_render_the_same_way() -> None:
+    response = _app(ConsentNotFoundError()).get("/open-banking/v4.0/aisp/accounts")
+    assert response.status_code == 404
+    assert response.json()["Errors"][0]["ErrorCode"] == v4_reason_code("UK.OBIE.Resource.NotFound")
+
+
+def test_oauth_endpoint_errors_use_rfc6749_body_and_no_store() -> None:
+    response = _app(OAuthError("code_verifier does not match")).post("/token")
+    assert response.status_code == 400
+    assert response.headers["cache-control"] == "no-store"
+    assert response.json() == {"error": "invalid_request", "error_description": "code_verifier does not match"}
+
+
+def test_unexpected_exception_becomes_safe_500_without_internals() -> None:
+    response = _app(RuntimeError("password=hunter2 in /srv/app.py")).get("/open-banking/v4.0/aisp/accounts")
+    assert response.status_code == 500
+    assert "hunter2" not in response.text
+    assert response.json()["Errors"][0]["ErrorCode"] == v4_reason_code("UK.OBIE.UnexpectedError")
+
+
+def test_error_messages_never_carry_line_breaks() -> None:
+    exc = InvalidTokenError("bad\r\nSet-Cookie: x=1")
+    assert "\n" not in exc.message
+    assert "\r" not in exc.message
+    assert "\n" not in exc.headers["WWW-Authenticate"]
+
+
+def test_invalid_token_carries_www_authenticate() -> None:
+    exc = InvalidTokenError("The access token has expired.")
+    assert exc.headers["WWW-Authenticate"].startswith('DPoP error="invalid_token"')
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 429, 500, 502, 503])
+def test_error_body_validates_against_official_v4_schema(status: int, uk_ob_accounts_v4: Path) -> None:
+    import jsonschema
+    import yaml
+
+    spec = yaml.safe_load(uk_ob_accounts_v4.read_text(encoding="utf-8"))
+    schema = {"$ref": "#/components/schemas/OBErrorResponse1", "components": spec["components"]}
+    exc = GatewayError("Something is wrong with Data.Permissions[2].", path="Data.Permissions[2]")
+    exc.status = status
+    body = orjson.loads(orjson.dumps(ob_error_body(exc, "93bac548-d2de-4546-b106-880a5018460d")))
+    jsonschema.validate(body, schema)

@@ -1,0 +1,84 @@
+"""The gateway's key ring: signs with the current key, verifies strictly, publishes only public parts."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+
+from gateway.oauth.keys import KeyFileError, KeyRing, generate_jwk
+
+
+def _ring(*algs: str) -> KeyRing:
+    keys = [generate_jwk(alg) | {"use_state": "current" if i == 0 else "next"} for i, alg in enumerate(algs)]
+    return KeyRing.from_jwks({"keys": keys})
+
+
+@pytest.mark.parametrize("alg", ["ES256", "PS256", "EdDSA"])
+def test_signed_token_verifies(alg: str) -> None:
+    ring = _ring(alg)
+    now = int(time.time())
+    token = ring.sign({"sub": "alice", "iat": now, "exp": now + 60}, typ="at+jwt")
+    assert ring.verify(token, typ="at+jwt")["sub"] == "alice"
+
+
+def test_jwks_publishes_no_private_members() -> None:
+    for key in _ring("ES256", "PS256").jwks()["keys"]:
+        assert not {"d", "p", "q", "dp", "dq", "qi"} & set(key)
+
+
+def test_verify_refuses_wrong_typ() -> None:
+    ring = _ring("ES256")
+    now = int(time.time())
+    token = ring.sign({"iat": now, "exp": now + 60}, typ="JWT")
+    with pytest.raises(jwt.InvalidTokenError, match="typ"):
+        ring.verify(token, typ="at+jwt")
+
+
+def test_verify_refuses_alg_none() -> None:
+    ring = _ring("ES256")
+    now = int(time.time())
+    token = jwt.encode(
+        {"iat": now, "exp": now + 60}, None, algorithm="none", headers={"kid": ring.current.kid, "typ": "at+jwt"}
+    )
+    with pytest.raises(jwt.InvalidTokenError):
+        ring.verify(token, typ="at+jwt")
+
+
+def test_verify_refuses_unknown_kid() -> None:
+    ring, other = _ring("ES256"), _ring("ES256")
+    now = int(time.time())
+    with pytest.raises(jwt.InvalidTokenError, match="unknown kid"):
+        ring.verify(other.sign({"iat": now, "exp": now + 60}, typ="at+jwt"), typ="at+jwt")
+
+
+def test_verify_refuses_expired_token() -> None:
+    ring = _ring("ES256")
+    now = int(time.time())
+    with pytest.raises(jwt.ExpiredSignatureError):
+        ring.verify(ring.sign({"iat": now - 120, "exp": now - 60}, typ="at+jwt"), typ="at+jwt")
+
+
+def test_duplicate_kids_are_refused() -> None:
+    key = generate_jwk("ES256") | {"use_state": "current"}
+    with pytest.raises(KeyFileError, match="duplicate kid"):
+        KeyRing.from_jwks({"keys": [key, key | {"use_state": "next"}]})
+
+
+def test_exactly_one_current_key_is_required() -> None:
+    with pytest.raises(KeyFileError, match="exactly one key"):
+        KeyRing.from_jwks({"keys": [generate_jwk("ES256") | {"use_state": "next"}]})
+
+
+def test_missing_key_file_names_the_path(tmp_path: Path) -> None:
+    with pytest.raises(KeyFileError, match="key file not found"):
+        KeyRing.load(tmp_path / "absent.json")
+
+
+def test_demo_key_file_is_created_private_to_the_owner(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "signing.jwks.json"
+    KeyRing.load_or_create(path)
+    assert path.stat().st_mode & 0o077 == 0
+    assert KeyRing.load(path).current.alg == "ES256"

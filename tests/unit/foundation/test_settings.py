@@ -1,0 +1,140 @@
+"""Settings: defaults are the embedded ones; every bad value stops start-up with one clear line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway.settings import Secret, SettingsError, load_settings
+
+
+def _problems(environ: dict[str, str], **kwargs: object) -> list[str]:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ=environ, **kwargs)  # type: ignore[arg-type]
+    return caught.value.problems
+
+
+def test_defaults_are_the_embedded_ones() -> None:
+    settings = load_settings(environ={})
+    assert settings.mode == "demo"
+    assert settings.redis_url == ""
+    assert settings.effective_database_url.startswith("sqlite:///")
+    assert settings.effective_database_url.endswith(".walletgate/walletgate.db")
+    assert settings.issuer_url == "http://127.0.0.1:8000"
+    assert settings.upstream_url == "http://127.0.0.1:8100"
+
+
+def test_environment_values_are_cast_to_their_types() -> None:
+    settings = load_settings(
+        environ={
+            "WALLETGATE_PORT": "9001",
+            "WALLETGATE_CONSENT_CACHE_TTL": "0.5",
+            "WALLETGATE_TRUSTED_PROXIES": "10.0.0.1, ::1",
+        }
+    )
+    assert settings.port == 9001
+    assert settings.consent_cache_ttl == 0.5
+    assert settings.trusted_proxies == ("10.0.0.1", "::1")
+
+
+def test_port_out_of_range_is_refused_naming_the_setting_and_range() -> None:
+    assert _problems({"WALLETGATE_PORT": "70000"}) == ["WALLETGATE_PORT='70000': expected a value from 1 to 65535"]
+
+
+def test_non_numeric_port_is_refused() -> None:
+    assert _problems({"WALLETGATE_PORT": "eighty"}) == ["WALLETGATE_PORT='eighty': expected a whole number"]
+
+
+def test_unparseable_database_url_is_refused() -> None:
+    [problem] = _problems({"WALLETGATE_DATABASE_URL": "not a url"})
+    assert problem.startswith("WALLETGATE_DATABASE_URL='not a url': expected a SQLAlchemy URL")
+
+
+def test_unsupported_database_is_refused() -> None:
+    assert _problems({"WALLETGATE_DATABASE_URL": "mysql://db/walletgate"}) == [
+        "WALLETGATE_DATABASE_URL='mysql://db/walletgate': expected a sqlite:// or postgresql:// URL"
+    ]
+
+
+def test_unknown_setting_is_refused() -> None:
+    assert _problems({"WALLETGATE_PORTT": "8000"}) == [
+        "WALLETGATE_PORTT: unknown setting; see `walletgate settings` for the list"
+    ]
+
+
+def test_missing_key_file_is_refused(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.jwks.json"
+    assert _problems({"WALLETGATE_SIGNING_KEYS_FILE": str(missing)}) == [
+        f"WALLETGATE_SIGNING_KEYS_FILE='{missing}': expected an existing path; nothing is there"
+    ]
+
+
+def test_value_outside_its_choices_is_refused() -> None:
+    assert _problems({"WALLETGATE_MODE": "staging"}) == ["WALLETGATE_MODE='staging': expected one of demo, production"]
+
+
+def test_token_lifetime_outside_fapi_bounds_is_refused() -> None:
+    assert _problems({"WALLETGATE_ACCESS_TOKEN_TTL": "3600"}) == [
+        "WALLETGATE_ACCESS_TOKEN_TTL='3600': expected a value from 120 to 600"
+    ]
+
+
+def test_redis_url_with_wrong_scheme_is_refused() -> None:
+    assert _problems({"WALLETGATE_REDIS_URL": "http://127.0.0.1:6379"}) == [
+        "WALLETGATE_REDIS_URL='http://127.0.0.1:6379': expected a redis/rediss/unix URL with a host"
+    ]
+
+
+def test_bad_ip_in_trusted_proxies_is_refused() -> None:
+    assert _problems({"WALLETGATE_TRUSTED_PROXIES": "127.0.0.1,proxy.local"}) == [
+        "WALLETGATE_TRUSTED_PROXIES='127.0.0.1,proxy.local': expected comma-separated IP addresses; "
+        "'proxy.local' is not one"
+    ]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    problems = _problems({"WALLETGATE_PORT": "0", "WALLETGATE_WORKERS": "many", "WALLETGATE_FOO": "1"})
+    assert len(problems) == 3
+
+
+def test_production_mode_refuses_to_start_without_keys_and_https_issuer() -> None:
+    problems = _problems({"WALLETGATE_MODE": "production"})
+    assert any(p.startswith("WALLETGATE_SIGNING_KEYS_FILE: required in production mode") for p in problems)
+    assert any("needs an https issuer URL" in p for p in problems)
+
+
+def test_settings_file_is_read_and_unknown_keys_in_it_refused(tmp_path: Path) -> None:
+    file = tmp_path / "walletgate.toml"
+    file.write_text("port = 9100\nprot = 1\n", encoding="utf-8")
+    [problem] = _problems({}, file=file)
+    assert problem.startswith(f"settings file {file}: unknown key 'prot'")
+    file.write_text("port = 9100\n", encoding="utf-8")
+    assert load_settings(environ={}, file=file).port == 9100
+
+
+def test_environment_overrides_the_settings_file(tmp_path: Path) -> None:
+    file = tmp_path / "walletgate.toml"
+    file.write_text("port = 9100\n", encoding="utf-8")
+    assert load_settings(environ={"WALLETGATE_PORT": "9200"}, file=file).port == 9200
+
+
+def test_admin_token_never_shows_in_repr_or_errors() -> None:
+    settings = load_settings(environ={"WALLETGATE_ADMIN_TOKEN": "s3cr3t-value"})
+    assert isinstance(settings.admin_token, Secret)
+    assert "s3cr3t-value" not in repr(settings)
+
+
+def test_cli_reports_a_bad_setting_in_one_line_without_traceback() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "settings", "--check"],
+        env={"WALLETGATE_PORT": "99999", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "walletgate: setting WALLETGATE_PORT='99999': expected a value from 1 to 65535"
+    assert "Traceback" not in result.stderr
