@@ -1,0 +1,90 @@
+"""The purposes a consent may be given for, and the rules each carries (read from purposes.yaml)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from policies.errors import PolicyError
+from policies.load import Located, plain, read_yaml, validate
+from policies.permissions import PermissionCatalogue
+
+
+@dataclass(frozen=True, slots=True)
+class OnwardSharing:
+    allowed: bool
+    recipient_kinds: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Purpose:
+    id: str
+    title: Mapping[str, str]
+    text: Mapping[str, str]
+    permissions: frozenset[str]
+    max_duration_days: int
+    max_history_months: int
+    requires_explicit_opt_in: bool
+    onward_sharing: OnwardSharing
+    attended_only: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PurposeCatalogue:
+    """Every purpose, and the global cap no consent may outlast."""
+
+    max_duration_days: int
+    purposes: Mapping[str, Purpose]
+
+    def get(self, purpose_id: str) -> Purpose | None:
+        return self.purposes.get(purpose_id)
+
+    def duration_limit_days(self, purpose_ids: tuple[str, ...]) -> int:
+        """The longest a consent for all of ``purpose_ids`` may last: the strictest of them and the cap."""
+        limits = [self.purposes[p].max_duration_days for p in purpose_ids if p in self.purposes]
+        return min([self.max_duration_days, *limits])
+
+
+def _purpose(pid: str, data: Mapping[str, Any]) -> Purpose:
+    sharing = data.get("onward_sharing") or {"allowed": False}
+    return Purpose(
+        id=pid,
+        title=dict(data["title"]),
+        text=dict(data["text"]),
+        permissions=frozenset(data["permissions"]),
+        max_duration_days=int(data["max_duration_days"]),
+        max_history_months=int(data["max_history_months"]),
+        requires_explicit_opt_in=bool(data.get("requires_explicit_opt_in", False)),
+        onward_sharing=OnwardSharing(bool(sharing["allowed"]), frozenset(sharing.get("recipient_kinds", []))),
+        attended_only=bool(data.get("attended_only", False)),
+    )
+
+
+def _cross_check(doc: Located, data: Mapping[str, Any], permissions: PermissionCatalogue) -> list[str]:
+    problems = []
+    cap = data["max_duration_days"]
+    for pid, p in data["purposes"].items():
+        for index, code in enumerate(p["permissions"]):
+            if code not in permissions.permissions:
+                where = doc.where(["purposes", pid, "permissions", index])
+                problems.append(f"{where}: unknown permission code {code!r}")
+        if p["max_duration_days"] > cap:
+            where = doc.where(["purposes", pid, "max_duration_days"])
+            problems.append(f"{where}: {p['max_duration_days']} days is above the global cap of {cap} days")
+    return problems
+
+
+def load_purposes(path: Path, permissions: PermissionCatalogue) -> PurposeCatalogue:
+    """Read and check purposes.yaml; every problem names the file, line and path."""
+    doc = read_yaml(path)
+    problems = validate(doc, "purposes.schema.json")
+    if problems:
+        raise PolicyError(problems)
+    problems = _cross_check(doc, doc.data, permissions)
+    if problems:
+        raise PolicyError(problems)
+    data = plain(doc.data)
+    purposes = {pid: _purpose(pid, p) for pid, p in data["purposes"].items()}
+    return PurposeCatalogue(max_duration_days=int(data["max_duration_days"]), purposes=purposes)
