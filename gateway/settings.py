@@ -95,6 +95,16 @@ class Settings:
         "public JWK set of the trusted software-statement directory; demo mode generates one in DATA_DIR",
         must_exist=True,
     )
+    directory_issuer: str = _f(
+        "walletgate-demo-directory", "iss that software statements from the trusted directory carry"
+    )
+    login_url: str = _f(
+        "",
+        "the bank's login page for delegated login (it receives ?login_challenge=...); empty means the built-in "
+        "user store",
+        url=True,
+        empty_ok=True,
+    )
     access_token_ttl: int = _f(300, "access token lifetime in seconds (FAPI: 120 to 600)", min=120, max=600)
     authorization_code_ttl: int = _f(60, "authorization code lifetime in seconds", min=10, max=60)
     par_ttl: int = _f(60, "lifetime of a pushed authorization request_uri in seconds", min=10, max=599)
