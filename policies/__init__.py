@@ -7,9 +7,11 @@ This package imports nothing of WalletGate's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from policies.apis import PublishedApi, load_apis
 from policies.errors import PolicyError
 from policies.permissions import PermissionCatalogue, load_permissions
 
@@ -22,7 +24,10 @@ __all__ = ["SHIPPED", "PolicyError", "PolicySet", "load_policies"]
 class PolicySet:
     folder: Path
     permissions: PermissionCatalogue
+    apis: Mapping[str, PublishedApi] = field(default_factory=dict)  # published APIs by name (apis/*.yaml)
 
 
 def load_policies(folder: Path = SHIPPED) -> PolicySet:
-    return PolicySet(folder=folder, permissions=load_permissions(folder / "permissions.yaml"))
+    permissions = load_permissions(folder / "permissions.yaml")
+    apis = load_apis(folder / "apis", permissions)
+    return PolicySet(folder=folder, permissions=permissions, apis=apis)

@@ -1,0 +1,185 @@
+"""Published APIs: which bank API the gateway serves where, and what each operation needs.
+
+A policy file names an OpenAPI document (relative to the policy file), the bank's upstream
+base URL (``${upstream_url}`` is filled in from the gateway's settings), the base path at the
+gateway, and per operationId the permissions, account parameter, date window, response filter,
+scopes, purposes and limits. Only listed operations are published. The loader refuses the
+whole file on any problem, naming file, line and path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from policies.errors import PolicyError
+from policies.load import Located, plain, read_yaml, validate
+from policies.openapi import OpenApiDocument, SpecOperation, load_openapi
+from policies.permissions import PermissionCatalogue
+
+ValidationMode = Literal["enforce", "report"]
+VARIABLES = frozenset({"upstream_url"})
+_VARIABLE = re.compile(r"\$\{([a-z_]+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionRule:
+    """Permissions an operation needs: every code in ``all_of`` and at least one of ``any_of``."""
+
+    all_of: frozenset[str] = frozenset()
+    any_of: frozenset[str] = frozenset()
+
+    def allows(self, granted: frozenset[str]) -> bool:
+        return self.all_of <= granted and (not self.any_of or not self.any_of.isdisjoint(granted))
+
+    def describe(self) -> str:
+        parts = []
+        if self.all_of:
+            parts.append("all of " + ", ".join(sorted(self.all_of)))
+        if self.any_of:
+            parts.append("one of " + ", ".join(sorted(self.any_of)))
+        return " and ".join(parts) or "no permission"
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One published operation: the policy's rules plus the document's compiled validators."""
+
+    operation_id: str
+    permissions: PermissionRule
+    account_parameter: str | None
+    date_window: bool
+    filter: str | None  # a response-filter kind the gateway knows (gateway.filtering.KINDS)
+    scopes: frozenset[str]
+    purposes: frozenset[str] | None  # None: every purpose may use it
+    limits: tuple[str, ...]  # names of limit rules (policies/limits.yaml)
+    spec: SpecOperation
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedApi:
+    name: str
+    source: str  # the policy file as shown in errors
+    openapi_file: Path
+    document: OpenApiDocument
+    upstream: str  # may hold ${upstream_url}
+    base_path: str  # e.g. /open-banking/v4.0/aisp (no trailing slash)
+    response_validation: ValidationMode
+    operations: Mapping[str, Operation]  # by operationId
+    description: str = ""
+
+    def upstream_url(self, variables: Mapping[str, str]) -> str:
+        return _VARIABLE.sub(lambda m: variables[m.group(1)].rstrip("/"), self.upstream).rstrip("/")
+
+
+def load_api(path: Path, catalogue: PermissionCatalogue, display: str | None = None) -> PublishedApi:
+    """Load one policy file and the OpenAPI document it names. Raises ``PolicyError``."""
+    doc = read_yaml(path, display or path.name)
+    problems = validate(doc, "api.schema.json")
+    if problems:
+        raise PolicyError(problems)
+    data = plain(doc.data)
+    problems.extend(_check_fields(doc, data))
+    openapi_file = (path.parent / data["openapi"]).resolve()
+    try:
+        document = load_openapi(openapi_file, str(Path(doc.file).parent / data["openapi"]))
+    except PolicyError as exc:
+        raise PolicyError([f"{doc.where(['openapi'])}: the OpenAPI document is refused", *exc.problems]) from None
+    operations = {}
+    for op_id, raw in data["operations"].items():
+        where = ["operations", op_id]
+        spec = document.operations.get(op_id)
+        if spec is None:
+            problems.append(f"{doc.where(where)}: operationId {op_id!r} is not in {document.file}")
+            continue
+        problems.extend(_check_operation(doc, where, raw, spec, catalogue))
+        operations[op_id] = _operation(op_id, raw, spec)
+    if problems:
+        raise PolicyError(problems)
+    return PublishedApi(
+        name=data["name"],
+        source=doc.file,
+        openapi_file=openapi_file,
+        document=document,
+        upstream=data["upstream"],
+        base_path=data["base_path"].rstrip("/"),
+        response_validation=data.get("response_validation", "enforce"),
+        operations=operations,
+        description=data.get("description", ""),
+    )
+
+
+def load_apis(folder: Path, catalogue: PermissionCatalogue) -> dict[str, PublishedApi]:
+    """Every ``*.yaml`` policy in ``folder`` (none when the folder is absent), by API name."""
+    apis: dict[str, PublishedApi] = {}
+    problems: list[str] = []
+    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    for path in files:
+        display = f"{folder.name}/{path.name}"
+        try:
+            api = load_api(path, catalogue, display)
+        except PolicyError as exc:
+            problems.extend(exc.problems)
+            continue
+        problems.extend(_clashes(display, api, apis.values()))
+        apis[api.name] = api
+    if problems:
+        raise PolicyError(problems)
+    return apis
+
+
+def _clashes(display: str, api: PublishedApi, others: Iterable[PublishedApi]) -> list[str]:
+    problems = []
+    for other in others:
+        if other.name == api.name:
+            problems.append(f"{display}: name {api.name!r} is already used by {other.source}")
+        if other.base_path == api.base_path:
+            problems.append(f"{display}: base_path {api.base_path!r} is already used by {other.source}")
+    return problems
+
+
+def _check_fields(doc: Located, data: Mapping[str, Any]) -> list[str]:
+    problems = []
+    unknown = sorted(set(_VARIABLE.findall(data["upstream"])) - VARIABLES)
+    if unknown:
+        problems.append(f"{doc.where(['upstream'])}: unknown variable(s) {', '.join(unknown)}; known: upstream_url")
+    sample = _VARIABLE.sub("http://upstream.invalid", data["upstream"])
+    if not re.match(r"^https?://[^/\s]+(/\S*)?$", sample):
+        problems.append(f"{doc.where(['upstream'])}: expected an http(s) URL, found {data['upstream']!r}")
+    return problems
+
+
+def _check_operation(
+    doc: Located, where: list[str | int], raw: Mapping[str, Any], spec: SpecOperation, catalogue: PermissionCatalogue
+) -> list[str]:
+    problems = []
+    for key in ("all_of", "any_of"):
+        for index, code in enumerate(raw["permissions"].get(key, [])):
+            if code not in catalogue.permissions:
+                problems.append(f"{doc.where([*where, 'permissions', key, index])}: unknown permission {code!r}")
+    account = raw.get("account_parameter")
+    if account is not None and "{" + account + "}" not in spec.path_template:
+        problems.append(
+            f"{doc.where([*where, 'account_parameter'])}: {account!r} is not a path parameter of {spec.path_template}"
+        )
+    return problems
+
+
+def _operation(op_id: str, raw: Mapping[str, Any], spec: SpecOperation) -> Operation:
+    purposes = raw.get("purposes")
+    return Operation(
+        operation_id=op_id,
+        permissions=PermissionRule(
+            frozenset(raw["permissions"].get("all_of", [])), frozenset(raw["permissions"].get("any_of", []))
+        ),
+        account_parameter=raw.get("account_parameter"),
+        date_window=bool(raw.get("date_window", False)),
+        filter=raw.get("filter"),
+        scopes=frozenset(raw.get("scopes", [])),
+        purposes=None if purposes is None else frozenset(purposes),
+        limits=tuple(raw.get("limits", [])),
+        spec=spec,
+    )
