@@ -239,7 +239,7 @@ async def client_public_keys(
     Raises ``ClientKeysError`` when no keys can be obtained.
     """
     if client.jwks is not None:
-        return _public_keys(client.jwks, f"client {client.client_id} jwks")
+        return public_key_set(client.jwks, f"client {client.client_id} jwks")
     if not client.jwks_uri:
         raise ClientKeysError(f"client {client.client_id} has neither jwks nor jwks_uri")
     uri = client.jwks_uri
@@ -275,14 +275,14 @@ async def _fetch_jwks(uri: str, http: aiohttp.ClientSession | None) -> list[dict
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise ClientKeysError(f"jwks_uri {uri} did not return JSON") from None
-    return _public_keys(doc, f"jwks_uri {uri}")
+    return public_key_set(doc, f"jwks_uri {uri}")
 
 
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "k")
 
 
-def _public_keys(doc: Any, where: str) -> list[dict[str, Any]]:
-    """The ``keys`` of a JWK set, refusing private or symmetric members."""
+def public_key_set(doc: Any, where: str) -> list[dict[str, Any]]:
+    """The ``keys`` of a JWK set, refusing private or symmetric keys (``where`` names it in errors)."""
     if not isinstance(doc, dict) or not isinstance(doc.get("keys"), list) or not doc["keys"]:
         raise ClientKeysError(f"{where}: expected a JWK set with a non-empty 'keys' list")
     keys: list[dict[str, Any]] = []
