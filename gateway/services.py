@@ -6,15 +6,21 @@ protocol; ``create_app`` takes test doubles or real objects for any of them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.clock import Clock
 from gateway.oauth.keys import KeyRing
+from gateway.oauth.replay import MemoryReplayCache, ReplayCache
+from gateway.oauth.revocation import RevocationList
 from gateway.settings import Settings
 from policies import PolicySet
+
+if TYPE_CHECKING:
+    from gateway.oauth.server import AuthorizationServer
 
 
 @dataclass(slots=True)
@@ -25,3 +31,6 @@ class Services:
     clock: Clock
     engine: AsyncEngine
     redis: Any | None = None  # redis.asyncio.Redis when configured
+    replay: ReplayCache = field(default_factory=MemoryReplayCache)  # DPoP / assertion jti (Redis when configured)
+    revocation: RevocationList = field(default_factory=lambda: RevocationList(time.time))  # revoked access jtis
+    oauth: AuthorizationServer | None = None  # the authorization server's stores and token service

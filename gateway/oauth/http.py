@@ -1,0 +1,44 @@
+"""Reading OAuth requests: form bodies with single-valued parameters, the caller's address, URLs."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from gateway.oauth.errors import InvalidRequestError
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_MAX_FORM_BYTES = 64 * 1024
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body; a repeated parameter is refused (RFC 6749 §3.1)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise InvalidRequestError("the body must be application/x-www-form-urlencoded", path="header.Content-Type")
+    body = await request.body()
+    if len(body) > _MAX_FORM_BYTES:
+        raise InvalidRequestError(f"the body is larger than {_MAX_FORM_BYTES} bytes")
+    form = await request.form()
+    values: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if not isinstance(value, str):
+            raise InvalidRequestError("file uploads are not accepted", path=name)
+        if name in values:
+            raise InvalidRequestError(f"parameter {name} is repeated", path=name)
+        if value != "":
+            values[name] = value
+    return values
+
+
+def peer_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def endpoint_url(request: Request, issuer: str) -> str:
+    """The URL the client addressed (issuer base + path): what a DPoP ``htu`` must name."""
+    return issuer + request.url.path
+
+
+def json_no_store(body: object, status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status, headers=NO_STORE)

@@ -1,0 +1,90 @@
+"""The deny-list of revoked access-token ``jti``s that the pipeline checks on every call.
+
+``is_revoked`` is a dictionary look-up (the hot path never waits on the network). ``revoke``
+records the jti locally and, when Redis is configured, in a shared sorted set (score = the
+token's expiry) and on a pub/sub channel, so every replica learns of it at once; a replica
+that starts later reads the sorted set. Entries are dropped once the token has expired anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from gateway.clock import Clock
+
+log = logging.getLogger("walletgate.oauth.revocation")
+
+CHANNEL = "wg:revoked-jti"
+SET_KEY = "wg:revoked-jti"
+
+
+class RevocationList:
+    def __init__(self, clock: Clock, redis: Any | None = None) -> None:
+        self._clock = clock
+        self._redis = redis
+        self._until: dict[str, float] = {}
+        self._listener: asyncio.Task[None] | None = None
+
+    def is_revoked(self, jti: str) -> bool:
+        until = self._until.get(jti)
+        return until is not None and until > self._clock()
+
+    async def revoke(self, jti: str, until: float) -> None:
+        """Deny ``jti`` until ``until`` (its ``exp``), here and on every replica."""
+        self._remember(jti, until)
+        if self._redis is not None:
+            now = self._clock()
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.zadd(SET_KEY, {jti: until})
+                pipe.zremrangebyscore(SET_KEY, "-inf", now)
+                pipe.publish(CHANNEL, f"{jti} {until}")
+                await pipe.execute()
+
+    def load(self, entries: Iterable[tuple[str, float]]) -> None:
+        """Seed from the database (revoked tokens that have not expired yet)."""
+        for jti, until in entries:
+            self._remember(jti, until)
+
+    async def start(self) -> None:
+        """Read the shared set and follow the channel (no-op without Redis)."""
+        if self._redis is None:
+            return
+        pubsub = self._redis.pubsub()
+        await pubsub.subscribe(CHANNEL)
+        shared = await self._redis.zrangebyscore(SET_KEY, self._clock(), "+inf", withscores=True)
+        self.load((_text(jti), float(score)) for jti, score in shared)
+        self._listener = asyncio.create_task(self._follow(pubsub), name="revocation-listener")
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+
+    async def _follow(self, pubsub: Any) -> None:
+        try:
+            async for message in pubsub.listen():
+                if message.get("type") != "message":
+                    continue
+                jti, _, until = _text(message["data"]).partition(" ")
+                with contextlib.suppress(ValueError):
+                    self._remember(jti, float(until))
+        finally:
+            await pubsub.aclose()
+
+    def _remember(self, jti: str, until: float) -> None:
+        if until <= self._clock():
+            return
+        self._until[jti] = max(until, self._until.get(jti, 0.0))
+        if len(self._until) > 10_000 and len(self._until) % 1000 == 0:
+            now = self._clock()
+            self._until = {k: v for k, v in self._until.items() if v > now}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
