@@ -1,0 +1,145 @@
+"""The shared limiter: every gateway instance counts in one Redis, one round trip per request.
+
+One Lua script checks all of a request's hits and consumes them only if every enforced hit
+conforms, so a refusal consumes nothing, and concurrent requests on other instances see
+either all or none of it. Time comes from Redis ``TIME`` inside the script, so instances
+with skewed clocks agree. The script is loaded once and called by ``EVALSHA``; after a
+Redis restart (``NOSCRIPT``) it is loaded again. Every key expires once it is back to full.
+
+The formulas repeat ``gcra.py``; change both together (the shared tests hold them equal).
+Keys of one request must live on one node: for Redis Cluster give ``prefix`` a hash tag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError, RedisError
+
+from gateway.limiter import Decision, Hit, HitResult, LimiterUnavailable, decide
+
+SCRIPT = """
+local peek = ARGV[1] == '1'
+local now
+if ARGV[2] ~= '' then
+  now = tonumber(ARGV[2])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local EPS, DAY = 1e-6, 86400
+local results, writes, refused = {}, {}, false
+for i = 1, #KEYS do
+  local at = 2 + (i - 1) * 5
+  local kind, a, burst = ARGV[at + 1], tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
+  local cost, enforce = tonumber(ARGV[at + 4]), ARGV[at + 5] == '1'
+  if peek then cost = 1 end
+  local stored = redis.call('GET', KEYS[i])
+  local allowed, remaining, reset, retry, value, ttl
+  if kind == 'g' then
+    local base = now
+    local tat = stored and tonumber(stored)
+    if tat and tat > now then base = tat end
+    local new_tat = base + cost * a
+    local allow_at = new_tat - burst * a
+    if allow_at - now > EPS then
+      allowed, reset, retry = false, base - now, allow_at - now
+      remaining = math.max(0, math.floor((now + burst * a - base) / a + EPS))
+    else
+      allowed, reset, retry = true, new_tat - now, 0
+      remaining = math.max(0, math.floor((now + burst * a - new_tat) / a + EPS))
+      value, ttl = string.format('%.6f', new_tat), math.ceil((new_tat - now) * 1000) + 1
+    end
+    if peek then reset = base - now end
+  else
+    local today, spent = math.floor(now / DAY), 0
+    if stored then
+      local sep = string.find(stored, ':', 1, true)
+      if tonumber(string.sub(stored, 1, sep - 1)) == today then spent = tonumber(string.sub(stored, sep + 1)) end
+    end
+    reset = (today + 1) * DAY - now
+    if spent + cost > a then
+      allowed, retry, remaining = false, reset, math.max(0, a - spent)
+    else
+      allowed, retry, remaining = true, 0, a - spent - cost
+      value, ttl = today .. ':' .. (spent + cost), math.ceil(reset * 1000) + 1000
+    end
+  end
+  if peek and allowed then remaining = remaining + 1 end
+  if enforce and not allowed then refused = true end
+  if value then writes[#writes + 1] = {KEYS[i], value, ttl} end
+  results[#results + 1] = allowed and 1 or 0
+  results[#results + 1] = remaining
+  results[#results + 1] = string.format('%.6f', reset)
+  results[#results + 1] = string.format('%.6f', retry)
+end
+if not peek and not refused then
+  for _, w in ipairs(writes) do redis.call('SET', w[1], w[2], 'PX', w[3]) end
+end
+return {string.format('%.6f', now), results}
+"""
+
+SCRIPT_SHA = hashlib.sha1(SCRIPT.encode(), usedforsecurity=False).hexdigest()
+
+
+class RedisLimiter:
+    """Limits counted in Redis, shared by every gateway instance that uses the same ``prefix``."""
+
+    def __init__(self, client: Redis, *, prefix: str = "wg:rl:") -> None:
+        self.client = client
+        self._prefix = prefix
+
+    async def load(self) -> None:
+        """Load the script (start-up); ``EVALSHA`` falls back to this by itself after a restart."""
+        try:
+            await self.client.script_load(SCRIPT)
+        except (RedisError, OSError) as exc:
+            raise LimiterUnavailable(f"Redis did not load the limiter script: {exc}") from exc
+
+    async def acquire(self, hits: Sequence[Hit], now: float | None = None) -> Decision:
+        return await self._run(hits, now, peek=False)
+
+    async def peek(self, hits: Sequence[Hit], now: float | None = None) -> Decision:
+        return await self._run(hits, now, peek=True)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def _run(self, hits: Sequence[Hit], now: float | None, *, peek: bool) -> Decision:
+        if not hits:
+            return decide([], 0.0 if now is None else now)
+        keys = [self._prefix + hit.storage_key for hit in hits]
+        args: list[str | int | float] = ["1" if peek else "0", "" if now is None else repr(now)]
+        for hit in hits:
+            rule = hit.rule
+            if rule.kind == "daily":
+                args += ("d", rule.limit, rule.limit, hit.cost, "1" if rule.mode == "enforce" else "0")
+            else:
+                args += ("g", repr(rule.interval), rule.burst, hit.cost, "1" if rule.mode == "enforce" else "0")
+        try:
+            try:
+                raw = await self.client.evalsha(SCRIPT_SHA, len(keys), *keys, *args)
+            except NoScriptError:
+                await self.client.script_load(SCRIPT)
+                raw = await self.client.evalsha(SCRIPT_SHA, len(keys), *keys, *args)
+        except (RedisError, OSError) as exc:
+            raise LimiterUnavailable(f"Redis limiter call failed: {type(exc).__name__}: {exc}") from exc
+        return _decision(hits, raw)
+
+
+def _decision(hits: Sequence[Hit], raw: Any) -> Decision:
+    now, flat = float(raw[0]), raw[1]
+    results = [
+        HitResult(
+            hit,
+            int(flat[i * 4]) == 1,
+            int(flat[i * 4 + 1]),
+            float(flat[i * 4 + 2]),
+            float(flat[i * 4 + 3]),
+        )
+        for i, hit in enumerate(hits)
+    ]
+    return decide(results, now)
