@@ -13,6 +13,7 @@ from pathlib import Path
 
 from policies.apis import PublishedApi, load_apis
 from policies.errors import PolicyError
+from policies.limits import LimitPolicy, load_limits
 from policies.permissions import PermissionCatalogue, load_permissions
 
 SHIPPED = Path(__file__).resolve().parent
@@ -25,9 +26,11 @@ class PolicySet:
     folder: Path
     permissions: PermissionCatalogue
     apis: Mapping[str, PublishedApi] = field(default_factory=dict)  # published APIs by name (apis/*.yaml)
+    limits: LimitPolicy = field(default_factory=LimitPolicy)  # limits.yaml (rate limits and quotas)
 
 
 def load_policies(folder: Path = SHIPPED) -> PolicySet:
     permissions = load_permissions(folder / "permissions.yaml")
     apis = load_apis(folder / "apis", permissions)
-    return PolicySet(folder=folder, permissions=permissions, apis=apis)
+    limits = load_limits(folder / "limits.yaml", missing_ok=True)
+    return PolicySet(folder=folder, limits=limits, permissions=permissions, apis=apis)
