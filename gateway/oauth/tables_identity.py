@@ -63,5 +63,22 @@ login_challenges = Table(
     Column("state", String(16), nullable=False),  # pending | accepted | rejected | used
     Column("subject", String(64), nullable=True),
     Column("verifier_hash", String(64), nullable=True),
+    # Hash of the random value in the browser's login cookie: only the browser that started the
+    # challenge can finish it, so an accepted challenge cannot be replayed into another browser.
+    Column("binding_hash", String(64), nullable=False),
     Column("error", Text, nullable=True),
 )
+
+# Server-side portal sessions; the cookie holds a random id, the table only its SHA-256.
+sessions = Table(
+    "identity_sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),
+    Column("user_id", String(64), nullable=True),  # None: an anonymous session (login form, CSRF)
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_identity_sessions_expires_at", "expires_at"),
+)
+
+IDENTITY_TABLES = (clients, users, login_failures, login_challenges, sessions)

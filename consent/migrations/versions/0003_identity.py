@@ -1,4 +1,4 @@
-"""Identity tables: registered clients, built-in users, login failures, login challenges.
+"""Identity tables: registered clients, built-in users, login failures and challenges, portal sessions.
 
 Revision ID: 0003
 Revises: 0002
@@ -61,12 +61,25 @@ def upgrade() -> None:
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("subject", sa.String(64), nullable=True),
         sa.Column("verifier_hash", sa.String(64), nullable=True),
+        sa.Column("binding_hash", sa.String(64), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("challenge", name="pk_identity_login_challenges"),
     )
+    op.create_table(
+        "identity_sessions",
+        sa.Column("session_hash", sa.String(64), nullable=False),
+        sa.Column("user_id", sa.String(64), nullable=True),
+        sa.Column("csrf_token", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.Float(), nullable=False),
+        sa.Column("expires_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("session_hash", name="pk_identity_sessions"),
+    )
+    op.create_index("ix_identity_sessions_expires_at", "identity_sessions", ["expires_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_identity_sessions_expires_at", table_name="identity_sessions")
+    op.drop_table("identity_sessions")
     op.drop_table("identity_login_challenges")
     op.drop_index("ix_identity_login_failures_key_at", table_name="identity_login_failures")
     op.drop_table("identity_login_failures")

@@ -14,16 +14,6 @@ from gateway.oauth import tables_identity
 async def identity_engine(sqlite_url: str) -> AsyncIterator[object]:
     engine = open_engine(sqlite_url)
     async with engine.begin() as conn:
-        await conn.run_sync(
-            lambda sync: metadata.create_all(
-                sync,
-                tables=[
-                    tables_identity.clients,
-                    tables_identity.users,
-                    tables_identity.login_failures,
-                    tables_identity.login_challenges,
-                ],
-            )
-        )
+        await conn.run_sync(lambda sync: metadata.create_all(sync, tables=list(tables_identity.IDENTITY_TABLES)))
     yield engine
     await engine.dispose()
