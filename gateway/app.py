@@ -23,6 +23,8 @@ from consent.errors import ConsentError
 from gateway.clock import Clock, system_clock
 from gateway.errors import GatewayError, handle_error
 from gateway.interaction import InteractionIdMiddleware
+from gateway.limiter import Limiter
+from gateway.limiter.build import build_limiter
 from gateway.oauth.keys import KeyRing
 from gateway.services import Services
 from gateway.settings import Settings, load_settings
@@ -52,6 +54,7 @@ def create_app(
     clock: Clock | None = None,
     engine: AsyncEngine | None = None,
     keys: KeyRing | None = None,
+    limiter: Limiter | None = None,
 ) -> Starlette:
     policies = load_policies(settings.policies_dir)
     keyring = keys or load_keys(settings)
@@ -72,11 +75,14 @@ def create_app(
             clock=clock or system_clock,
             engine=db,
             redis=redis,
+            limiter=limiter or build_limiter(settings, policies.limits, clock or system_clock),
         )
         app.state.services = services
         try:
             yield
         finally:
+            if limiter is None:
+                await services.limiter.aclose()
             if redis is not None:
                 await redis.aclose()
             if engine is None:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.clock import Clock
+from gateway.limiter import Limiter
+from gateway.limiter.memory import MemoryLimiter
 from gateway.oauth.keys import KeyRing
 from gateway.oauth.replay import MemoryReplayCache, ReplayCache
 from gateway.oauth.revocation import RevocationList
@@ -34,3 +36,4 @@ class Services:
     replay: ReplayCache = field(default_factory=MemoryReplayCache)  # DPoP / assertion jti (Redis when configured)
     revocation: RevocationList = field(default_factory=lambda: RevocationList(time.time))  # revoked access jtis
     oauth: AuthorizationServer | None = None  # the authorization server's stores and token service
+    limiter: Limiter = field(default_factory=MemoryLimiter)  # rate limits (Redis with failover when configured)

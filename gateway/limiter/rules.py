@@ -1,0 +1,183 @@
+"""Which limits apply to a request: the limits policy compiled into limiter rules and hits.
+
+``rule_book(policy)`` compiles a ``LimitPolicy`` once (cached per policy object); its
+``call_hits`` and ``endpoint_hits`` name every rule a request is counted against and the
+key it is counted under. Attended calls (customer present) count against the attended
+wallet and user limits; unattended calls against the unattended wallet limit and the
+consent's daily frequency for the operation. Every call counts against its API's ceiling
+and its operation's limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gateway.limiter import Hit, OnFailure, Rule
+from gateway.limiter.gcra import DAY
+from policies.limits import ApiLimits, LimitPolicy, Rate
+
+
+def _rule(name: str, rate: Rate | None, text: str, on_failure: OnFailure | None = None) -> Rule | None:
+    if rate is None:
+        return None
+    return Rule(
+        name,
+        rate.rate,
+        rate.period,
+        rate.burst,
+        mode=rate.mode,
+        on_redis_failure=on_failure,
+        text=text.format(rate=rate.rate, per=rate.per, burst=rate.burst),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CallFacts:
+    """What the limits of one proxied call depend on (read off the pipeline's ``Call``)."""
+
+    api: str | None
+    operation: str | None
+    operation_rules: Sequence[str]  # named rules the operation lists (apis/*.yaml `limits`)
+    client_id: str
+    user_id: str | None
+    consent_id: str | None
+    consent_frequency: int | None
+    attended: bool
+
+
+class RuleBook:
+    """The policy's limits as rules, built once; hits are cheap to make per request."""
+
+    def __init__(self, policy: LimitPolicy) -> None:
+        self.policy = policy
+        self.wallet_attended = _rule(
+            "wallet.attended",
+            policy.wallet_attended,
+            "the wallet's limit of {rate} calls per {per} with the customer present",
+        )
+        self.wallet_unattended = _rule(
+            "wallet.unattended",
+            policy.wallet_unattended,
+            "the wallet's limit of {rate} calls per {per} without the customer present",
+        )
+        self.user_attended = _rule(
+            "user.attended", policy.user_attended, "the customer's limit of {rate} calls per {per} (customer present)"
+        )
+        self._daily: dict[int, Rule] = {}
+        self._operations: dict[tuple[str, str, tuple[str, ...]], tuple[Rule, ...]] = {}
+        self._endpoints: dict[str, tuple[Rule | None, Rule | None]] = {}
+        for endpoint, limits in policy.endpoints.items():
+            on_failure = policy.endpoints_on_redis_failure
+            self._endpoints[endpoint] = (
+                _rule(
+                    f"endpoint.{endpoint}.client",
+                    limits.per_client,
+                    f"{{rate}} /{endpoint} calls per {{per}} per client",
+                    on_failure,
+                ),
+                _rule(
+                    f"endpoint.{endpoint}.address",
+                    limits.per_address,
+                    f"{{rate}} /{endpoint} calls per {{per}} per address",
+                    on_failure,
+                ),
+            )
+
+    def daily_rule(self, consent_frequency: int | None) -> Rule:
+        """The frequencyPerDay rule for a consent: its own frequency, within the policy's cap."""
+        allowed = self.policy.frequency.allowed(consent_frequency)
+        rule = self._daily.get(allowed)
+        if rule is None:
+            rule = self._daily[allowed] = Rule(
+                "consent.daily",
+                allowed,
+                DAY,
+                allowed,
+                kind="daily",
+                mode=self.policy.frequency.mode,
+                text=f"the consent's {allowed} calls a day to this operation without the customer present",
+            )
+        return rule
+
+    def operation_rules(self, api: str, operation: str, names: Sequence[str]) -> tuple[Rule, ...]:
+        """The API ceiling, the operation's own limit and the named rules it lists."""
+        key = (api, operation, tuple(names))
+        rules = self._operations.get(key)
+        if rules is None:
+            rules = self._operations[key] = self._compile_operation(api, operation, key[2])
+        return rules
+
+    def _compile_operation(self, api: str, operation: str, names: tuple[str, ...]) -> tuple[Rule, ...]:
+        limits = self.policy.apis.get(api, ApiLimits())
+        fail = limits.on_redis_failure
+        found = [
+            _rule(f"api.{api}", limits.ceiling, f"the {api} API's ceiling of {{rate}} calls per {{per}}", fail),
+            _rule(
+                f"op.{api}.{operation}",
+                limits.operations.get(operation),
+                f"{operation}'s limit of {{rate}} calls per {{per}}",
+                fail,
+            ),
+        ]
+        for name in names:
+            found.append(
+                _rule(
+                    f"rule.{name}",
+                    self.policy.rules.get(name),
+                    f"{operation}'s '{name}' limit of {{rate}} calls per {{per}}",
+                    fail,
+                )
+            )
+        return tuple(r for r in found if r is not None)
+
+    def call_hits(self, facts: CallFacts) -> list[Hit]:
+        """Every hit a proxied call is counted against."""
+        hits: list[Hit] = []
+        wallet = f"wallet:{facts.client_id}"
+        if facts.attended:
+            if self.wallet_attended:
+                hits.append(Hit(self.wallet_attended, wallet))
+            if self.user_attended and facts.user_id:
+                hits.append(Hit(self.user_attended, f"user:{facts.user_id}"))
+        else:
+            if self.wallet_unattended:
+                hits.append(Hit(self.wallet_unattended, wallet))
+            if facts.consent_id and facts.operation:
+                rule = self.daily_rule(facts.consent_frequency)
+                hits.append(Hit(rule, f"consent:{facts.consent_id}:{facts.operation}"))
+        if facts.api and facts.operation:
+            for rule in self.operation_rules(facts.api, facts.operation, facts.operation_rules):
+                key = f"api:{facts.api}" if rule.name == f"api.{facts.api}" else f"op:{facts.api}:{facts.operation}"
+                hits.append(Hit(rule, key))
+        return hits
+
+    def endpoint_hits(self, endpoint: str, client_id: str | None, source_ip: str | None) -> list[Hit]:
+        """Hits for a call to an OAuth endpoint (token, par, register)."""
+        per_client, per_address = self._endpoints.get(endpoint, (None, None))
+        hits = []
+        if per_client and client_id:
+            hits.append(Hit(per_client, f"client:{client_id}"))
+        if per_address and source_ip:
+            hits.append(Hit(per_address, f"address:{source_ip}"))
+        return hits
+
+    def wallet_hits(self, client_id: str) -> list[Hit]:
+        """The limits counted per wallet, for ``walletgate limits show``."""
+        rules = [self.wallet_attended, self.wallet_unattended]
+        hits = [Hit(r, f"wallet:{client_id}") for r in rules if r is not None]
+        for per_client, _ in self._endpoints.values():
+            if per_client is not None:
+                hits.append(Hit(per_client, f"client:{client_id}"))
+        return hits
+
+
+_BOOKS: dict[int, tuple[LimitPolicy, RuleBook]] = {}
+
+
+def rule_book(policy: LimitPolicy) -> RuleBook:
+    """The compiled rules of ``policy``, built on first use and kept for the policy's life."""
+    entry = _BOOKS.get(id(policy))
+    if entry is None or entry[0] is not policy:
+        entry = _BOOKS[id(policy)] = (policy, RuleBook(policy))
+    return entry[1]

@@ -1,0 +1,40 @@
+"""Count the call against every limit that applies to it, all or nothing, and refuse with 429 when one is spent.
+
+Attended calls (``x-fapi-customer-ip-address`` present) count against the attended wallet and
+customer limits; unattended calls against the unattended wallet limit and the consent's
+daily frequency for the operation (reset at midnight UTC). Every call counts against its
+API's ceiling and its operation's limits. ``call.rate_limit_headers`` is set on success
+and refusal alike.
+"""
+
+from __future__ import annotations
+
+from gateway.limiter.response import rate_limit_headers, refusal
+from gateway.limiter.rules import CallFacts, rule_book
+from gateway.pipeline.call import Call
+
+CUSTOMER_IP_HEADER = "x-fapi-customer-ip-address"
+
+
+def facts(call: Call) -> CallFacts:
+    """What the limits of ``call`` depend on."""
+    token, consent, operation = call.token, call.consent, call.operation
+    return CallFacts(
+        api=call.api.name if call.api else None,
+        operation=operation.operation_id if operation else None,
+        operation_rules=operation.limits if operation else (),
+        client_id=token.client_id if token else "",
+        user_id=consent.user_id if consent else (token.subject if token and token.consent_id else None),
+        consent_id=consent.consent_id if consent else (token.consent_id if token else None),
+        consent_frequency=consent.frequency_per_day if consent else None,
+        attended=call.attended,
+    )
+
+
+async def limit(call: Call) -> None:
+    call.attended = call.attended or CUSTOMER_IP_HEADER in call.headers
+    hits = rule_book(call.services.policies.limits).call_hits(facts(call))
+    decision = await call.services.limiter.acquire(hits)
+    call.rate_limit_headers = rate_limit_headers(decision)
+    if not decision.allowed:
+        raise refusal(decision, call.rate_limit_headers)
