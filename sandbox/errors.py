@@ -1,0 +1,57 @@
+"""The bank's refusals, rendered as UK OB v4 ``OBErrorResponse1`` bodies.
+
+BankError                 400  U002  a field is invalid
+ ├── InvalidDateError      400  U003  a date-time query parameter is not ISO 8601
+ ├── UnauthorisedError     401  U030  the gateway assertion is missing or not acceptable
+ └── NotFoundError         404  U011  no such resource (also: a resource the caller may not see)
+
+The 4-letter ``ErrorCode`` values are the ones the gateway uses for the same logical codes, so
+an error looks the same whichever side raised it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+_STATUS_CODES = {400: "400 BadRequest", 401: "401 Unauthorized", 404: "404 NotFound", 500: "500 InternalError"}
+
+
+class BankError(Exception):
+    status, code, message = 400, "U002", "The request is invalid."
+
+    def __init__(self, message: str | None = None, *, path: str | None = None) -> None:
+        self.message = " ".join((message or type(self).message).split())
+        self.path = path
+        super().__init__(self.message)
+
+
+class InvalidDateError(BankError):
+    code, message = "U003", "A date-time is invalid."
+
+
+class UnauthorisedError(BankError):
+    status, code, message = 401, "U030", "The gateway assertion is not acceptable."
+
+
+class NotFoundError(BankError):
+    status, code, message = 404, "U011", "No such resource."
+
+
+def interaction_id(request: Request) -> str:
+    """The caller's x-fapi-interaction-id when it is sensible, else a fresh one."""
+    given = request.headers.get("x-fapi-interaction-id", "")
+    return given if 0 < len(given) <= 40 and given.isprintable() else str(uuid.uuid4())
+
+
+def error_response(exc: BankError, request: Request) -> Response:
+    error_id = interaction_id(request)
+    error: dict[str, str] = {"ErrorCode": exc.code, "Message": exc.message[:500]}
+    if exc.path:
+        error["Path"] = exc.path[:500]
+    body = {"Code": _STATUS_CODES.get(exc.status, str(exc.status)), "Id": error_id, "Message": exc.message[:500]}
+    headers = {"x-fapi-interaction-id": error_id, "Cache-Control": "no-store"}
+    return Response(orjson.dumps(body | {"Errors": [error]}), exc.status, headers, "application/json")
