@@ -88,3 +88,34 @@ class AccessRecord:
     response_bytes: int
     latency_ms: float
     record_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewConsent:
+    """What a wallet asks for when it creates a consent (before the purpose rules are applied)."""
+
+    client_id: str
+    permissions: frozenset[str]
+    purposes: tuple[str, ...]
+    expires_at: datetime | None = None
+    transaction_from: datetime | None = None
+    transaction_to: datetime | None = None
+    recipients: tuple[str, ...] = ()
+    frequency_per_day: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ChainBreak:
+    """The first event whose hash chain does not hold, and why."""
+
+    consent_id: str
+    seq: int
+    problem: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentPage:
+    """One page of a listing; ``next_offset`` is None on the last page."""
+
+    items: tuple[Consent, ...]
+    next_offset: int | None

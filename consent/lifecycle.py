@@ -1,0 +1,187 @@
+"""The consent state machine: which change may start from which status, and what it changes.
+
+Pure functions over frozen ``Consent`` values: no I/O, no clock. Each transition names the
+statuses it may start from (Hydra's ``IsAny``); anything else raises ``InvalidTransitionError``
+naming the current status and the action, and the consent is left as it was.
+
+    AWAU ──authorise──► AUTH ──pause──► PAUS
+      │                  │  ◄──resume──  │
+      ├──reject──► RJCT  ├──revoke──► CANC ◄──revoke──┤
+      └──expire──► EXPD  └──expire──► EXPD ◄──expire──┘
+    amend (narrow only) keeps AUTH or PAUS as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from consent.errors import ConsentFieldError, InvalidTransitionError
+from consent.model import Consent, ConsentStatus
+
+AWAU, AUTH, RJCT, CANC, EXPD, PAUS = (
+    ConsentStatus.AWAITING_AUTHORISATION,
+    ConsentStatus.AUTHORISED,
+    ConsentStatus.REJECTED,
+    ConsentStatus.REVOKED,
+    ConsentStatus.EXPIRED,
+    ConsentStatus.PAUSED,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One kind of change: its name, the event it records, where it may start, where it ends."""
+
+    action: str
+    kind: str
+    start: frozenset[ConsentStatus]
+    end: ConsentStatus | None  # None: the status stays as it is
+
+    def check(self, consent: Consent) -> None:
+        if consent.status not in self.start:
+            allowed = ", ".join(sorted(s.value for s in self.start))
+            raise InvalidTransitionError(
+                f"Cannot {self.action} consent {consent.consent_id}: its status is {consent.status.value}; "
+                f"{self.action} is allowed only from {allowed}."
+            )
+
+
+AUTHORISE = Transition("authorise", "authorised", frozenset({AWAU}), AUTH)
+REJECT = Transition("reject", "rejected", frozenset({AWAU}), RJCT)
+REVOKE = Transition("revoke", "revoked", frozenset({AUTH, PAUS}), CANC)
+PAUSE = Transition("pause", "paused", frozenset({AUTH}), PAUS)
+RESUME = Transition("resume", "resumed", frozenset({PAUS}), AUTH)
+EXPIRE = Transition("expire", "expired", frozenset({AWAU, AUTH, PAUS}), EXPD)
+AMEND = Transition("amend", "amended", frozenset({AUTH, PAUS}), None)
+
+LIVE = frozenset({AWAU, AUTH, PAUS})
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """The consent after a transition and what the event records about it."""
+
+    consent: Consent
+    kind: str
+    changes: Mapping[str, object]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _move(consent: Consent, transition: Transition, at: datetime, **fields: object) -> Change:
+    transition.check(consent)
+    status = transition.end or consent.status
+    changes: dict[str, object] = {}
+    if status is not consent.status:
+        changes["status"] = [consent.status.value, status.value]
+    for name, value in fields.items():
+        before = getattr(consent, name)
+        if before != value:
+            changes[name] = [_plain(before), _plain(value)]
+    updated = replace(
+        consent,
+        status=status,
+        updated_at=at,
+        status_updated_at=at if status is not consent.status else consent.status_updated_at,
+        version=consent.version + 1,
+        **fields,  # type: ignore[arg-type]
+    )
+    return Change(updated, transition.kind, changes)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, frozenset):
+        return sorted(value)
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, datetime):
+        return _iso(value)
+    return value
+
+
+def authorise(
+    consent: Consent, *, user_id: str, account_ids: Iterable[str], marketing_opt_in: bool, at: datetime
+) -> Change:
+    accounts = tuple(dict.fromkeys(account_ids))
+    if not accounts:
+        raise ConsentFieldError("At least one account must be selected to authorise a consent.", path="account_ids")
+    return _move(consent, AUTHORISE, at, user_id=user_id, account_ids=accounts, marketing_opt_in=bool(marketing_opt_in))
+
+
+def reject(consent: Consent, *, at: datetime, user_id: str | None = None) -> Change:
+    if user_id is None:
+        return _move(consent, REJECT, at)
+    return _move(consent, REJECT, at, user_id=user_id)
+
+
+def revoke(consent: Consent, *, at: datetime) -> Change:
+    return _move(consent, REVOKE, at)
+
+
+def pause(consent: Consent, *, at: datetime) -> Change:
+    return _move(consent, PAUSE, at)
+
+
+def resume(consent: Consent, *, at: datetime) -> Change:
+    if consent.expires_at is not None and consent.expires_at <= at:
+        raise InvalidTransitionError(f"Cannot resume consent {consent.consent_id}: it expired at its expiry time.")
+    return _move(consent, RESUME, at)
+
+
+def expire(consent: Consent, *, at: datetime) -> Change:
+    return _move(consent, EXPIRE, at)
+
+
+def amend(
+    consent: Consent,
+    *,
+    at: datetime,
+    account_ids: Iterable[str] | None = None,
+    permissions: Iterable[str] | None = None,
+) -> Change:
+    """Narrow a live consent: keep a non-empty subset of its accounts and/or permissions."""
+    AMEND.check(consent)
+    fields: dict[str, object] = {}
+    if account_ids is not None:
+        accounts = tuple(dict.fromkeys(account_ids))
+        extra = [a for a in accounts if a not in consent.account_ids]
+        if extra:
+            raise ConsentFieldError(
+                f"Amendment can only drop accounts; {extra[0]!r} is not in the consent.", path="account_ids"
+            )
+        if not accounts:
+            raise ConsentFieldError(
+                "Amendment must keep at least one account; revoke the consent instead.", path="account_ids"
+            )
+        fields["account_ids"] = accounts
+    if permissions is not None:
+        codes = frozenset(permissions)
+        extra = sorted(codes - consent.permissions)
+        if extra:
+            raise ConsentFieldError(
+                f"Amendment can only drop permissions; {extra[0]} is not in the consent.", path="permissions"
+            )
+        if not codes:
+            raise ConsentFieldError(
+                "Amendment must keep at least one permission; revoke the consent instead.", path="permissions"
+            )
+        fields["permissions"] = codes
+    change = _move(consent, AMEND, at, **fields)
+    if not change.changes:
+        raise ConsentFieldError("The amendment changes nothing: give fewer accounts or permissions.")
+    return change
+
+
+def expiry_due(consent: Consent, now: datetime, awaiting_ttl: timedelta) -> bool:
+    """Whether the consent should be expired now (AWAU past its wait, AUTH/PAUS past its expiry)."""
+    if consent.status is AWAU:
+        return consent.created_at + awaiting_ttl <= now or (
+            consent.expires_at is not None and consent.expires_at <= now
+        )
+    if consent.status in (AUTH, PAUS):
+        return consent.expires_at is not None and consent.expires_at <= now
+    return False

@@ -1,0 +1,437 @@
+"""The consent store on SQLAlchemy's async engine (SQLite by default, PostgreSQL in production).
+
+Each change is one transaction: the consent row is updated only if its ``version`` is still the
+one read (compare-and-swap), and the event is appended with the next sequence number and the
+chained hash. A lost race is retried from a fresh read, so nothing is half-written and no
+change is lost. Subscribers hear of a change only after it commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from consent import lifecycle
+from consent.chain import GENESIS, event_hash
+from consent.chain_check import first_break
+from consent.changes import ConsentChanges
+from consent.errors import ConsentError, ConsentNotFoundError, IdempotencyConflictError
+from consent.model import (
+    AccessRecord,
+    Actor,
+    ChainBreak,
+    Consent,
+    ConsentEvent,
+    ConsentPage,
+    ConsentStatus,
+    NewConsent,
+)
+from consent.purpose_rules import check_new_consent, check_opt_in
+from consent.sql_rows import access_from_row, access_row, consent_from_row, consent_row, event_from_row, event_row
+from consent.store import Clock
+from consent.tables import access_records, consent_events, consent_idempotency, consents
+from policies import PolicySet
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+SYSTEM_ACTOR_ID = "walletgate"
+_RETRIES = 8
+_SWEEP_BATCH = 500
+
+Step = Callable[[Consent, datetime], lifecycle.Change]
+
+
+class ConcurrentChangeError(ConsentError):
+    """The consent kept changing under this request; the client may retry."""
+
+    status, code, message = 409, "UK.OBIE.UnexpectedError", "The consent changed concurrently; retry the request."
+
+
+class SqlConsentStore:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        policies: PolicySet,
+        clock: Clock,
+        *,
+        changes: ConsentChanges | None = None,
+        awaiting_authorisation_ttl: float = 3600,
+    ) -> None:
+        self.engine = engine
+        self.policies = policies
+        self.clock = clock
+        self.changes = changes or ConsentChanges()
+        self.awaiting_ttl = timedelta(seconds=awaiting_authorisation_ttl)
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    # -- create ---------------------------------------------------------------------------------------
+
+    async def create(
+        self, new: NewConsent, *, idempotency_key: str | None = None, body_hash: str | None = None
+    ) -> Consent:
+        """Create an AWAU consent; with an idempotency key, the same key and body give the same consent."""
+        now = self.now()
+        checked = check_new_consent(new, self.policies, now)
+        if idempotency_key is not None:
+            earlier = await self._idempotent_replay(new.client_id, idempotency_key, body_hash or "", now)
+            if earlier is not None:
+                return earlier
+        consent = Consent(
+            consent_id=str(uuid.uuid4()),
+            client_id=checked.client_id,
+            status=ConsentStatus.AWAITING_AUTHORISATION,
+            permissions=checked.permissions,
+            purposes=checked.purposes,
+            created_at=now,
+            updated_at=now,
+            status_updated_at=now,
+            recipients=checked.recipients,
+            expires_at=checked.expires_at,
+            transaction_from=checked.transaction_from,
+            transaction_to=checked.transaction_to,
+            frequency_per_day=checked.frequency_per_day,
+        )
+        event = _event(consent, GENESIS, 1, now, Actor.WALLET, checked.client_id, "created", "", _created(consent))
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(consents).values(**consent_row(consent), head_hash=event.hash))
+                await conn.execute(insert(consent_events).values(**event_row(event)))
+                if idempotency_key is not None:
+                    await conn.execute(
+                        insert(consent_idempotency).values(
+                            client_id=new.client_id,
+                            key=idempotency_key,
+                            body_hash=body_hash or "",
+                            consent_id=consent.consent_id,
+                            created_at=now,
+                        )
+                    )
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            earlier = await self._idempotent_replay(new.client_id, idempotency_key, body_hash or "", now)
+            if earlier is None:
+                raise
+            return earlier
+        await self.changes.publish(consent)
+        return consent
+
+    async def _idempotent_replay(self, client_id: str, key: str, body_hash: str, now: datetime) -> Consent | None:
+        """The consent an earlier request with this key created, or None when the key is free (again)."""
+        where = and_(consent_idempotency.c.client_id == client_id, consent_idempotency.c.key == key)
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(select(consent_idempotency).where(where))).mappings().first()
+            if row is None:
+                return None
+            if row["created_at"] + IDEMPOTENCY_WINDOW <= now:
+                await conn.execute(delete(consent_idempotency).where(where))
+                return None
+        if row["body_hash"] != body_hash:
+            raise IdempotencyConflictError(
+                f"x-idempotency-key {key!r} was already used with a different request body.",
+                path="header.x-idempotency-key",
+            )
+        return await self.get(row["consent_id"])
+
+    # -- reads ------------------------------------------------------------------------------------------
+
+    async def _load(self, conn: AsyncConnection, consent_id: str) -> tuple[Consent, str]:
+        row = (await conn.execute(select(consents).where(consents.c.consent_id == consent_id))).mappings().first()
+        if row is None:
+            raise ConsentNotFoundError(f"No consent {consent_id!r}.", path="ConsentId")
+        return consent_from_row(row), row["head_hash"]
+
+    async def get(self, consent_id: str) -> Consent:
+        """The consent as it stands now (a due expiry is applied and recorded first)."""
+        async with self.engine.connect() as conn:
+            consent, _ = await self._load(conn, consent_id)
+        return await self._fresh(consent)
+
+    async def get_for_client(self, consent_id: str, client_id: str) -> Consent:
+        consent = await self.get(consent_id)
+        if consent.client_id != client_id:
+            raise ConsentNotFoundError(f"No consent {consent_id!r}.", path="ConsentId")
+        return consent
+
+    async def get_for_user(self, consent_id: str, user_id: str) -> Consent:
+        consent = await self.get(consent_id)
+        if consent.user_id != user_id:
+            raise ConsentNotFoundError(f"No consent {consent_id!r}.", path="ConsentId")
+        return consent
+
+    async def _fresh(self, consent: Consent) -> Consent:
+        if lifecycle.expiry_due(consent, self.now(), self.awaiting_ttl):
+            return await self._expire(consent.consent_id)
+        return consent
+
+    async def list_for_client(self, client_id: str, *, limit: int = 50, offset: int = 0) -> ConsentPage:
+        query = select(consents).where(consents.c.client_id == client_id)
+        return await self._page(query, limit, offset)
+
+    async def list_for_user(
+        self,
+        user_id: str,
+        *,
+        status: str | None = None,
+        client_id: str | None = None,
+        purpose: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> ConsentPage:
+        """The user's consents, newest first. The purpose filter runs here: a user holds few consents."""
+        query = select(consents).where(consents.c.user_id == user_id)
+        if client_id is not None:
+            query = query.where(consents.c.client_id == client_id)
+        if purpose is None:
+            page = await self._page(query, limit, offset)
+            return await self._filter_status(page, status)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(consents.c.created_at.desc()))).mappings().all()
+        matching = [await self._fresh(consent_from_row(r)) for r in rows if purpose in r["purposes"]]
+        if status is not None:
+            matching = [c for c in matching if c.status.value == status]
+        items = tuple(matching[offset : offset + limit])
+        return ConsentPage(items, offset + limit if offset + limit < len(matching) else None)
+
+    async def _filter_status(self, page: ConsentPage, status: str | None) -> ConsentPage:
+        if status is None:
+            return page
+        return ConsentPage(tuple(c for c in page.items if c.status.value == status), page.next_offset)
+
+    async def _page(self, query: Any, limit: int, offset: int) -> ConsentPage:
+        limit = max(1, min(limit, 200))
+        ordered = query.order_by(consents.c.created_at.desc(), consents.c.consent_id).limit(limit + 1).offset(offset)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(ordered)).mappings().all()
+        items = tuple([await self._fresh(consent_from_row(r)) for r in rows[:limit]])
+        return ConsentPage(items, offset + limit if len(rows) > limit else None)
+
+    async def events(self, consent_id: str) -> list[ConsentEvent]:
+        query = select(consent_events).where(consent_events.c.consent_id == consent_id)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(consent_events.c.seq))).mappings().all()
+        return [event_from_row(r) for r in rows]
+
+    # -- changes -----------------------------------------------------------------------------------------
+
+    async def authorise(
+        self,
+        consent_id: str,
+        *,
+        user_id: str,
+        account_ids: Sequence[str],
+        actor_id: str | None = None,
+        marketing_opt_in: bool = False,
+    ) -> Consent:
+        def step(consent: Consent, at: datetime) -> lifecycle.Change:
+            change = lifecycle.authorise(
+                consent, user_id=user_id, account_ids=account_ids, marketing_opt_in=marketing_opt_in, at=at
+            )
+            check_opt_in(consent.purposes, self.policies, marketing_opt_in)
+            return change
+
+        return await self._change(consent_id, step, Actor.USER, actor_id or user_id, "authorised by the user")
+
+    async def reject(self, consent_id: str, *, user_id: str, reason: str = "") -> Consent:
+        def step(consent: Consent, at: datetime) -> lifecycle.Change:
+            return lifecycle.reject(consent, at=at, user_id=user_id)
+
+        return await self._change(consent_id, step, Actor.USER, user_id, reason or "rejected by the user")
+
+    async def revoke(self, consent_id: str, *, actor: Actor, actor_id: str, reason: str = "") -> Consent:
+        return await self._change(
+            consent_id, lambda c, at: lifecycle.revoke(c, at=at), actor, actor_id, reason, owner_check=True
+        )
+
+    async def pause(self, consent_id: str, *, actor: Actor, actor_id: str, reason: str = "") -> Consent:
+        return await self._change(
+            consent_id, lambda c, at: lifecycle.pause(c, at=at), actor, actor_id, reason, owner_check=True
+        )
+
+    async def resume(self, consent_id: str, *, actor: Actor, actor_id: str, reason: str = "") -> Consent:
+        return await self._change(
+            consent_id, lambda c, at: lifecycle.resume(c, at=at), actor, actor_id, reason, owner_check=True
+        )
+
+    async def amend(
+        self,
+        consent_id: str,
+        *,
+        actor: Actor,
+        actor_id: str,
+        account_ids: Sequence[str] | None = None,
+        permissions: Sequence[str] | None = None,
+        reason: str = "",
+    ) -> Consent:
+        def step(consent: Consent, at: datetime) -> lifecycle.Change:
+            return lifecycle.amend(consent, at=at, account_ids=account_ids, permissions=permissions)
+
+        return await self._change(consent_id, step, actor, actor_id, reason, owner_check=True)
+
+    async def sweep_expired(self, now: datetime | None = None) -> int:
+        """Expire every AWAU consent past its wait and every AUTH/PAUS consent past its expiry."""
+        moment = now or self.now()
+        due = or_(
+            and_(
+                consents.c.status == ConsentStatus.AWAITING_AUTHORISATION.value,
+                consents.c.created_at <= moment - self.awaiting_ttl,
+            ),
+            and_(consents.c.status.in_([s.value for s in lifecycle.LIVE]), consents.c.expires_at <= moment),
+        )
+        expired = 0
+        while True:
+            async with self.engine.connect() as conn:
+                ids = (await conn.execute(select(consents.c.consent_id).where(due).limit(_SWEEP_BATCH))).scalars()
+                batch = list(ids)
+            for consent_id in batch:
+                await self._expire(consent_id, moment)
+                expired += 1
+            if len(batch) < _SWEEP_BATCH:
+                return expired
+
+    async def _expire(self, consent_id: str, moment: datetime | None = None) -> Consent:
+        def step(consent: Consent, at: datetime) -> lifecycle.Change:
+            return lifecycle.expire(consent, at=at)
+
+        return await self._change(
+            consent_id, step, Actor.SYSTEM, SYSTEM_ACTOR_ID, "expired", at=moment, expire_first=False
+        )
+
+    async def _change(
+        self,
+        consent_id: str,
+        step: Step,
+        actor: Actor,
+        actor_id: str,
+        reason: str,
+        *,
+        owner_check: bool = False,
+        at: datetime | None = None,
+        expire_first: bool = True,
+    ) -> Consent:
+        for _ in range(_RETRIES):
+            async with self.engine.connect() as conn:
+                current, head = await self._load(conn, consent_id)
+            if owner_check:
+                _check_owner(current, actor, actor_id)
+            moment = at or self.now()
+            if expire_first and lifecycle.expiry_due(current, moment, self.awaiting_ttl):
+                await self._expire(consent_id, moment)
+                continue
+            change = step(current, moment)
+            if await self._commit(current, head, change, actor, actor_id, reason, moment):
+                await self.changes.publish(change.consent)
+                return change.consent
+        raise ConcurrentChangeError(f"Consent {consent_id!r} changed concurrently too often; retry.")
+
+    async def _commit(
+        self,
+        current: Consent,
+        head: str,
+        change: lifecycle.Change,
+        actor: Actor,
+        actor_id: str,
+        reason: str,
+        at: datetime,
+    ) -> bool:
+        updated = change.consent
+        event = _event(updated, head, updated.version, at, actor, actor_id, change.kind, reason, change.changes)
+        values = consent_row(updated) | {"head_hash": event.hash}
+        where = and_(consents.c.consent_id == current.consent_id, consents.c.version == current.version)
+        try:
+            async with self.engine.begin() as conn:
+                result = await conn.execute(update(consents).where(where).values(**values))
+                if result.rowcount != 1:
+                    await conn.rollback()
+                    return False
+                await conn.execute(insert(consent_events).values(**event_row(event)))
+        except IntegrityError:
+            return False
+        return True
+
+    # -- chain ---------------------------------------------------------------------------------------------
+
+    async def verify_chain(self) -> ChainBreak | None:
+        """Recompute every event's hash; the first event (by consent, then sequence) that does not hold."""
+        return await first_break(self.engine)
+
+    # -- access records -----------------------------------------------------------------------------------
+
+    async def record_access(self, records: Sequence[AccessRecord]) -> None:
+        if not records:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(access_records), [access_row(r) for r in records])
+
+    async def access_history(
+        self, *, consent_id: str | None = None, user_id: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[AccessRecord]:
+        if consent_id is None and user_id is None:
+            raise ValueError("access_history needs a consent_id or a user_id")
+        query = select(access_records)
+        if consent_id is not None:
+            query = query.where(access_records.c.consent_id == consent_id)
+        if user_id is not None:
+            query = query.where(access_records.c.user_id == user_id)
+        query = query.order_by(access_records.c.at.desc(), access_records.c.id.desc())
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query.limit(max(1, min(limit, 500))).offset(offset))).mappings().all()
+        return [access_from_row(r) for r in rows]
+
+
+def _check_owner(consent: Consent, actor: Actor, actor_id: str) -> None:
+    """A wallet or user acting on a consent that is not theirs sees the same 404 as for an unknown id."""
+    owner = {Actor.WALLET: consent.client_id, Actor.USER: consent.user_id}.get(actor, actor_id)
+    if owner != actor_id:
+        raise ConsentNotFoundError(f"No consent {consent.consent_id!r}.", path="ConsentId")
+
+
+def _created(consent: Consent) -> dict[str, object]:
+    return {
+        "status": [None, consent.status.value],
+        "permissions": sorted(consent.permissions),
+        "purposes": list(consent.purposes),
+        "recipients": list(consent.recipients),
+        "expires_at": _iso(consent.expires_at),
+        "transaction_from": _iso(consent.transaction_from),
+        "transaction_to": _iso(consent.transaction_to),
+        "frequency_per_day": consent.frequency_per_day,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _event(
+    consent: Consent,
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    actor: Actor,
+    actor_id: str,
+    kind: str,
+    reason: str,
+    changes: Mapping[str, object],
+) -> ConsentEvent:
+    at = at.astimezone(UTC)
+    content = dict(changes)
+    digest = event_hash(
+        consent_id=consent.consent_id,
+        seq=seq,
+        at=at,
+        actor=actor.value,
+        actor_id=actor_id,
+        kind=kind,
+        reason=reason,
+        changes=content,
+        prev_hash=prev_hash,
+    )
+    return ConsentEvent(consent.consent_id, seq, at, actor, actor_id, kind, reason, content, prev_hash, digest)
