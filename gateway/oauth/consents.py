@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from consent.errors import ConsentNotFoundError
 from consent.model import Consent
 from gateway.oauth.errors import InvalidRequestError
 
@@ -19,11 +20,23 @@ AUTHORIZATION_DETAILS_TYPE = "account_access_consent"
 
 
 class ConsentPort(Protocol):
-    async def get(self, consent_id: str) -> Consent | None: ...
+    """The part of ``consent.store.ConsentStore`` the authorization server uses."""
+
+    async def get(self, consent_id: str) -> Consent: ...
 
     async def authorise(self, consent_id: str, *, user_id: str, account_ids: Sequence[str]) -> Consent: ...
 
     async def reject(self, consent_id: str, *, user_id: str) -> Consent: ...
+
+
+async def find_consent(consents: ConsentPort | None, consent_id: str) -> Consent | None:
+    """The consent, or None when it does not exist (or no consent store is configured)."""
+    if consents is None:
+        return None
+    try:
+        return await consents.get(consent_id)
+    except ConsentNotFoundError:
+        return None
 
 
 def consent_from_request(params: Mapping[str, str]) -> str:

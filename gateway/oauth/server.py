@@ -5,7 +5,7 @@ Endpoints take what they need from here; tests build one with in-memory or fake 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,7 +21,7 @@ from gateway.oauth.tokens import TokenService
 if TYPE_CHECKING:
     from gateway.services import Services
 
-SessionUser = Callable[[Request], str | None]
+SessionUser = Callable[[Request], Awaitable[str | None]]  # the logged-in user id, if any
 
 SCOPES = ("openid", "accounts")
 AUTHORIZATION_DECISION_WINDOW = 600.0  # seconds a shown authorization screen can still be answered

@@ -53,6 +53,9 @@ class RefreshGrant:
     revoked_at: float | None
 
 
+_NOT_OPEN = "this authorization request was already answered, has expired, or belongs to another user"
+
+
 class CodeReusedError(InvalidGrantError):
     """The code was redeemed before; what it issued has been revoked."""
 
@@ -101,6 +104,23 @@ class OAuthStore:
             raise InvalidRequestUriError("request_uri was already used", path="request_uri")
         raise InvalidRequestUriError("request_uri has expired", path="request_uri")
 
+    async def shown_par(self, request_uri: str, user_id: str, shown_since: float) -> dict[str, Any]:
+        """The parameters of a request shown to ``user_id`` and not yet answered."""
+        table = par_requests
+        query = select(table.c.params).where(
+            and_(
+                table.c.request_uri == request_uri,
+                table.c.user_id == user_id,
+                table.c.used_at > shown_since,
+                table.c.decided_at.is_(None),
+            )
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            raise InvalidRequestUriError(_NOT_OPEN, path="request_uri")
+        return dict(row.params)
+
     async def decide_par(self, request_uri: str, user_id: str, now: float, shown_since: float) -> dict[str, Any]:
         """Close a shown request once (approve or reject) for the user it was shown to."""
         table = par_requests
@@ -119,10 +139,7 @@ class OAuthStore:
             )
             row = (await conn.execute(select(table.c.params).where(table.c.request_uri == request_uri))).first()
         if done.rowcount != 1 or row is None:
-            raise InvalidRequestUriError(
-                "this authorization request was already answered, has expired, or belongs to another user",
-                path="request_uri",
-            )
+            raise InvalidRequestUriError(_NOT_OPEN, path="request_uri")
         return dict(row.params)
 
     # -- authorization codes -----------------------------------------------------------------

@@ -1,0 +1,49 @@
+"""Decide what a token will be bound to: the DPoP key of this request, or the client certificate."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from gateway.errors import InvalidDPoPProofError
+from gateway.oauth.client_auth import AuthenticatedClient
+from gateway.oauth.dpop import verify_dpop_proof
+from gateway.oauth.errors import InvalidDPoPAtTokenEndpointError, InvalidRequestError
+from gateway.oauth.http import endpoint_url
+from gateway.oauth.server import AuthorizationServer
+from gateway.oauth.tokens import Binding
+from gateway.services import Services
+
+
+async def token_binding(
+    request: Request, authenticated: AuthenticatedClient, services: Services, server: AuthorizationServer
+) -> Binding:
+    """DPoP when a proof is sent (checked completely), else mTLS; never a bearer token."""
+    proofs = request.headers.getlist("dpop")
+    if len(proofs) > 1:
+        raise InvalidDPoPAtTokenEndpointError("send exactly one DPoP header", path="header.DPoP")
+    if proofs:
+        try:
+            proof = await verify_dpop_proof(
+                proofs[0],
+                method=request.method,
+                url=endpoint_url(request, services.settings.issuer_url),
+                access_token=None,
+                replay=server.replay,
+                now=services.clock(),
+            )
+        except InvalidDPoPProofError as exc:
+            raise InvalidDPoPAtTokenEndpointError(exc.message, path="header.DPoP", headers=_nonce(exc)) from None
+        return Binding(jkt=proof.jkt)
+    if authenticated.client.dpop_bound_access_tokens:
+        raise InvalidDPoPAtTokenEndpointError(
+            "this client registered dpop_bound_access_tokens: a DPoP proof is required", path="header.DPoP"
+        )
+    if authenticated.certificate_thumbprint is not None:
+        return Binding(x5t=authenticated.certificate_thumbprint)
+    raise InvalidRequestError(
+        "tokens are sender-constrained: send a DPoP proof or present a client certificate", path="header.DPoP"
+    )
+
+
+def _nonce(exc: InvalidDPoPProofError) -> dict[str, str]:
+    return {"DPoP-Nonce": exc.headers["DPoP-Nonce"]} if "DPoP-Nonce" in exc.headers else {}

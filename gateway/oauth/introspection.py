@@ -1,0 +1,114 @@
+"""``/introspect`` (RFC 7662), ``/revoke`` (RFC 7009) and ``/userinfo`` (OIDC Core §5.3).
+
+Introspection and revocation need client authentication, and a client sees or revokes only
+its own tokens: for anyone else's token introspection answers ``{"active": false}`` and
+revocation does nothing (RFC 7009 §2.1: the answer is 200 either way).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from consent.model import ConsentStatus
+from gateway.errors import ForbiddenError, GatewayError
+from gateway.oauth.client_auth import authenticate_client
+from gateway.oauth.consents import find_consent
+from gateway.oauth.errors import InvalidRequestError, UnsupportedTokenTypeError
+from gateway.oauth.http import json_no_store, peer_ip, read_form
+from gateway.oauth.resource import access_token_claims, authenticate_access_token
+from gateway.oauth.server import AuthorizationServer, oauth_server
+from gateway.oauth.store import RefreshGrant
+from gateway.services import Services
+
+_INTROSPECTED = ("scope", "client_id", "sub", "exp", "iat", "iss", "aud", "jti", "cnf", "consent_id")
+_HINTS = ("access_token", "refresh_token")
+
+
+async def _authenticated_form(request: Request) -> tuple[Services, AuthorizationServer, dict[str, str], str]:
+    services, server = oauth_server(request)
+    form = await read_form(request)
+    auth = await authenticate_client(
+        form, request.headers, peer_ip(request), clients=server.clients, settings=services.settings,
+        replay=server.replay, now=services.clock(),
+    )  # fmt: skip
+    if not form.get("token"):
+        raise InvalidRequestError("token is required", path="token")
+    hint = form.get("token_type_hint")
+    if hint is not None and hint not in _HINTS:
+        raise UnsupportedTokenTypeError(f"token_type_hint {hint!r} is not one of {', '.join(_HINTS)}")
+    return services, server, form, auth.client.client_id
+
+
+def _as_access_token(token: str, services: Services, server: AuthorizationServer) -> dict[str, Any] | None:
+    if token.count(".") != 2:
+        return None
+    try:
+        return access_token_claims(token, services, server)
+    except GatewayError:
+        return None
+
+
+async def _live_refresh(token: str, server: AuthorizationServer) -> RefreshGrant | None:
+    grant = await server.store.get_refresh(token)
+    if grant is None or grant.revoked_at is not None:
+        return None
+    consent = await find_consent(server.consents, grant.consent_id)
+    return grant if consent is not None and consent.status is ConsentStatus.AUTHORISED else None
+
+
+async def introspect(request: Request) -> Response:
+    services, server, form, client_id = await _authenticated_form(request)
+    claims = _as_access_token(form["token"], services, server)
+    if claims is not None and claims.get("client_id") == client_id:
+        body = {k: claims[k] for k in _INTROSPECTED if k in claims}
+        return json_no_store({"active": True, "token_type": "DPoP" if "jkt" in claims["cnf"] else "Bearer", **body})
+    grant = await _live_refresh(form["token"], server) if claims is None else None
+    if grant is not None and grant.client_id == client_id:
+        return json_no_store(
+            {
+                "active": True,
+                "token_type": "refresh_token",
+                "client_id": grant.client_id,
+                "sub": grant.user_id,
+                "scope": grant.scope,
+                "consent_id": grant.consent_id,
+                "iss": services.settings.issuer_url,
+            }
+        )
+    return json_no_store({"active": False})
+
+
+async def revoke(request: Request) -> Response:
+    services, server, form, client_id = await _authenticated_form(request)
+    token = form["token"]
+    claims = _as_access_token(token, services, server)
+    if claims is not None:
+        if claims.get("client_id") == client_id:
+            await server.revocation.revoke(str(claims["jti"]), float(claims["exp"]))
+            await server.store.mark_access_revoked(str(claims["jti"]), client_id, float(claims["exp"]))
+        return json_no_store({})
+    grant = await server.store.get_refresh(token)
+    if grant is not None and grant.client_id == client_id:
+        # RFC 7009 §2.1: revoking a refresh token also invalidates the access tokens of its grant.
+        for jti, until in await server.store.revoke_by(now=services.clock(), grant_id=grant.grant_id):
+            await server.revocation.revoke(jti, until)
+    return json_no_store({})
+
+
+async def userinfo(request: Request) -> Response:
+    services, server = oauth_server(request)
+    claims = await authenticate_access_token(request, services, server)
+    if "openid" not in str(claims.get("scope", "")).split():
+        raise ForbiddenError("userinfo needs an access token with the openid scope", path="scope")
+    return json_no_store({"sub": claims["sub"]})
+
+
+ROUTES = [
+    Route("/introspect", introspect, methods=["POST"]),
+    Route("/revoke", revoke, methods=["POST"]),
+    Route("/userinfo", userinfo, methods=["GET", "POST"]),
+]
