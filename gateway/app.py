@@ -25,7 +25,9 @@ from gateway.errors import GatewayError, handle_error
 from gateway.interaction import InteractionIdMiddleware
 from gateway.limiter import Limiter
 from gateway.limiter.build import build_limiter
+from gateway.oauth import login_delegation, registration
 from gateway.oauth.keys import KeyRing
+from gateway.portal import login
 from gateway.services import Services
 from gateway.settings import Settings, load_settings
 from policies import load_policies
@@ -45,6 +47,9 @@ async def healthz(request: Request) -> Response:
 def _routes() -> list[BaseRoute]:
     return [
         Route("/healthz", healthz, methods=["GET"]),
+        *registration.routes(),
+        *login.routes(),
+        *login_delegation.routes(),
     ]
 
 

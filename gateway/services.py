@@ -15,9 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.clock import Clock
 from gateway.limiter import Limiter
 from gateway.limiter.memory import MemoryLimiter
+from gateway.oauth.clients import ClientStore
 from gateway.oauth.keys import KeyRing
+from gateway.oauth.login_delegation import LoginChallengeStore
 from gateway.oauth.replay import MemoryReplayCache, ReplayCache
 from gateway.oauth.revocation import RevocationList
+from gateway.oauth.users import UserStore
+from gateway.portal.sessions import SessionStore
 from gateway.settings import Settings
 from policies import PolicySet
 
@@ -37,3 +41,14 @@ class Services:
     revocation: RevocationList = field(default_factory=lambda: RevocationList(time.time))  # revoked access jtis
     oauth: AuthorizationServer | None = None  # the authorization server's stores and token service
     limiter: Limiter = field(default_factory=MemoryLimiter)  # rate limits (Redis with failover when configured)
+    # Identity stores, built from the engine, clock and Redis above (replace them in tests if needed).
+    clients: ClientStore = field(init=False)  # registered wallets
+    users: UserStore = field(init=False)  # built-in login and its throttle
+    sessions: SessionStore = field(init=False)  # portal sessions
+    login_challenges: LoginChallengeStore = field(init=False)  # delegated-login challenges
+
+    def __post_init__(self) -> None:
+        self.clients = ClientStore(self.engine)
+        self.users = UserStore(self.engine, clock=self.clock, redis=self.redis)
+        self.sessions = SessionStore(self.engine, self.clock)
+        self.login_challenges = LoginChallengeStore(self.engine, self.clock)

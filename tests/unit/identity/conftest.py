@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.testclient import TestClient
 
 from consent.db import metadata, open_engine
-from gateway.oauth import tables_identity
+from consent.errors import ConsentError
+from gateway.clock import FrozenClock
+from gateway.errors import GatewayError, handle_error
+from gateway.interaction import InteractionIdMiddleware
+from gateway.oauth import login_delegation, registration, tables_identity
+from gateway.oauth.keys import KeyRing
+from gateway.oauth.users import UserStore
+from gateway.portal import login
+from gateway.services import Services
+from gateway.settings import Settings
+from policies import load_policies
 
 
 @pytest.fixture
@@ -17,3 +33,56 @@ async def identity_engine(sqlite_url: str) -> AsyncIterator[object]:
         await conn.run_sync(lambda sync: metadata.create_all(sync, tables=list(tables_identity.IDENTITY_TABLES)))
     yield engine
     await engine.dispose()
+
+
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def identity_app(settings: Settings, database_url: str, clock: FrozenClock) -> Starlette:
+    """Only the identity routes, over hand-built Services (independent of other endpoints)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = open_engine(database_url)
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda s: metadata.create_all(s, tables=list(tables_identity.IDENTITY_TABLES)))
+        services = Services(
+            settings=settings,
+            policies=load_policies(settings.policies_dir),
+            keys=KeyRing.load_or_create(settings.data_dir / "keys" / "signing.jwks.json"),
+            clock=clock,
+            engine=engine,
+        )
+        services.users = UserStore(engine, clock=clock, hasher=FAST_HASHER)
+        app.state.services = services
+        yield
+        await engine.dispose()
+
+    return Starlette(
+        routes=[*registration.routes(), *login.routes(), *login_delegation.routes()],
+        middleware=[Middleware(InteractionIdMiddleware)],
+        exception_handlers={GatewayError: handle_error, ConsentError: handle_error, Exception: handle_error},
+        lifespan=lifespan,
+    )
+
+
+@pytest.fixture
+def make_client(sqlite_url, frozen_clock, settings_factory) -> Iterator[Callable[..., TestClient]]:
+    """A started TestClient over https://testserver (so Secure cookies flow) for the identity routes."""
+    opened: list[TestClient] = []
+
+    def make(**overrides: Any) -> TestClient:
+        overrides.setdefault("issuer", "https://testserver")
+        client = TestClient(
+            identity_app(settings_factory(**overrides), sqlite_url, frozen_clock),
+            base_url="https://testserver",
+            raise_server_exceptions=False,
+            follow_redirects=False,
+        )
+        client.__enter__()
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)

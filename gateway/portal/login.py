@@ -1,0 +1,129 @@
+"""The login and logout pages: the built-in user store, or a hand-over to the bank's own login.
+
+``GET /login?next=/path`` shows the form (or, when ``settings.login_url`` is set, redirects to
+the bank with a login challenge, see ``gateway.oauth.login_delegation``). ``next`` is only ever
+a local path, so the page cannot be used as an open redirect. Wrong passwords, throttling and
+expired forms are explained on the page, never as a bare error.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import quote, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.oauth.login_delegation import start_delegated_login
+from gateway.oauth.users import InvalidCredentialsError, LoginThrottledError
+from gateway.portal.csrf import CsrfError, check_csrf, csrf_token
+from gateway.portal.pages import redirect, render
+from gateway.portal.sessions import current_user, end_session, start_session
+
+if TYPE_CHECKING:
+    from gateway.services import Services
+
+DEFAULT_NEXT = "/"
+_MAX_NEXT = 4000
+
+
+def safe_next(value: object, default: str = DEFAULT_NEXT) -> str:
+    """``value`` when it is a path on this site; ``default`` for anything that could leave it."""
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > _MAX_NEXT:
+        return default
+    if value.startswith("//") or "\\" in value or any(ord(c) < 0x21 or ord(c) == 0x7F for c in value):
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return default
+    return value
+
+
+def client_ip(request: Request, services: Services) -> str | None:
+    """The browser's address: the TCP peer, or the last X-Forwarded-For hop when the peer is our proxy."""
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.get("x-forwarded-for")
+    if peer and forwarded and peer in services.settings.trusted_proxies:
+        last = forwarded.split(",")[-1].strip()
+        try:
+            return str(ipaddress.ip_address(last))
+        except ValueError:
+            return peer
+    return peer
+
+
+def _services(request: Request) -> Services:
+    return cast("Services", request.app.state.services)
+
+
+async def _form(
+    request: Request, next_path: str, *, username: str = "", error: str | None = None, status: int = 200, **kw: Any
+) -> Response:
+    context = {"csrf_token": await csrf_token(request), "next": next_path, "username": username, "error": error}
+    return render(request, "login.html", context, status=status, **kw)
+
+
+def _error_page(request: Request, status: int, title: str, message: str, next_path: str) -> Response:
+    context = {
+        "title": title,
+        "message": message,
+        "link": f"/login?next={quote(next_path, safe='/')}",
+        "link_text": "Log in again",
+    }
+    return render(request, "error.html", context, status=status)
+
+
+async def login_page(request: Request) -> Response:
+    next_path = safe_next(request.query_params.get("next"))
+    if _services(request).settings.login_url:
+        return await start_delegated_login(request, next_path)
+    if await current_user(request) is not None:
+        return redirect(request, next_path)
+    return await _form(request, next_path)
+
+
+async def login_submit(request: Request) -> Response:
+    services = _services(request)
+    async with request.form(max_files=0, max_fields=10) as form:
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    next_path = safe_next(fields.get("next"))
+    if services.settings.login_url:
+        return _error_page(request, 400, "Log in at your bank", "This bank uses its own login page.", next_path)
+    try:
+        await check_csrf(request, fields)
+    except CsrfError:
+        message = "This form has expired or did not come from this site. Please log in again."
+        return _error_page(request, 403, "Please try again", message, next_path)
+    username = fields.get("username", "")[:200]
+    try:
+        user_id = await services.users.authenticate(username, fields.get("password", ""), client_ip(request, services))
+    except InvalidCredentialsError as exc:
+        return await _form(request, next_path, username=username, error=exc.message, status=401)
+    except LoginThrottledError as exc:
+        return await _form(request, next_path, username=username, error=exc.message, status=429, headers=exc.headers)
+    response = redirect(request, next_path)
+    await start_session(request, response, user_id)
+    return response
+
+
+async def logout(request: Request) -> Response:
+    async with request.form(max_files=0, max_fields=10) as form:
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        await check_csrf(request, fields)
+    except CsrfError:
+        message = "This form has expired or did not come from this site; you are still logged in."
+        return _error_page(request, 403, "Please try again", message, DEFAULT_NEXT)
+    response = redirect(request, "/login")
+    await end_session(request, response)
+    return response
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login_submit, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+    ]

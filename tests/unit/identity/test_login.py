@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from tests.unit.identity.portal import SESSION_COOKIE, add_user, csrf_from, log_in, services
+
+
+def test_login_page_carries_a_csrf_token_and_the_safety_headers(make_client):
+    client = make_client()
+    page = client.get("/login")
+    assert page.status_code == 200
+    assert csrf_from(page.text)
+    assert page.headers["content-security-policy"].startswith("default-src 'self';")
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert "unsafe-inline" not in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["cache-control"] == "no-store"
+    assert "<script" not in page.text
+    assert "style=" not in page.text
+
+
+def test_login_with_the_right_password_starts_a_session_and_goes_to_next(make_client):
+    client = make_client()
+    add_user(client, "alice", "alice-demo")
+    anonymous = client.get("/login").cookies.get(SESSION_COOKIE) or client.cookies.get(SESSION_COOKIE)
+    response = log_in(client, "alice", "alice-demo", "/dashboard?x=1")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/dashboard?x=1"
+    assert client.cookies.get(SESSION_COOKIE) not in (None, anonymous)
+
+
+def test_login_with_a_wrong_password_shows_the_error_on_the_page(make_client):
+    client = make_client()
+    add_user(client, "alice", "alice-demo")
+    response = log_in(client, "alice", "nope")
+    assert response.status_code == 401
+    assert "The user name or password is wrong." in response.text
+    assert 'value="alice"' in response.text
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_login_of_an_unknown_user_shows_the_same_error(make_client):
+    client = make_client()
+    response = log_in(client, "nobody", "nope")
+    assert response.status_code == 401
+    assert "The user name or password is wrong." in response.text
+
+
+def test_login_is_throttled_with_retry_after_on_the_page(make_client):
+    client = make_client()
+    add_user(client, "alice", "alice-demo")
+    for _ in range(5):
+        assert log_in(client, "alice", "nope").status_code == 401
+    response = log_in(client, "alice", "alice-demo")
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"]) > 0
+    assert "Too many failed logins" in response.text
+
+
+def test_logged_in_user_visiting_login_goes_straight_to_next(make_client):
+    client = make_client()
+    add_user(client, "bob", "bob-demo")
+    log_in(client, "bob", "bob-demo")
+    response = client.get("/login", params={"next": "/consents"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/consents"
+
+
+def test_logout_ends_the_session(make_client):
+    client = make_client()
+    add_user(client, "bob", "bob-demo")
+    log_in(client, "bob", "bob-demo")
+    old = client.cookies.get(SESSION_COOKIE)
+    page = client.get("/login", params={"next": "/x"})
+    assert page.status_code == 303  # still logged in
+    token = client.portal.call(services(client).sessions.get, old).csrf_token
+    response = client.post("/logout", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login"
+    assert client.portal.call(services(client).sessions.get, old) is None
+    assert client.get("/login").status_code == 200
