@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gateway.commands.migrate",
     "gateway.commands.settings_cmd",
     "gateway.commands.demo",
+    "gateway.commands.limits",
 )
 
 Handler = Callable[[argparse.Namespace], int]
