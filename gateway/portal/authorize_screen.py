@@ -77,7 +77,7 @@ def _permissions(services: Services, consent: Consent) -> list[dict[str, Any]]:
             {
                 "title": cluster.title.get("en", cluster.id),
                 "description": cluster.description.get("en", ""),
-                "items": items,
+                "lines": items,
             }
         )
     return groups

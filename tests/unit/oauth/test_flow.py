@@ -1,0 +1,53 @@
+"""The happy path through the authorization server, one endpoint after another."""
+
+from __future__ import annotations
+
+import jwt
+
+from consent.model import ConsentStatus
+from gateway.oauth.dpop import jwk_thumbprint
+from tests.unit.oauth.harness import ISSUER
+
+
+def test_discovery_lists_only_what_is_implemented(gateway):
+    doc = gateway.http.get("/.well-known/openid-configuration").json()
+    assert doc["issuer"] == ISSUER
+    assert doc["code_challenge_methods_supported"] == ["S256"]
+    assert doc["require_pushed_authorization_requests"] is True
+    assert doc["token_endpoint_auth_methods_supported"] == ["private_key_jwt", "tls_client_auth"]
+    assert doc["authorization_response_iss_parameter_supported"] is True
+    assert gateway.http.get("/.well-known/oauth-authorization-server").json() == doc
+    keys = gateway.http.get("/jwks").json()["keys"]
+    assert keys
+    assert all("d" not in k for k in keys)
+
+
+def test_client_credentials_issue_a_dpop_bound_at_jwt(gateway, wallet):
+    body = wallet.client_credentials()
+    assert body["token_type"] == "DPoP"
+    header = jwt.get_unverified_header(body["access_token"])
+    claims = gateway.services.keys.verify(body["access_token"], typ="at+jwt", audience=ISSUER, issuer=ISSUER)
+    assert header["typ"] == "at+jwt"
+    assert claims["cnf"] == {"jkt": jwk_thumbprint(wallet.dpop_key.public_jwk)}
+    assert (claims["sub"], claims["client_id"], claims["scope"]) == (wallet.client_id, wallet.client_id, "accounts")
+    assert claims["exp"] - claims["iat"] == gateway.services.settings.access_token_ttl
+
+
+def test_code_flow_authorises_consent_and_issues_tokens(gateway, wallet):
+    consent_id = gateway.consent(wallet.client_id)
+    request_uri = wallet.request_uri(consent_id)
+    code = wallet.approve(request_uri, accounts=("acc-alice-2",))
+    response = wallet.redeem(code)
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    claims = gateway.services.keys.verify(body["access_token"], typ="at+jwt", audience=ISSUER, issuer=ISSUER)
+    assert (claims["sub"], claims["consent_id"]) == ("alice", consent_id)
+    id_token = gateway.services.keys.verify(body["id_token"], typ=None, audience=wallet.client_id, issuer=ISSUER)
+    assert id_token["nonce"] == "n-1"
+    consent = gateway.run(gateway.services.consents.get, consent_id)
+    assert consent.status is ConsentStatus.AUTHORISED
+    assert consent.account_ids == ("acc-alice-2",)
+    refreshed = wallet.post("/token", {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]})
+    assert refreshed.status_code == 200, refreshed.text
+    assert refreshed.json()["refresh_token"] == body["refresh_token"]
