@@ -45,8 +45,8 @@ def refusal(decision: Decision, headers: dict[str, str] | None = None) -> TooMan
     if rule.kind == "daily":
         resets = datetime.fromtimestamp(next_midnight(decision.now), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         message = (
-            f"Daily access frequency reached: {rule.text} ({binding.hit.key}) is used up for calls made without "
-            f"the customer present (frequencyPerDay); it resets at midnight UTC ({resets}), in {wait} s."
+            f"Daily access frequency reached: {rule.text} are used up ({binding.hit.key}); "
+            f"the count resets at midnight UTC ({resets}), in {wait} s."
         )
     else:
         message = f"Rate limit exceeded: {rule.text or rule.name} ({binding.hit.key}); retry after {wait} s."

@@ -96,7 +96,8 @@ class RuleBook:
                 allowed,
                 kind="daily",
                 mode=self.policy.frequency.mode,
-                text=f"the consent's {allowed} calls a day to this operation without the customer present",
+                text=f"the consent's {allowed} calls a day to this operation without the customer present "
+                "(frequencyPerDay)",
             )
         return rule
 

@@ -1,0 +1,207 @@
+"""The pipeline's limit step and the OAuth endpoint helper: which limits a call counts against, and the 429."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+import pytest
+from starlette.datastructures import Headers, QueryParams
+
+from gateway.clock import FrozenClock
+from gateway.errors import TooManyRequestsError, render_ob_error
+from gateway.limiter.endpoints import limit_endpoint
+from gateway.limiter.memory import MemoryLimiter
+from gateway.pipeline.call import AccessToken, Call
+from gateway.pipeline.limit import limit
+from policies.limits import load_limits
+
+POLICY = """
+wallet:
+  attended: {rate: 50, per: 1s}
+  unattended: {rate: 25, per: 1s}
+user:
+  attended: {rate: 3, per: 1s}
+frequency_per_day: {default: 4, cap: 6}
+rules:
+  heavy: {rate: 2, per: 1m}
+apis:
+  bank:
+    ceiling: {rate: 100, per: 1s}
+    operations:
+      GetStatements: {rate: 1, per: 1s, mode: report}
+      GetParty: {rate: 1, per: 1s}
+endpoints:
+  token:
+    per_client: {rate: 2, per: 1s}
+    per_address: {rate: 3, per: 1s}
+"""
+MIDNIGHT = 1_790_035_200.0  # 2026-09-22T00:00:00Z
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(MIDNIGHT - 3600)  # 23:00 UTC
+
+
+@pytest.fixture
+def services(tmp_path: Path, clock: FrozenClock) -> Any:
+    (tmp_path / "limits.yaml").write_text(POLICY, encoding="utf-8")
+    policies = SimpleNamespace(limits=load_limits(tmp_path / "limits.yaml"))
+    return SimpleNamespace(policies=policies, limiter=MemoryLimiter(clock))
+
+
+def _call(
+    services: Any,
+    *,
+    attended: bool = False,
+    operation: str = "GetAccounts",
+    rules: tuple[str, ...] = (),
+    consent_id: str = "c1",
+    frequency: int | None = None,
+    user: str = "alice",
+) -> Call:
+    headers = {"x-fapi-customer-ip-address": "203.0.113.9"} if attended else {}
+    call = Call(
+        services=services,
+        runtime=None,  # type: ignore[arg-type]
+        method="GET",
+        path="/open-banking/v4.0/aisp/accounts",
+        url="http://127.0.0.1:8000/open-banking/v4.0/aisp/accounts",
+        headers=Headers(headers),
+        query=QueryParams(""),
+        body=b"",
+        client_ip="127.0.0.1",
+        interaction_id="i-1",
+        started=0.0,
+    )
+    call.api = SimpleNamespace(name="bank")  # type: ignore[assignment]
+    call.operation = SimpleNamespace(operation_id=operation, limits=rules)  # type: ignore[assignment]
+    call.token = AccessToken("j", "wallet-1", user, frozenset({"accounts"}), 0.0, consent_id=consent_id)
+    call.consent = SimpleNamespace(consent_id=consent_id, user_id=user, frequency_per_day=frequency)  # type: ignore[assignment]
+    return call
+
+
+async def _refusal(call: Call) -> TooManyRequestsError:
+    with pytest.raises(TooManyRequestsError) as refused:
+        await limit(call)
+    return refused.value
+
+
+async def test_success_carries_rate_limit_headers(services: Any) -> None:
+    call = _call(services, attended=True)
+    await limit(call)
+    assert call.attended
+    assert call.rate_limit_headers == {
+        "RateLimit-Limit": "3",
+        "RateLimit-Remaining": "2",
+        "RateLimit-Reset": "1",
+        "RateLimit-Policy": "3;w=1",
+    }
+
+
+async def test_attended_calls_over_the_customer_limit_get_429_naming_it(services: Any) -> None:
+    for _ in range(3):
+        await limit(_call(services, attended=True))
+    refused = await _refusal(_call(services, attended=True))
+    assert refused.status == 429
+    assert refused.message == (
+        "Rate limit exceeded: the customer's limit of 3 calls per 1s (customer present) (user:alice); retry after 1 s."
+    )
+    assert refused.headers["Retry-After"] == "1"
+    assert refused.headers["RateLimit-Remaining"] == "0"
+
+
+async def test_unattended_calls_over_the_daily_frequency_get_429_saying_when_it_resets(services: Any) -> None:
+    for _ in range(4):
+        await limit(_call(services))
+    refused = await _refusal(_call(services))
+    assert refused.message == (
+        "Daily access frequency reached: the consent's 4 calls a day to this operation without the customer "
+        "present (frequencyPerDay) are used up (consent:c1:GetAccounts); the count resets at midnight UTC "
+        "(2026-09-22T00:00:00Z), in 3600 s."
+    )
+    assert refused.headers["Retry-After"] == "3600"
+    body = orjson.loads(render_ob_error(refused, "i-1").body)
+    assert body["Code"] == "429 TooManyRequests"
+    assert body["Errors"][0]["ErrorCode"] == "U029"
+
+
+async def test_daily_frequency_resets_at_midnight_utc(services: Any, clock: FrozenClock) -> None:
+    for _ in range(4):
+        await limit(_call(services))
+    await _refusal(_call(services))
+    clock.advance(3600)
+    await limit(_call(services))
+
+
+async def test_attended_calls_do_not_count_against_the_daily_frequency(services: Any, clock: FrozenClock) -> None:
+    for _ in range(3):
+        await limit(_call(services))
+    for _ in range(3):
+        await limit(_call(services, attended=True))
+    clock.advance(1)
+    await limit(_call(services))  # the 4th unattended call
+    await _refusal(_call(services))
+
+
+async def test_daily_frequency_is_per_operation(services: Any) -> None:
+    for _ in range(4):
+        await limit(_call(services))
+    await limit(_call(services, operation="GetBalances"))
+
+
+async def test_consent_frequency_raises_the_default_up_to_the_cap(services: Any) -> None:
+    for _ in range(6):
+        await limit(_call(services, frequency=50))
+    refused = await _refusal(_call(services, frequency=50))
+    assert "the consent's 6 calls a day" in refused.message
+
+
+async def test_consent_frequency_lowers_the_default(services: Any) -> None:
+    await limit(_call(services, frequency=1))
+    await _refusal(_call(services, frequency=1))
+
+
+async def test_operation_limit_refuses_across_wallets_and_users(services: Any) -> None:
+    await limit(_call(services, operation="GetParty", consent_id="c1", user="alice"))
+    refused = await _refusal(_call(services, operation="GetParty", consent_id="c2", user="bob"))
+    assert refused.message.startswith("Rate limit exceeded: GetParty's limit of 1 calls per 1s (op:bank:GetParty)")
+
+
+async def test_named_rule_listed_by_the_operation_applies(services: Any) -> None:
+    for consent in ("c1", "c2"):
+        await limit(_call(services, operation="GetOffers", rules=("heavy",), consent_id=consent))
+    refused = await _refusal(_call(services, operation="GetOffers", rules=("heavy",), consent_id="c3"))
+    assert "GetOffers's 'heavy' limit of 2 calls per 1m" in refused.message
+    assert refused.headers["Retry-After"] == "30"
+
+
+async def test_report_mode_operation_limit_never_refuses(services: Any) -> None:
+    for consent in ("c1", "c2", "c3"):
+        await limit(_call(services, operation="GetStatements", consent_id=consent))
+
+
+async def test_endpoint_limit_counts_per_client_and_per_address(services: Any) -> None:
+    headers = await limit_endpoint(services, "token", "wallet-1", "198.51.100.1")
+    assert headers["RateLimit-Remaining"] == "1"
+    await limit_endpoint(services, "token", "wallet-1", "198.51.100.2")
+    with pytest.raises(TooManyRequestsError) as refused:
+        await limit_endpoint(services, "token", "wallet-1", "198.51.100.3")
+    assert refused.value.message == (
+        "Rate limit exceeded: 2 /token calls per 1s per client (client:wallet-1); retry after 1 s."
+    )
+    assert refused.value.headers["Retry-After"] == "1"
+
+
+async def test_endpoint_limit_per_address_applies_without_a_client_id(services: Any) -> None:
+    for _ in range(3):
+        await limit_endpoint(services, "token", None, "198.51.100.1")
+    with pytest.raises(TooManyRequestsError, match=r"3 /token calls per 1s per address \(address:198\.51\.100\.1\)"):
+        await limit_endpoint(services, "token", None, "198.51.100.1")
+
+
+async def test_endpoint_without_limits_returns_no_headers(services: Any) -> None:
+    assert await limit_endpoint(services, "register", "wallet-1", "198.51.100.1") == {}
