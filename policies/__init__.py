@@ -15,6 +15,7 @@ from policies.apis import PublishedApi, load_apis
 from policies.errors import PolicyError
 from policies.limits import LimitPolicy, load_limits
 from policies.permissions import PermissionCatalogue, load_permissions
+from policies.purposes import PurposeCatalogue, load_purposes
 
 SHIPPED = Path(__file__).resolve().parent
 
@@ -25,12 +26,14 @@ __all__ = ["SHIPPED", "PolicyError", "PolicySet", "load_policies"]
 class PolicySet:
     folder: Path
     permissions: PermissionCatalogue
+    purposes: PurposeCatalogue
     apis: Mapping[str, PublishedApi] = field(default_factory=dict)  # published APIs by name (apis/*.yaml)
     limits: LimitPolicy = field(default_factory=LimitPolicy)  # limits.yaml (rate limits and quotas)
 
 
 def load_policies(folder: Path = SHIPPED) -> PolicySet:
     permissions = load_permissions(folder / "permissions.yaml")
+    purposes = load_purposes(folder / "purposes.yaml", permissions)
     apis = load_apis(folder / "apis", permissions)
     limits = load_limits(folder / "limits.yaml", missing_ok=True)
-    return PolicySet(folder=folder, limits=limits, permissions=permissions, apis=apis)
+    return PolicySet(folder=folder, limits=limits, permissions=permissions, purposes=purposes, apis=apis)
