@@ -20,6 +20,8 @@ from starlette.routing import BaseRoute, Route
 
 from consent.db import open_engine
 from consent.errors import ConsentError
+from consent.sql import SqlConsentStore
+from gateway import consent_routes
 from gateway.clock import Clock, system_clock
 from gateway.errors import GatewayError, handle_error
 from gateway.interaction import InteractionIdMiddleware
@@ -47,6 +49,7 @@ async def healthz(request: Request) -> Response:
 def _routes() -> list[BaseRoute]:
     return [
         Route("/healthz", healthz, methods=["GET"]),
+        *consent_routes.routes(),
         *registration.routes(),
         *login.routes(),
         *login_delegation.routes(),
@@ -83,6 +86,10 @@ def create_app(
             limiter=limiter or build_limiter(settings, policies.limits, clock or system_clock),
         )
         app.state.services = services
+        services.consents = SqlConsentStore(
+            db, policies, services.clock, changes=services.consent_changes,
+            awaiting_authorisation_ttl=settings.awaiting_authorisation_ttl,
+        )  # fmt: skip
         try:
             yield
         finally:

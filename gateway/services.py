@@ -27,6 +27,7 @@ from policies import PolicySet
 
 if TYPE_CHECKING:
     from gateway.oauth.server import AuthorizationServer
+    from gateway.pipeline.runtime import PipelineRuntime
 
 
 @dataclass(slots=True)
@@ -41,6 +42,7 @@ class Services:
     revocation: RevocationList = field(default_factory=lambda: RevocationList(time.time))  # revoked access jtis
     oauth: AuthorizationServer | None = None  # the authorization server's stores and token service
     limiter: Limiter = field(default_factory=MemoryLimiter)  # rate limits (Redis with failover when configured)
+    pipeline: PipelineRuntime | None = None  # published APIs, upstream client, consent cache, audit writer
     # Identity stores, built from the engine, clock and Redis above (replace them in tests if needed).
     clients: ClientStore = field(init=False)  # registered wallets
     users: UserStore = field(init=False)  # built-in login and its throttle

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from policies.errors import PolicyError
 from policies.load import Located, plain, read_yaml, validate
-from policies.openapi import OpenApiDocument, SpecOperation, load_openapi
+from policies.openapi import OpenApiDocument, Router, SpecOperation, load_openapi
 from policies.permissions import PermissionCatalogue
 
 ValidationMode = Literal["enforce", "report"]
@@ -69,23 +69,27 @@ class PublishedApi:
     base_path: str  # e.g. /open-banking/v4.0/aisp (no trailing slash)
     response_validation: ValidationMode
     operations: Mapping[str, Operation]  # by operationId
+    router: Router  # over the published operations only
     description: str = ""
 
     def upstream_url(self, variables: Mapping[str, str]) -> str:
         return _VARIABLE.sub(lambda m: variables[m.group(1)].rstrip("/"), self.upstream).rstrip("/")
 
 
-def load_api(path: Path, catalogue: PermissionCatalogue, display: str | None = None) -> PublishedApi:
-    """Load one policy file and the OpenAPI document it names. Raises ``PolicyError``."""
+def load_api(
+    path: Path, catalogue: PermissionCatalogue, display: str | None = None, *, openapi: Path | None = None
+) -> PublishedApi:
+    """Load one policy file and the OpenAPI document it names (or ``openapi``). Raises ``PolicyError``."""
     doc = read_yaml(path, display or path.name)
     problems = validate(doc, "api.schema.json")
     if problems:
         raise PolicyError(problems)
     data = plain(doc.data)
     problems.extend(_check_fields(doc, data))
-    openapi_file = (path.parent / data["openapi"]).resolve()
+    openapi_file = openapi.resolve() if openapi else (path.parent / data["openapi"]).resolve()
+    shown = openapi.name if openapi else str(Path(doc.file).parent / data["openapi"])
     try:
-        document = load_openapi(openapi_file, str(Path(doc.file).parent / data["openapi"]))
+        document = load_openapi(openapi_file, shown)
     except PolicyError as exc:
         raise PolicyError([f"{doc.where(['openapi'])}: the OpenAPI document is refused", *exc.problems]) from None
     operations = {}
@@ -108,6 +112,7 @@ def load_api(path: Path, catalogue: PermissionCatalogue, display: str | None = N
         base_path=data["base_path"].rstrip("/"),
         response_validation=data.get("response_validation", "enforce"),
         operations=operations,
+        router=Router([op.spec for op in operations.values()]),
         description=data.get("description", ""),
     )
 

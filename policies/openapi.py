@@ -80,6 +80,7 @@ class Problem:
 
     path: str
     message: str
+    missing: bool = False  # a required field or parameter is absent
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +94,14 @@ class Validator:
         if self._compiled.is_valid(instance):
             return None
         error = next(iter(self._compiled.iter_errors(instance)))
+        parts = list(error.instance_path)
+        missing = getattr(error.kind, "property", None) if type(error.kind).__name__ == "Required" else None
+        if isinstance(missing, str):
+            parts.append(missing)
         where = self.prefix
-        for part in error.instance_path:
+        for part in parts:
             where += f"[{part}]" if isinstance(part, int) else f".{part}" if where else str(part)
-        return Problem(where or "(body)", error.message)
+        return Problem(where or "(body)", error.message, missing is not None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,119 @@
+"""Consents as the pipeline sees them: an in-process cache in front of the consent store.
+
+A warm hit is a dictionary look-up (no database or Redis round trip). An entry lives at most
+``ttl`` seconds (``settings.consent_cache_ttl``), the bound on staleness when an invalidation
+message is lost. A committed consent change invalidates the entry at once on this instance
+(``on_change``, subscribed to the consent package's change feed) and, through the Redis
+channel ``walletgate:consent-invalidate``, on every other instance. Concurrent misses for one
+consent share one store read; a read that raced an invalidation is not cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from consent.errors import ConsentNotFoundError
+from consent.model import Consent
+
+log = logging.getLogger("walletgate.consent_cache")
+
+CHANNEL = "walletgate:consent-invalidate"
+
+
+class ConsentSource(Protocol):
+    async def get(self, consent_id: str) -> Consent:
+        """The consent, or ``ConsentNotFoundError``."""
+        ...
+
+
+class ConsentCache:
+    def __init__(
+        self,
+        source: ConsentSource,
+        *,
+        ttl: float,
+        redis: Any | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 100_000,
+    ) -> None:
+        self._source, self._ttl, self._redis, self._clock = source, ttl, redis, clock
+        self._max_entries = max_entries
+        self._entries: dict[str, tuple[float, Consent | None]] = {}
+        self._generation: dict[str, int] = {}
+        self._loading: dict[str, asyncio.Future[Consent | None]] = {}
+        self._listener: asyncio.Task[None] | None = None
+
+    async def get(self, consent_id: str) -> Consent | None:
+        entry = self._entries.get(consent_id)
+        if entry is not None and entry[0] > self._clock():
+            return entry[1]
+        loading = self._loading.get(consent_id)
+        if loading is not None:
+            return await asyncio.shield(loading)
+        future: asyncio.Future[Consent | None] = asyncio.get_running_loop().create_future()
+        self._loading[consent_id] = future
+        generation = self._generation.get(consent_id, 0)
+        try:
+            consent: Consent | None = await self._source.get(consent_id)
+        except ConsentNotFoundError:
+            consent = None
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            self._loading.pop(consent_id, None)
+        if self._generation.get(consent_id, 0) == generation:
+            if len(self._entries) >= self._max_entries:
+                self._sweep()
+            self._entries[consent_id] = (self._clock() + self._ttl, consent)
+        future.set_result(consent)
+        return consent
+
+    def invalidate(self, consent_id: str) -> None:
+        self._entries.pop(consent_id, None)
+        self._generation[consent_id] = self._generation.get(consent_id, 0) + 1
+
+    async def on_change(self, consent: Consent) -> None:
+        """Subscriber for committed consent changes: forget it here and tell every other instance."""
+        self.invalidate(consent.consent_id)
+        if self._redis is not None:
+            try:
+                await self._redis.publish(CHANNEL, consent.consent_id)
+            except Exception:
+                log.exception("could not publish the invalidation of consent %s", consent.consent_id)
+
+    async def start(self) -> None:
+        if self._redis is not None and self._listener is None:
+            pubsub = self._redis.pubsub()
+            await pubsub.subscribe(CHANNEL)
+            self._listener = asyncio.create_task(self._follow(pubsub), name="consent-invalidations")
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+
+    async def _follow(self, pubsub: Any) -> None:
+        try:
+            async for message in pubsub.listen():
+                if message.get("type") == "message":
+                    data = message["data"]
+                    self.invalidate(data.decode() if isinstance(data, bytes) else str(data))
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
+    def _sweep(self) -> None:
+        now = self._clock()
+        self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+        if len(self._entries) >= self._max_entries:
+            self._entries.clear()
+        self._generation = {k: g for k, g in self._generation.items() if k in self._entries}

@@ -1,0 +1,81 @@
+"""Write access records off the request path: queued in memory, flushed in batches.
+
+``submit`` never waits. A background task flushes whenever ``batch_size`` records are
+waiting or ``interval`` seconds have passed; ``stop`` flushes whatever is left, so a clean
+shutdown loses nothing. A failed flush keeps the batch (up to ``max_pending`` records) and
+tries again on the next round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+
+from consent.model import AccessRecord
+
+log = logging.getLogger("walletgate.audit")
+
+Sink = Callable[[Sequence[AccessRecord]], Awaitable[None]]
+
+
+class AuditWriter:
+    def __init__(self, sink: Sink, *, batch_size: int = 200, interval: float = 0.5, max_pending: int = 100_000) -> None:
+        self._sink = sink
+        self._batch_size, self._interval, self._max_pending = batch_size, interval, max_pending
+        self._pending: deque[AccessRecord] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0
+
+    def submit(self, record: AccessRecord) -> None:
+        if len(self._pending) >= self._max_pending:
+            self.dropped += 1
+            log.error("audit queue full: dropped the record of interaction %s", record.interaction_id)
+            return
+        self._pending.append(record)
+        if len(self._pending) >= self._batch_size:
+            self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="audit-writer")
+
+    async def stop(self) -> None:
+        """Stop the background task and flush everything still queued."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        while self._pending:
+            if not await self.flush():
+                log.error("audit: %d records could not be written at shutdown", len(self._pending))
+                return
+
+    async def flush(self) -> bool:
+        """Write one batch; False when the sink failed (the batch stays queued)."""
+        batch = [self._pending.popleft() for _ in range(min(self._batch_size, len(self._pending)))]
+        if not batch:
+            return True
+        try:
+            await self._sink(batch)
+        except Exception:
+            log.exception("audit: writing %d records failed; will retry", len(batch))
+            self._pending.extendleft(reversed(batch))
+            return False
+        return True
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+            self._wake.clear()
+            while self._pending and await self.flush():
+                pass

@@ -1,0 +1,100 @@
+"""``Call``: one proxied request as it moves through the pipeline.
+
+Each step reads what earlier steps set and fills in its own fields: ``route`` sets
+``api``/``operation``/``path_params``, ``authenticate`` sets ``token``, ``authorize`` sets
+``consent`` and ``window``, ``limit`` sets ``rate_limit_headers``, ``proxy`` sets the
+``upstream_*`` fields, ``validate_response``/``minimise`` set ``response_body``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import Response
+
+from consent.errors import ConsentError
+from gateway.errors import GatewayError
+
+if TYPE_CHECKING:
+    from starlette.datastructures import Headers, QueryParams
+
+    from consent.model import Consent
+    from gateway.pipeline.runtime import PipelineRuntime
+    from gateway.services import Services
+    from policies.apis import Operation, PublishedApi
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    """The verified claims of an RFC 9068 access token that the pipeline uses."""
+
+    jti: str
+    client_id: str
+    subject: str
+    scope: frozenset[str]
+    expires_at: float
+    consent_id: str | None = None
+    jkt: str | None = None  # cnf.jkt: DPoP key thumbprint
+    x5t_s256: str | None = None  # cnf.x5t#S256: mTLS certificate thumbprint
+
+
+@dataclass(slots=True)
+class Call:
+    services: Services
+    runtime: PipelineRuntime
+    method: str
+    path: str  # the path as received at the gateway
+    url: str  # the full URL as the wallet addressed it (DPoP htu)
+    headers: Headers
+    query: QueryParams
+    body: bytes
+    client_ip: str | None
+    interaction_id: str
+    started: float  # time.perf_counter() at arrival
+    # route
+    api: PublishedApi | None = None
+    operation: Operation | None = None
+    path_params: dict[str, str] = field(default_factory=dict)
+    upstream_path: str = ""  # the path after the API's base path
+    # authenticate
+    token: AccessToken | None = None
+    # authorize
+    consent: Consent | None = None
+    permissions: frozenset[str] = frozenset()  # the consent's permissions, Detail expanded to Basic
+    account_ids: tuple[str, ...] = ()  # accounts this call touches (path account, or all selected for list calls)
+    window: tuple[datetime | None, datetime | None] = (None, None)  # booking-date window after clipping
+    # limit
+    attended: bool = False  # x-fapi-customer-ip-address present: the user is there
+    rate_limit_headers: dict[str, str] = field(default_factory=dict)
+    # proxy
+    upstream_query: dict[str, str] = field(default_factory=dict)  # query sent upstream (window clipped)
+    upstream_status: int | None = None
+    upstream_headers: dict[str, str] = field(default_factory=dict)
+    upstream_body: bytes = b""
+    upstream_ms: float = 0.0
+    # validate_response / minimise
+    response_json: Any = None  # parsed upstream JSON, filtered in place by minimise
+    response_body: bytes | None = None  # what the wallet receives
+    record_count: int | None = None
+    # audit
+    error: BaseException | None = None
+    status: int | None = None  # status sent to the wallet
+
+    def response(self) -> Response:
+        """What the wallet receives once every step has passed."""
+        status = self.upstream_status or 502
+        headers = {"x-fapi-interaction-id": self.interaction_id, "Cache-Control": "no-store", **self.rate_limit_headers}
+        self.status = status
+        body = self.response_body if self.response_body is not None else self.upstream_body
+        media_type = self.upstream_headers.get("content-type", "application/json")
+        return Response(body, status, headers, media_type)
+
+    def fail(self, exc: BaseException) -> None:
+        """Remember a refusal for the audit record (the error handler renders it)."""
+        self.error = exc
+        self.status = exc.status if isinstance(exc, GatewayError | ConsentError) else 500
+        if isinstance(exc, GatewayError) and self.rate_limit_headers:
+            for name, value in self.rate_limit_headers.items():
+                exc.headers.setdefault(name, value)

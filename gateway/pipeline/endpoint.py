@@ -1,0 +1,101 @@
+"""Where published APIs meet Starlette: one route that serves every published base path.
+
+The route reads the live set of published APIs on each match, so an API published while
+the gateway runs is served at once, without a restart. It is the last route of the app, so
+the gateway's own endpoints under a published base path (the consent API) come first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.datastructures import URLPath
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, NoMatchFound
+from starlette.types import Receive, Scope, Send
+
+from gateway.consent_cache import ConsentCache
+from gateway.errors import ServiceUnavailableError, interaction_id
+from gateway.pipeline import handle
+from gateway.pipeline.audit_writer import AuditWriter
+from gateway.pipeline.call import Call
+from gateway.pipeline.runtime import PipelineRuntime
+from gateway.publishing import PublishedApis
+from gateway.services import Services
+from gateway.settings import SettingsError
+from gateway.telemetry import tracing_for
+from gateway.upstream import UpstreamClient
+
+
+class PublishedApisRoute(BaseRoute):
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        services = getattr(scope["app"].state, "services", None)
+        runtime = services.pipeline if services is not None else None
+        if runtime is None or runtime.published.find(scope["path"]) is None:
+            return Match.NONE, {}
+        return Match.FULL, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        raise NoMatchFound(name, {})
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await serve(Request(scope, receive))
+        await response(scope, receive, send)
+
+
+async def serve(request: Request) -> Response:
+    services: Services = request.app.state.services
+    runtime = services.pipeline
+    if runtime is None:
+        raise ServiceUnavailableError("The gateway is starting; retry later.")
+    query = request.url.query
+    call = Call(
+        services=services,
+        runtime=runtime,
+        method=request.method,
+        path=request.url.path,
+        url=services.settings.issuer_url + request.url.path + (f"?{query}" if query else ""),
+        headers=request.headers,
+        query=request.query_params,
+        body=await request.body(),
+        client_ip=request.client.host if request.client else None,
+        interaction_id=interaction_id(request),
+        started=time.perf_counter(),
+    )
+    return await handle(call)
+
+
+async def start_pipeline(services: Services, *, passthrough: bool = False) -> Callable[[], Awaitable[None]]:
+    """Build the pipeline's back-ends into ``services.pipeline``; returns the function that stops them.
+
+    ``passthrough`` (benchmark only, refused in production mode) turns every step but routing off.
+    """
+    settings = services.settings
+    if passthrough and not settings.demo:
+        raise SettingsError(["pipeline passthrough is for benchmarks only; refused in production mode"])
+    if services.consents is None:
+        raise SettingsError(["the consent store must be built before the pipeline"])
+    consents = ConsentCache(services.consents, ttl=settings.consent_cache_ttl, redis=services.redis)
+    unsubscribe = services.consent_changes.subscribe(consents.on_change)
+    runtime = PipelineRuntime(
+        published=PublishedApis(settings, services.policies.apis, services.policies.permissions),
+        upstream=UpstreamClient(),
+        consents=consents,
+        audit=AuditWriter(services.consents.record_access),
+        tracing=tracing_for(settings.otlp_endpoint),
+        passthrough=passthrough,
+    )
+    await runtime.start()
+    services.pipeline = runtime
+
+    async def stop() -> None:
+        unsubscribe()
+        services.pipeline = None
+        await runtime.stop()
+
+    return stop

@@ -1,0 +1,28 @@
+"""Match the method and path against the published APIs: set ``api``, ``operation``, ``path_params``."""
+
+from __future__ import annotations
+
+from gateway.errors import MethodNotAllowedError, ResourceNotFoundError
+from gateway.pipeline.call import Call
+
+
+async def route(call: Call) -> None:
+    found = call.runtime.published.find(call.path)
+    if found is None:
+        raise ResourceNotFoundError(f"No published API serves {call.path}.", path=call.path)
+    api, rest = found
+    match = api.router.match(rest)
+    if match is None:
+        raise ResourceNotFoundError(f"{api.name} has no operation at {call.path}.", path=call.path)
+    spec = match.methods.get(call.method)
+    if spec is None and call.method == "HEAD":
+        spec = match.methods.get("GET")
+    if spec is None:
+        allowed = ", ".join(sorted(match.methods))
+        raise MethodNotAllowedError(
+            f"{call.method} is not allowed on {call.path}; allowed: {allowed}.", headers={"Allow": allowed}
+        )
+    call.api = api
+    call.operation = api.operations[spec.operation_id]
+    call.path_params = match.params
+    call.upstream_path = rest

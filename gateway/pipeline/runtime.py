@@ -1,0 +1,33 @@
+"""What the pipeline holds while the gateway runs: published APIs, upstream client, consent cache, audit writer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.consent_cache import ConsentCache
+from gateway.pipeline.audit_writer import AuditWriter
+from gateway.publishing import PublishedApis
+from gateway.telemetry import Tracing
+from gateway.upstream import UpstreamClient
+
+
+@dataclass(slots=True)
+class PipelineRuntime:
+    published: PublishedApis
+    upstream: UpstreamClient
+    consents: ConsentCache
+    audit: AuditWriter
+    tracing: Tracing
+    passthrough: bool = False  # benchmark only: route and proxy, every other step off
+
+    async def start(self) -> None:
+        await self.upstream.start()
+        await self.consents.start()
+        await self.audit.start()
+        await self.published.start()
+
+    async def stop(self) -> None:
+        await self.published.stop()
+        await self.consents.stop()
+        await self.audit.stop()
+        await self.upstream.close()

@@ -1,0 +1,169 @@
+"""The pooled HTTP client to the banks' upstreams, with timeouts, bounded retries and circuit breakers.
+
+One ``aiohttp.ClientSession`` per process (keep-alive connection pool), opened by the app's
+lifespan. Only idempotent methods are retried, and only when the connection could not be
+made or a kept-alive connection was found closed. Each upstream has a circuit breaker: after
+``failure_threshold`` consecutive failures it opens, and calls are refused at once with 503
+and ``Retry-After`` until ``open_seconds`` have passed; then one trial call decides. Failures
+become ``UpstreamError`` (502) with a message that says nothing of the upstream's internals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import aiohttp
+
+from gateway.errors import ServiceUnavailableError, UpstreamError
+
+log = logging.getLogger("walletgate.upstream")
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_RETRYABLE = (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError)
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamResponse:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamOptions:
+    connect_timeout: float = 2.0
+    read_timeout: float = 10.0
+    retries: int = 2  # extra attempts for idempotent methods on connect errors
+    failure_threshold: int = 5
+    open_seconds: float = 10.0
+    pool_size: int = 256
+    max_body_bytes: int = 16 * 1024 * 1024
+
+
+class CircuitBreaker:
+    """Closed → (threshold consecutive failures) → open → (open_seconds) → half-open → one trial."""
+
+    def __init__(self, threshold: int, open_seconds: float, clock: Callable[[], float]) -> None:
+        self._threshold, self._open_seconds, self._clock = threshold, open_seconds, clock
+        self._failures = 0
+        self._open_until = 0.0
+        self._trial = False
+
+    def before(self) -> None:
+        """Refuse with 503 while open; let exactly one trial through once the wait is over."""
+        if self._failures < self._threshold:
+            return
+        remaining = self._open_until - self._clock()
+        if remaining > 0 or self._trial:
+            retry = max(1, math.ceil(remaining))
+            raise ServiceUnavailableError(
+                "The bank is not answering; retry later.", headers={"Retry-After": str(retry)}
+            )
+        self._trial = True
+
+    def success(self) -> None:
+        self._failures, self._trial = 0, False
+
+    def failure(self) -> None:
+        self._failures += 1
+        self._trial = False
+        if self._failures >= self._threshold:
+            self._open_until = self._clock() + self._open_seconds
+
+    @property
+    def is_open(self) -> bool:
+        return self._failures >= self._threshold and self._open_until > self._clock()
+
+
+class UpstreamClient:
+    def __init__(self, options: UpstreamOptions | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.options = options or UpstreamOptions()
+        self._clock = clock
+        self._session: aiohttp.ClientSession | None = None
+        self._breakers: dict[str, CircuitBreaker] = {}
+
+    async def start(self) -> None:
+        if self._session is None:
+            o = self.options
+            connector = aiohttp.TCPConnector(limit=o.pool_size, limit_per_host=o.pool_size, ttl_dns_cache=300)
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=o.connect_timeout, sock_read=o.read_timeout)
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=timeout, auto_decompress=False, skip_auto_headers=("User-Agent",)
+            )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def breaker(self, upstream: str) -> CircuitBreaker:
+        breaker = self._breakers.get(upstream)
+        if breaker is None:
+            o = self.options
+            breaker = self._breakers[upstream] = CircuitBreaker(o.failure_threshold, o.open_seconds, self._clock)
+        return breaker
+
+    async def request(
+        self,
+        upstream: str,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> UpstreamResponse:
+        """One call to ``upstream`` (the breaker's key, e.g. its base URL). 5xx → ``UpstreamError``."""
+        if self._session is None:
+            raise ServiceUnavailableError("The gateway is starting or stopping; retry later.")
+        breaker = self.breaker(upstream)
+        breaker.before()
+        attempts = 1 + (self.options.retries if method in IDEMPOTENT else 0)
+        for attempt in range(attempts):
+            try:
+                response = await self._once(method, url, params, headers, body)
+            except _RETRYABLE as exc:
+                if attempt + 1 < attempts:
+                    await asyncio.sleep(0.01 * (attempt + 1))
+                    continue
+                breaker.failure()
+                log.warning("upstream %s: %s %s failed: %r", upstream, method, url, exc)
+                raise UpstreamError() from None
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                breaker.failure()
+                log.warning("upstream %s: %s %s failed: %r", upstream, method, url, exc)
+                raise UpstreamError() from None
+            if response.status >= 500:
+                breaker.failure()
+                log.warning("upstream %s: %s %s answered %s", upstream, method, url, response.status)
+                raise UpstreamError()
+            breaker.success()
+            return response
+        raise UpstreamError()  # pragma: no cover - the loop always returns or raises
+
+    async def _once(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        body: bytes | None,
+    ) -> UpstreamResponse:
+        session = self._session
+        if session is None:
+            raise aiohttp.ClientConnectionError("session closed")
+        async with session.request(method, url, params=params, headers=headers, data=body) as response:
+            if response.content_length is not None and response.content_length > self.options.max_body_bytes:
+                raise aiohttp.ClientPayloadError("response body too large")
+            chunks, size = [], 0
+            async for chunk in response.content.iter_any():
+                size += len(chunk)
+                if size > self.options.max_body_bytes:
+                    raise aiohttp.ClientPayloadError("response body too large")
+                chunks.append(chunk)
+            return UpstreamResponse(response.status, response.headers, b"".join(chunks))

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+import jwt
+import pytest
+
+from gateway.errors import InvalidDPoPProofError, InvalidTokenError
+from gateway.oauth.keys import KeyRing, generate_jwk
+from gateway.pipeline.authenticate import authenticate
+from gateway.pipeline.call import Call
+from gateway.services import Services
+from tests.unit.pipeline.conftest import BASE, ISSUER, Wallet
+
+PATH = BASE + "/accounts"
+
+
+async def test_authenticate_accepts_dpop_bound_token_with_matching_proof(
+    make_call: Callable[..., Call], wallet: Wallet
+) -> None:
+    call = make_call(headers=wallet.headers("GET", PATH))
+    await authenticate(call)
+    assert call.token is not None
+    assert call.token.client_id == "wallet-1"
+    assert call.token.consent_id == "c-1"
+    assert call.token.jkt == wallet.jkt
+    assert "accounts" in call.token.scope
+
+
+async def _refused(call: Call) -> InvalidTokenError:
+    with pytest.raises(InvalidTokenError) as info:
+        await authenticate(call)
+    assert info.value.status == 401
+    return info.value
+
+
+async def test_authenticate_refuses_missing_authorization(make_call: Callable[..., Call]) -> None:
+    error = await _refused(make_call())
+    assert 'error="invalid_token"' in error.headers["WWW-Authenticate"]
+
+
+async def test_authenticate_refuses_token_in_query_string(make_call: Callable[..., Call], wallet: Wallet) -> None:
+    call = make_call(path=PATH + "?access_token=" + wallet.token(), headers=wallet.headers("GET", PATH))
+    error = await _refused(call)
+    assert "query string" in error.message
+
+
+async def test_authenticate_refuses_alg_none(make_call: Callable[..., Call], wallet: Wallet) -> None:
+    token = jwt.encode({"sub": "alice"}, None, algorithm="none", headers={"typ": "at+jwt"})
+    error = await _refused(make_call(headers=wallet.headers("GET", PATH, token)))
+    assert 'error="invalid_token"' in error.headers["WWW-Authenticate"]
+
+
+async def test_authenticate_refuses_hs256_token(make_call: Callable[..., Call], wallet: Wallet, keys: KeyRing) -> None:
+    token = jwt.encode(
+        {"sub": "alice", "iss": ISSUER, "aud": ISSUER, "exp": int(time.time()) + 60, "iat": int(time.time())},
+        "x" * 32,
+        algorithm="HS256",
+        headers={"typ": "at+jwt", "kid": keys.current.kid},
+    )
+    await _refused(make_call(headers=wallet.headers("GET", PATH, token)))
+
+
+async def test_authenticate_refuses_unknown_kid(make_call: Callable[..., Call], wallet: Wallet) -> None:
+    stranger = Wallet(KeyRing.from_jwks({"keys": [generate_jwk("ES256") | {"use_state": "current"}]}))
+    token = stranger.token()
+    error = await _refused(make_call(headers=wallet.headers("GET", PATH, token)))
+    assert "unknown kid" in error.message
+
+
+async def test_authenticate_refuses_bad_signature(make_call: Callable[..., Call], wallet: Wallet) -> None:
+    token = wallet.token()
+    head, body, sig = token.split(".")
+    forged = f"{head}.{body}.{sig[:-4]}AAAA"
+    await _refused(make_call(headers=wallet.headers("GET", PATH, forged)))
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"exp": int(time.time()) - 3600}, "expired"),
+        ({"nbf": int(time.time()) + 3600}, "not yet valid"),
+        ({"aud": "http://other.test"}, "audience"),
+        ({"iss": "http://other.test"}, "issuer"),
+    ],
+)
+async def test_authenticate_refuses_bad_claims(
+    make_call: Callable[..., Call], wallet: Wallet, claims: dict[str, object], reason: str
+) -> None:
+    error = await _refused(make_call(headers=wallet.headers("GET", PATH, wallet.token(**claims))))
+    assert reason in error.message.lower()
+
+
+async def test_authenticate_refuses_wrong_typ(make_call: Callable[..., Call], wallet: Wallet, keys: KeyRing) -> None:
+    now = int(time.time())
+    token = keys.sign({"iss": ISSUER, "aud": ISSUER, "sub": "a", "iat": now, "exp": now + 60}, typ="JWT")
+    error = await _refused(make_call(headers=wallet.headers("GET", PATH, token)))
+    assert "typ" in error.message
+
+
+async def test_authenticate_refuses_revoked_jti(
+    make_call: Callable[..., Call], wallet: Wallet, services: Services
+) -> None:
+    jti = uuid.uuid4().hex
+    await services.revocation.revoke(jti, time.time() + 300)
+    error = await _refused(make_call(headers=wallet.headers("GET", PATH, wallet.token(jti=jti))))
+    assert "revoked" in error.message
+
+
+async def test_authenticate_refuses_token_without_sender_constraint(
+    make_call: Callable[..., Call], wallet: Wallet
+) -> None:
+    token = wallet.token(cnf=None)
+    error = await _refused(make_call(headers={"authorization": f"Bearer {token}"}))
+    assert "not sender-constrained" in error.message
+
+
+async def test_authenticate_refuses_dpop_token_sent_as_bearer(make_call: Callable[..., Call], wallet: Wallet) -> None:
+    headers = wallet.headers("GET", PATH)
+    headers["authorization"] = headers["authorization"].replace("DPoP ", "Bearer ")
+    error = await _refused(make_call(headers=headers))
+    assert "DPoP scheme" in error.message
+
+
+async def test_authenticate_refuses_missing_dpop_proof(make_call: Callable[..., Call], wallet: Wallet) -> None:
+    headers = wallet.headers("GET", PATH)
+    del headers["dpop"]
+    with pytest.raises(InvalidDPoPProofError):
+        await authenticate(make_call(headers=headers))
+
+
+async def test_authenticate_refuses_proof_from_another_key(make_call: Callable[..., Call], wallet: Wallet) -> None:
+    token = wallet.token()
+    thief = Wallet(wallet.keys)
+    headers = {"authorization": f"DPoP {token}", "dpop": thief.proof("GET", ISSUER + PATH, token)}
+    with pytest.raises(InvalidDPoPProofError, match="not bound to"):
+        await authenticate(make_call(headers=headers))
+
+
+async def test_authenticate_refuses_replayed_proof(make_call: Callable[..., Call], wallet: Wallet) -> None:
+    headers = wallet.headers("GET", PATH)
+    await authenticate(make_call(headers=headers))
+    with pytest.raises(InvalidDPoPProofError, match="already used"):
+        await authenticate(make_call(headers=headers))
+
+
+async def test_authenticate_refuses_proof_for_another_url(make_call: Callable[..., Call], wallet: Wallet) -> None:
+    token = wallet.token()
+    headers = {"authorization": f"DPoP {token}", "dpop": wallet.proof("GET", ISSUER + BASE + "/balances", token)}
+    with pytest.raises(InvalidDPoPProofError):
+        await authenticate(make_call(headers=headers))
+
+
+async def test_authenticate_refuses_mtls_token_without_certificate(
+    make_call: Callable[..., Call], wallet: Wallet
+) -> None:
+    token = wallet.token(cnf={"x5t#S256": "abc"})
+    error = await _refused(make_call(headers={"authorization": f"Bearer {token}"}))
+    assert "client certificate" in error.message
+    assert error.headers["WWW-Authenticate"].startswith("Bearer ")
