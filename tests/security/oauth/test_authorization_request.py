@@ -1,0 +1,159 @@
+"""Refusals at /par and /authorize: PKCE, redirect_uri, request_uri, parameters outside PAR."""
+
+from __future__ import annotations
+
+from tests.security.oauth.conftest import refused
+from tests.unit.oauth.harness import s256
+
+
+def test_par_without_code_challenge_is_refused(gateway, wallet):
+    response = wallet.par(gateway.consent(wallet.client_id), code_challenge=None, code_challenge_method=None)
+    refused(response, 400, "invalid_request", "code_challenge is required (PKCE with S256)")
+
+
+def test_par_with_plain_pkce_is_refused(gateway, wallet):
+    response = wallet.par(gateway.consent(wallet.client_id), code_challenge="v" * 43, code_challenge_method="plain")
+    refused(response, 400, "invalid_request", "code_challenge_method must be S256, got 'plain'")
+
+
+def test_par_without_challenge_method_is_refused(gateway, wallet):
+    response = wallet.par(gateway.consent(wallet.client_id), code_challenge_method=None)
+    refused(response, 400, "invalid_request", "code_challenge_method S256 is required")
+
+
+def test_par_with_unregistered_redirect_uri_is_refused_without_redirect(gateway, wallet):
+    response = wallet.par(gateway.consent(wallet.client_id), redirect_uri="https://wallet.example/cb/../evil")
+    refused(response, 400, "invalid_request", "redirect_uri is not one of the client's registered redirect_uris")
+    assert "location" not in response.headers
+
+
+def test_par_for_another_clients_consent_is_refused(gateway, wallet):
+    other = gateway.register()
+    response = wallet.par(gateway.consent(other.client_id))
+    refused(response, 400, "invalid_request", "is unknown to this client")
+
+
+def test_par_refuses_a_pushed_request_uri(gateway, wallet):
+    response = wallet.par(gateway.consent(wallet.client_id), request_uri="urn:x")
+    refused(response, 400, "invalid_request", "request_uri may not be pushed")
+
+
+def authorize(gateway, user="alice", **params):
+    gateway.http.cookies.set("test-user", user)
+    return gateway.http.get("/authorize", params=params, follow_redirects=False)
+
+
+def error_page(response, text: str) -> None:
+    assert response.status_code == 400, response.text
+    assert "location" not in response.headers
+    assert response.headers["content-type"].startswith("text/html")
+    assert text in response.text
+
+
+def test_authorize_refuses_parameters_outside_the_pushed_request(gateway, wallet):
+    request_uri = wallet.request_uri(gateway.consent(wallet.client_id))
+    response = authorize(
+        gateway, client_id=wallet.client_id, request_uri=request_uri, scope="openid accounts", redirect_uri="x"
+    )
+    error_page(response, "Parameters outside the pushed authorization request are refused: redirect_uri, scope")
+
+
+def test_authorize_for_unknown_client_shows_a_page_and_never_redirects(gateway, wallet):
+    request_uri = wallet.request_uri(gateway.consent(wallet.client_id))
+    error_page(authorize(gateway, client_id="nobody", request_uri=request_uri), "not registered with the bank")
+
+
+def test_authorize_refuses_expired_request_uri(gateway, wallet):
+    request_uri = wallet.request_uri(gateway.consent(wallet.client_id))
+    gateway.clock.advance(gateway.services.settings.par_ttl + 1)
+    error_page(authorize(gateway, client_id=wallet.client_id, request_uri=request_uri), "request_uri has expired")
+
+
+def test_authorize_refuses_reused_request_uri(gateway, wallet):
+    request_uri = wallet.request_uri(gateway.consent(wallet.client_id))
+    assert authorize(gateway, client_id=wallet.client_id, request_uri=request_uri).status_code == 200
+    error_page(authorize(gateway, client_id=wallet.client_id, request_uri=request_uri), "request_uri was already used")
+
+
+def test_authorize_refuses_request_uri_of_another_client(gateway, wallet):
+    other = gateway.register()
+    request_uri = wallet.request_uri(gateway.consent(wallet.client_id))
+    error_page(
+        authorize(gateway, client_id=other.client_id, request_uri=request_uri),
+        "request_uri was pushed by another client",
+    )
+
+
+def test_authorize_sends_anonymous_user_to_login_without_spending_request_uri(gateway, wallet):
+    request_uri = wallet.request_uri(gateway.consent(wallet.client_id))
+    gateway.http.cookies.clear()
+    response = gateway.http.get(
+        "/authorize", params={"client_id": wallet.client_id, "request_uri": request_uri}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login?next=%2Fauthorize%3Fclient_id%3D")
+    assert authorize(gateway, client_id=wallet.client_id, request_uri=request_uri).status_code == 200
+
+
+def screen(gateway, wallet, user="alice"):
+    request_uri = wallet.request_uri(gateway.consent(wallet.client_id))
+    page = authorize(gateway, user, client_id=wallet.client_id, request_uri=request_uri)
+    csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    return request_uri, csrf, page
+
+
+def test_screen_shows_wallet_permissions_and_unticked_accounts(gateway, wallet):
+    _, _, page = screen(gateway, wallet)
+    assert "Pocket Wallet" in page.text
+    assert "Your account balance" in page.text
+    assert "Rainy day" in page.text
+    assert "checked" not in page.text
+    assert page.headers["x-frame-options"] == "DENY"
+
+
+def test_decision_refuses_an_account_the_user_does_not_hold(gateway, wallet):
+    request_uri, csrf, _ = screen(gateway, wallet)
+    form = {"request_uri": request_uri, "csrf": csrf, "decision": "approve", "account_id": ["acc-bob-1"]}
+    response = gateway.http.post("/authorize/decision", data=form, follow_redirects=False)
+    assert response.status_code == 200
+    assert "Choose at least one of your accounts" in response.text
+
+
+def test_decision_refuses_a_forged_csrf_token(gateway, wallet):
+    request_uri, _, _ = screen(gateway, wallet)
+    form = {"request_uri": request_uri, "csrf": "forged", "decision": "approve", "account_id": ["acc-alice-1"]}
+    error_page(gateway.http.post("/authorize/decision", data=form, follow_redirects=False), "The form has expired")
+
+
+def test_decision_by_another_user_is_refused(gateway, wallet):
+    request_uri, csrf, _ = screen(gateway, wallet)
+    gateway.http.cookies.set("test-user", "bob")
+    form = {"request_uri": request_uri, "csrf": csrf, "decision": "approve", "account_id": ["acc-bob-1"]}
+    error_page(gateway.http.post("/authorize/decision", data=form, follow_redirects=False), "does not belong")
+
+
+def test_reject_redirects_with_access_denied_and_iss(gateway, wallet):
+    request_uri, csrf, _ = screen(gateway, wallet)
+    form = {"request_uri": request_uri, "csrf": csrf, "decision": "reject"}
+    response = gateway.http.post("/authorize/decision", data=form, follow_redirects=False)
+    assert response.status_code == 303
+    location = response.headers["location"]
+    assert location.startswith("https://wallet.example/cb?error=access_denied")
+    assert "state=st-1" in location
+    assert "iss=http%3A%2F%2Ftestserver" in location
+
+
+def test_approve_redirect_carries_code_state_and_iss(gateway, wallet):
+    request_uri, csrf, _ = screen(gateway, wallet)
+    form = {"request_uri": request_uri, "csrf": csrf, "decision": "approve", "account_id": ["acc-alice-1"]}
+    response = gateway.http.post("/authorize/decision", data=form, follow_redirects=False)
+    location = response.headers["location"]
+    assert "code=" in location
+    assert "state=st-1" in location
+    assert "iss=http%3A%2F%2Ftestserver" in location
+    again = gateway.http.post("/authorize/decision", data=form, follow_redirects=False)
+    error_page(again, "already answered")
+
+
+def test_s256_helper_matches_rfc7636_appendix_b():
+    assert s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
