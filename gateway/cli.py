@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gateway.commands.serve",
     "gateway.commands.migrate",
     "gateway.commands.settings_cmd",
+    "gateway.commands.consents",
     "gateway.commands.demo",
     "gateway.commands.limits",
 )
