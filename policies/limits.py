@@ -9,10 +9,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from policies.errors import PolicyError
 from policies.load import Located, plain, read_yaml, validate
+
+if TYPE_CHECKING:
+    from policies.apis import PublishedApi
 
 Mode = Literal["enforce", "report"]
 OnRedisFailure = Literal["open", "closed"]
@@ -110,14 +113,31 @@ def _check(doc: Located, data: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def load_limits(path: Path, *, missing_ok: bool = False) -> LimitPolicy:
+def load_limits(path: Path, *, missing_ok: bool = False, apis: Mapping[str, PublishedApi] | None = None) -> LimitPolicy:
     """Read ``limits.yaml``; raises ``PolicyError`` naming file, line and path of every problem.
 
     With ``missing_ok`` an absent file means the schema defaults (only the daily frequency of 4),
-    so a policy folder written for one concern (a test's, say) need not carry limits.
+    so a policy folder written for one concern (a test's, say) need not carry limits. With
+    ``apis``, every limit rule an operation lists must be defined here.
     """
-    if missing_ok and not path.exists():
-        return LimitPolicy()
+    policy = LimitPolicy() if missing_ok and not path.exists() else _read(path)
+    problems = _unknown_references(policy, apis or {})
+    if problems:
+        raise PolicyError(problems)
+    return policy
+
+
+def _unknown_references(policy: LimitPolicy, apis: Mapping[str, PublishedApi]) -> list[str]:
+    defined = ", ".join(sorted(policy.rules)) or "none"
+    return [
+        f"{api.source}: operations.{op_id}.limits: unknown limit rule {name!r} (limits.yaml defines: {defined})"
+        for api in apis.values()
+        for op_id, operation in api.operations.items()
+        for name in policy.unknown_rules(operation.limits)
+    ]
+
+
+def _read(path: Path) -> LimitPolicy:
     doc = read_yaml(path)
     problems = validate(doc, "limits.schema.json")
     if not problems:

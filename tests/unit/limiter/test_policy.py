@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -115,3 +116,15 @@ def test_endpoint_limits_and_burst_default(tmp_path: Path) -> None:
 )
 def test_consent_frequency_lowers_or_raises_the_default_up_to_the_cap(asked: int | None, allowed: int) -> None:
     assert DailyFrequency(default=4, cap=24).allowed(asked) == allowed
+
+
+def test_operation_listing_an_undefined_rule_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "limits.yaml"
+    path.write_text("rules:\n  heavy: {rate: 2, per: 1m}\n", encoding="utf-8")
+    operation = SimpleNamespace(limits=("heavy", "haevy"))
+    api = SimpleNamespace(source="apis/bank.yaml", operations={"GetTransactions": operation})
+    with pytest.raises(PolicyError) as caught:
+        load_limits(path, apis={"bank": api})  # type: ignore[dict-item]
+    assert caught.value.problems == [
+        "apis/bank.yaml: operations.GetTransactions.limits: unknown limit rule 'haevy' (limits.yaml defines: heavy)"
+    ]
