@@ -29,7 +29,9 @@ from gateway.limiter import Limiter
 from gateway.limiter.build import build_limiter
 from gateway.oauth import login_delegation, registration
 from gateway.oauth.keys import KeyRing
+from gateway.oauth.wiring import consent_token_revoker, oauth_routes, start_oauth
 from gateway.portal import login
+from gateway.portal.sessions import current_user
 from gateway.services import Services
 from gateway.settings import Settings, load_settings
 from policies import load_policies
@@ -53,6 +55,7 @@ def _routes() -> list[BaseRoute]:
         *registration.routes(),
         *login.routes(),
         *login_delegation.routes(),
+        *oauth_routes(),
     ]
 
 
@@ -90,9 +93,12 @@ def create_app(
             db, policies, services.clock, changes=services.consent_changes,
             awaiting_authorisation_ttl=settings.awaiting_authorisation_ttl,
         )  # fmt: skip
+        stop_oauth = await start_oauth(services, consents=services.consents, session_user=current_user)
+        services.consent_changes.subscribe(consent_token_revoker(services))
         try:
             yield
         finally:
+            await stop_oauth()
             if limiter is None:
                 await services.limiter.aclose()
             if redis is not None:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from consent.changes import ConsentChanges
+from consent.sql import SqlConsentStore
 from gateway.clock import Clock
 from gateway.limiter import Limiter
 from gateway.limiter.memory import MemoryLimiter
@@ -40,6 +42,8 @@ class Services:
     redis: Any | None = None  # redis.asyncio.Redis when configured
     replay: ReplayCache = field(default_factory=MemoryReplayCache)  # DPoP / assertion jti (Redis when configured)
     revocation: RevocationList = field(default_factory=lambda: RevocationList(time.time))  # revoked access jtis
+    consent_changes: ConsentChanges = field(default_factory=ConsentChanges)  # subscribe to committed consent changes
+    consents: SqlConsentStore | None = None  # built in the lifespan, on consent_changes
     oauth: AuthorizationServer | None = None  # the authorization server's stores and token service
     limiter: Limiter = field(default_factory=MemoryLimiter)  # rate limits (Redis with failover when configured)
     pipeline: PipelineRuntime | None = None  # published APIs, upstream client, consent cache, audit writer

@@ -1,8 +1,9 @@
 """Count the call against every limit that applies to it, all or nothing, and refuse with 429 when one is spent.
 
-Attended calls (``x-fapi-customer-ip-address`` present) count against the attended wallet and
-customer limits; unattended calls against the unattended wallet limit and the consent's
-daily frequency for the operation (reset at midnight UTC). Every call counts against its
+Attended calls (``call.attended``, set by ``authorize`` when ``x-fapi-customer-ip-address`` is
+present) count against the attended wallet and customer limits; unattended calls against the
+unattended wallet limit and the consent's daily frequency for the operation (reset at
+midnight UTC). Every call counts against its
 API's ceiling and its operation's limits. ``call.rate_limit_headers`` is set on success
 and refusal alike.
 """
@@ -12,8 +13,6 @@ from __future__ import annotations
 from gateway.limiter.response import rate_limit_headers, refusal
 from gateway.limiter.rules import CallFacts, rule_book
 from gateway.pipeline.call import Call
-
-CUSTOMER_IP_HEADER = "x-fapi-customer-ip-address"
 
 
 def facts(call: Call) -> CallFacts:
@@ -32,7 +31,6 @@ def facts(call: Call) -> CallFacts:
 
 
 async def limit(call: Call) -> None:
-    call.attended = call.attended or CUSTOMER_IP_HEADER in call.headers
     hits = rule_book(call.services.policies.limits).call_hits(facts(call))
     decision = await call.services.limiter.acquire(hits)
     call.rate_limit_headers = rate_limit_headers(decision)

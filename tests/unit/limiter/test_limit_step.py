@@ -77,6 +77,7 @@ def _call(
         interaction_id="i-1",
         started=0.0,
     )
+    call.attended = attended  # authorize sets it from x-fapi-customer-ip-address
     call.api = SimpleNamespace(name="bank")  # type: ignore[assignment]
     call.operation = SimpleNamespace(operation_id=operation, limits=rules)  # type: ignore[assignment]
     call.token = AccessToken("j", "wallet-1", user, frozenset({"accounts"}), 0.0, consent_id=consent_id)
