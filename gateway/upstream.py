@@ -2,7 +2,8 @@
 
 One ``aiohttp.ClientSession`` per process (keep-alive connection pool), opened by the app's
 lifespan. Only idempotent methods are retried, and only when the connection could not be
-made or a kept-alive connection was found closed. Each upstream has a circuit breaker: after
+made (aiohttp itself resends an idempotent call once when a kept-alive connection was found
+closed). Each upstream has a circuit breaker: after
 ``failure_threshold`` consecutive failures it opens, and calls are refused at once with 503
 and ``Retry-After`` until ``open_seconds`` have passed; then one trial call decides. Failures
 become ``UpstreamError`` (502) with a message that says nothing of the upstream's internals.
@@ -24,7 +25,9 @@ from gateway.errors import ServiceUnavailableError, UpstreamError
 log = logging.getLogger("walletgate.upstream")
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-_RETRYABLE = (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError)
+# A connection that could not be made is safe to retry. A kept-alive connection found closed
+# is resent once by aiohttp itself (idempotent methods only), so it is not retried here again.
+_RETRYABLE = (aiohttp.ClientConnectorError,)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,39 @@
+"""Two gateway instances sharing Redis: a change seen by one is forgotten by the other at once."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from redis.asyncio import Redis
+
+from consent.model import ConsentStatus
+from gateway.consent_cache import ConsentCache
+from tests.unit.pipeline.conftest import MemoryConsents
+
+
+async def test_consent_change_invalidates_the_cache_of_another_instance(redis_url: str) -> None:
+    store = MemoryConsents()
+    consent = store.add(consent_id="c-1")
+    redis_a, redis_b = Redis.from_url(redis_url), Redis.from_url(redis_url)
+    a = ConsentCache(store, ttl=60.0, redis=redis_a)
+    b = ConsentCache(store, ttl=60.0, redis=redis_b)
+    await a.start()
+    await b.start()
+    try:
+        await b.get("c-1")
+        revoked = dataclasses.replace(consent, status=ConsentStatus.REVOKED)
+        store.consents["c-1"] = revoked
+        await a.on_change(revoked)  # instance A committed the change
+        for _ in range(100):
+            seen = await b.get("c-1")
+            if seen is not None and seen.status is ConsentStatus.REVOKED:
+                break
+            await asyncio.sleep(0.01)
+        assert seen is not None
+        assert seen.status is ConsentStatus.REVOKED
+    finally:
+        await a.stop()
+        await b.stop()
+        await redis_a.aclose()
+        await redis_b.aclose()

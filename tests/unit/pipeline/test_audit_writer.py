@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from consent.model import AccessRecord
+from gateway.pipeline.audit_writer import AuditWriter
+
+
+def _record(n: int) -> AccessRecord:
+    return AccessRecord(
+        interaction_id=f"i-{n}",
+        at=datetime(2026, 1, 1, tzinfo=UTC),
+        client_id="wallet-1",
+        consent_id="c-1",
+        user_id="alice",
+        api="uk-ob-accounts-v4",
+        operation_id="GetAccounts",
+        method="GET",
+        path="/open-banking/v4.0/aisp/accounts",
+        account_ids=("acc-1",),
+        status=200,
+        response_bytes=10,
+        latency_ms=1.0,
+    )
+
+
+class Sink:
+    def __init__(self, fail_times: int = 0) -> None:
+        self.batches: list[list[AccessRecord]] = []
+        self.fail_times = fail_times
+
+    async def __call__(self, records: Sequence[AccessRecord]) -> None:
+        if self.fail_times:
+            self.fail_times -= 1
+            raise ConnectionError("database away")
+        self.batches.append(list(records))
+
+
+async def test_audit_writer_flushes_in_batches_off_the_request_path() -> None:
+    sink = Sink()
+    writer = AuditWriter(sink, batch_size=10, interval=10)
+    await writer.start()
+    for n in range(25):
+        writer.submit(_record(n))
+    assert sink.batches == []  # submit never waits for the sink
+    await asyncio.sleep(0.05)
+    assert [len(b) for b in sink.batches] == [10, 10, 5]  # a full batch wakes the writer; it drains the queue
+    await writer.stop()
+
+
+async def test_audit_writer_flushes_by_time() -> None:
+    sink = Sink()
+    writer = AuditWriter(sink, batch_size=100, interval=0.02)
+    await writer.start()
+    writer.submit(_record(1))
+    await asyncio.sleep(0.1)
+    assert len(sink.batches) == 1
+    await writer.stop()
+
+
+async def test_audit_writer_loses_nothing_on_clean_stop() -> None:
+    sink = Sink()
+    writer = AuditWriter(sink, batch_size=50, interval=60)
+    await writer.start()
+    for n in range(1234):
+        writer.submit(_record(n))
+    await writer.stop()
+    written = [r.interaction_id for b in sink.batches for r in b]
+    assert written == [f"i-{n}" for n in range(1234)]
+
+
+async def test_audit_writer_keeps_a_failed_batch_and_retries() -> None:
+    sink = Sink(fail_times=1)
+    writer = AuditWriter(sink, batch_size=10, interval=0.01)
+    await writer.start()
+    for n in range(5):
+        writer.submit(_record(n))
+    await asyncio.sleep(0.1)
+    await writer.stop()
+    assert [r.interaction_id for b in sink.batches for r in b] == [f"i-{n}" for n in range(5)]
