@@ -25,6 +25,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gateway.commands.consents",
     "gateway.commands.demo",
     "gateway.commands.limits",
+    "gateway.commands.keys",
+    "gateway.commands.directory",
+    "gateway.commands.clients",
 )
 
 Handler = Callable[[argparse.Namespace], int]

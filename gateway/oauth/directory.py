@@ -88,6 +88,7 @@ def issue_software_statement(
     software_id: str | None = None,
     now: float | None = None,
     lifetime: int = STATEMENT_LIFETIME,
+    issuer: str = DEMO_DIRECTORY_ISSUER,
 ) -> str:
     """A software statement signed by the demo directory's private key in ``data_dir``."""
     private, _ = demo_directory_files(data_dir)
@@ -96,7 +97,7 @@ def issue_software_statement(
     key = _read_jwks(private)["keys"][0]
     issued = int(time.time() if now is None else now)
     claims: dict[str, Any] = {
-        "iss": DEMO_DIRECTORY_ISSUER,
+        "iss": issuer,
         "iat": issued,
         "exp": issued + lifetime,
         "jti": uuid.uuid4().hex,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -18,7 +19,7 @@ from gateway.clock import FrozenClock
 from gateway.errors import GatewayError, handle_error
 from gateway.interaction import InteractionIdMiddleware
 from gateway.oauth import login_delegation, registration, tables_identity
-from gateway.oauth.keys import KeyRing
+from gateway.oauth.keys import KeyRing, generate_jwk, public_jwk, write_private_file
 from gateway.oauth.users import UserStore
 from gateway.portal import login
 from gateway.services import Services
@@ -86,3 +87,18 @@ def make_client(sqlite_url, frozen_clock, settings_factory) -> Iterator[Callable
     yield make
     for client in opened:
         client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def production_settings(settings_factory, tmp_path) -> Settings:
+    """Production-mode settings with the key files production insists on."""
+    keys = tmp_path / "signing.jwks.json"
+    write_private_file(keys, {"keys": [generate_jwk("ES256") | {"use_state": "current"}]})
+    directory = tmp_path / "directory.jwks.json"
+    directory.write_text(json.dumps({"keys": [public_jwk(generate_jwk("ES256"))]}))
+    return settings_factory(
+        mode="production",
+        issuer="https://gateway.example",
+        signing_keys_file=str(keys),
+        directory_jwks_file=str(directory),
+    )

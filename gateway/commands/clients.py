@@ -1,0 +1,159 @@
+"""``walletgate clients register|list|show|delete``: the bank manages wallet clients directly.
+
+Registration from the CLI needs no software statement (the bank itself vouches for the
+wallet), but the metadata goes through the same checks as ``POST /register``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from gateway.cli import UserFacingError, settings_from_args
+from gateway.clock import utc
+from gateway.errors import GatewayError
+from gateway.oauth.clients import AUTH_METHODS, GRANT_TYPES, Client, ClientStore
+from gateway.oauth.registration import client_from_metadata
+from gateway.settings import Settings
+
+T = TypeVar("T")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("clients", help="register and list wallet clients", description=__doc__.split("\n\n")[0])
+    actions = p.add_subparsers(dest="clients_command", metavar="ACTION", required=True)
+
+    reg = actions.add_parser("register", help="register a wallet client", description="Register a wallet client.")
+    reg.add_argument("--name", required=True, help="the wallet's name as users will see it")
+    reg.add_argument(
+        "--redirect-uri", action="append", dest="redirect_uris", default=[], metavar="URI", help="repeatable"
+    )
+    reg.add_argument("--jwks", metavar="FILE", help="the wallet's public JWK set (for private_key_jwt)")
+    reg.add_argument("--jwks-uri", metavar="URL", help="where the wallet publishes its JWK set")
+    reg.add_argument("--auth-method", choices=AUTH_METHODS, default="private_key_jwt", help="token endpoint auth")
+    reg.add_argument("--subject-dn", help="certificate subject DN (RFC 4514) for tls_client_auth")
+    reg.add_argument(
+        "--grant-type", action="append", dest="grant_types", choices=GRANT_TYPES, help="repeatable (default: all)"
+    )
+    reg.add_argument("--scope", help="space-separated scopes (default: openid accounts)")
+    reg.add_argument("--client-id", help="client_id to assign (default: a new UUID)")
+    _database_args(reg)
+    reg.set_defaults(handler=run_register)
+
+    lst = actions.add_parser("list", help="list registered clients")
+    _database_args(lst)
+    lst.set_defaults(handler=run_list)
+
+    show = actions.add_parser("show", help="print one client's metadata as JSON")
+    show.add_argument("client_id")
+    _database_args(show)
+    show.set_defaults(handler=run_show)
+
+    remove = actions.add_parser("delete", help="delete a client")
+    remove.add_argument("client_id")
+    _database_args(remove)
+    remove.set_defaults(handler=run_delete)
+
+
+def _database_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--database-url", help="database (WALLETGATE_DATABASE_URL)")
+    p.add_argument("--data-dir", help="data folder (WALLETGATE_DATA_DIR)")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return settings_from_args(args, database_url=args.database_url, data_dir=args.data_dir)
+
+
+def _with_store(settings: Settings, action: Callable[[ClientStore], Awaitable[T]]) -> T:
+    from consent.db import open_engine
+
+    async def go() -> T:
+        engine = open_engine(settings.effective_database_url)
+        try:
+            return await action(ClientStore(engine))
+        except (OperationalError, ProgrammingError) as exc:
+            raise UserFacingError(
+                f"the database is not ready ({type(exc.orig).__name__}); run `walletgate migrate` first"
+            ) from None
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def _metadata(args: argparse.Namespace) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "client_name": args.name,
+        "redirect_uris": args.redirect_uris,
+        "token_endpoint_auth_method": args.auth_method,
+    }
+    if args.jwks:
+        try:
+            doc["jwks"] = json.loads(Path(args.jwks).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UserFacingError(f"{args.jwks}: file not found") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UserFacingError(f"{args.jwks}: not valid JSON ({exc})") from None
+    optional = {
+        "jwks_uri": args.jwks_uri,
+        "tls_client_auth_subject_dn": args.subject_dn,
+        "grant_types": args.grant_types,
+        "scope": args.scope,
+    }
+    doc.update({k: v for k, v in optional.items() if v is not None})
+    return doc
+
+
+def run_register(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        client = client_from_metadata(
+            _metadata(args), settings=settings, client_id=args.client_id or str(uuid.uuid4()), created_at=utc()
+        )
+    except GatewayError as exc:
+        where = f" ({exc.path})" if exc.path else ""
+        raise UserFacingError(f"{exc.message}{where}") from None
+    try:
+        _with_store(settings, lambda store: store.create(client))
+    except GatewayError as exc:
+        raise UserFacingError(exc.message) from None
+    print(f"registered {client.client_name!r} ({client.token_endpoint_auth_method}); client_id:")
+    print(client.client_id)
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    found: list[Client] = _with_store(_settings(args), lambda store: store.list())
+    if not found:
+        print("no clients registered")
+        return 0
+    print(f"{'client_id':<38} {'auth':<16} {'created':<20} name")
+    for c in found:
+        created = c.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{c.client_id:<38} {c.token_endpoint_auth_method:<16} {created:<20} {c.client_name}")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    client = _with_store(_settings(args), lambda store: store.get(args.client_id))
+    if client is None:
+        raise UserFacingError(f"no client {args.client_id!r}")
+    print(json.dumps(client.metadata(), indent=2))
+    return 0
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    try:
+        _with_store(_settings(args), lambda store: store.delete(args.client_id))
+    except GatewayError as exc:
+        raise UserFacingError(exc.message) from None
+    print(f"deleted client {args.client_id}")
+    return 0

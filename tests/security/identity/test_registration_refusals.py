@@ -1,0 +1,117 @@
+"""Registration with forged, expired or missing statements, bad metadata, or someone else's token."""
+
+from __future__ import annotations
+
+import jwt
+
+from gateway.oauth.directory import DEMO_DIRECTORY_ISSUER, ensure_demo_directory, issue_software_statement
+from gateway.oauth.keys import generate_jwk
+from tests.unit.identity.portal import services
+from tests.unit.identity.registration_support import register, statement, wallet_jwks
+
+
+def _oauth_error(response, status, error):
+    assert response.status_code == status, response.text
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["error"] == error
+    assert "\n" not in body["error_description"]
+    return body["error_description"]
+
+
+def test_registration_without_a_statement_is_refused(make_client):
+    client = make_client()
+    response = client.post("/register", json={"client_name": "W", "redirect_uris": ["https://w.example/cb"]})
+    assert "software_statement is required" in _oauth_error(response, 400, "invalid_software_statement")
+
+
+def test_registration_with_a_forged_statement_is_refused(make_client, tmp_path):
+    client = make_client()
+    ensure_demo_directory(tmp_path)  # another "directory" with its own key
+    forged = issue_software_statement(
+        tmp_path, redirect_uris=["https://w.example/cb"], jwks=wallet_jwks(), now=services(client).clock()
+    )
+    statement(client)  # make sure the trusted demo directory exists too
+    description = _oauth_error(register(client, forged), 400, "invalid_software_statement")
+    assert "not a key of the trusted directory" in description
+
+
+def test_registration_with_a_self_signed_statement_using_the_directory_kid_is_refused(make_client):
+    client = make_client()
+    statement(client)
+    trusted = services(client).settings.data_dir / "directory" / "directory.jwks.json"
+    import json
+
+    kid = json.loads(trusted.read_text())["keys"][0]["kid"]
+    now = int(services(client).clock())
+    claims = {"iss": DEMO_DIRECTORY_ISSUER, "iat": now, "exp": now + 60, "redirect_uris": ["https://w.example/cb"]}
+    forged = jwt.encode(claims, jwt.PyJWK(generate_jwk("ES256")).key, algorithm="ES256", headers={"kid": kid})
+    assert "signature does not verify" in _oauth_error(register(client, forged), 400, "invalid_software_statement")
+
+
+def test_registration_with_an_expired_statement_is_refused(make_client):
+    client = make_client()
+    old = statement(client, now=services(client).clock() - 2 * 86400)
+    assert "has expired" in _oauth_error(register(client, old), 400, "invalid_software_statement")
+
+
+def test_registration_with_an_unsigned_statement_is_refused(make_client):
+    client = make_client()
+    now = int(services(client).clock())
+    unsigned = jwt.encode({"iss": DEMO_DIRECTORY_ISSUER, "iat": now, "exp": now + 60}, None, algorithm="none")
+    assert "alg 'none'" in _oauth_error(register(client, unsigned), 400, "invalid_software_statement")
+
+
+def test_registration_with_http_redirect_is_refused_naming_the_field(make_client):
+    client = make_client()
+    ssa = statement(client, redirect_uris=["https://w.example/cb", "http://w.example/cb"])
+    description = _oauth_error(register(client, ssa), 400, "invalid_redirect_uri")
+    assert description.startswith("redirect_uris[1] 'http://w.example/cb'")
+
+
+def test_registration_with_a_client_secret_method_is_refused(make_client):
+    client = make_client()
+    response = register(client, token_endpoint_auth_method="client_secret_basic")
+    assert "token_endpoint_auth_method" in _oauth_error(response, 400, "invalid_client_metadata")
+
+
+def test_registration_that_is_not_json_is_refused(make_client):
+    client = make_client()
+    response = client.post("/register", content=b"software_statement=x", headers={"content-type": "text/plain"})
+    _oauth_error(response, 400, "invalid_client_metadata")
+
+
+def test_registration_management_without_the_token_is_refused(make_client):
+    client = make_client()
+    uri = register(client).json()["registration_client_uri"]
+    response = client.get(uri)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_another_clients_registration_token_is_refused(make_client):
+    client = make_client()
+    first = register(client).json()
+    second = register(client).json()
+    headers = {"Authorization": f"Bearer {second['registration_access_token']}"}
+    assert client.get(first["registration_client_uri"], headers=headers).status_code == 401
+    assert client.delete(first["registration_client_uri"], headers=headers).status_code == 401
+    assert client.portal.call(services(client).clients.get, first["client_id"]) is not None
+
+
+def test_update_with_another_softwares_statement_is_refused(make_client):
+    client = make_client()
+    created = register(client, statement(client, software_id="sw-a")).json()
+    headers = {"Authorization": f"Bearer {created['registration_access_token']}"}
+    body = {"client_id": created["client_id"], "software_statement": statement(client, software_id="sw-b")}
+    response = client.put(created["registration_client_uri"], json=body, headers=headers)
+    assert "software_id differs" in _oauth_error(response, 400, "invalid_client_metadata")
+
+
+def test_update_without_a_statement_is_refused(make_client):
+    client = make_client()
+    created = register(client).json()
+    headers = {"Authorization": f"Bearer {created['registration_access_token']}"}
+    body = {"client_id": created["client_id"], "redirect_uris": ["https://evil.example/cb"]}
+    response = client.put(created["registration_client_uri"], json=body, headers=headers)
+    _oauth_error(response, 400, "invalid_software_statement")
