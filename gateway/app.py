@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from consent.db import open_engine
 from consent.errors import ConsentError
 from consent.sql import SqlConsentStore
-from gateway import consent_routes
+from gateway import consent_routes, user_routes
 from gateway.clock import Clock, system_clock
 from gateway.errors import GatewayError, handle_error
 from gateway.interaction import InteractionIdMiddleware
@@ -52,6 +52,7 @@ def _routes() -> list[BaseRoute]:
     return [
         Route("/healthz", healthz, methods=["GET"]),
         *consent_routes.routes(),
+        *user_routes.routes(),
         *registration.routes(),
         *login.routes(),
         *login_delegation.routes(),

@@ -1,0 +1,193 @@
+"""The user-facing consent API (JSON): my consents, their events and access history, and my changes.
+
+Authenticated as the user by the portal session cookie; every state change also needs the
+session's CSRF token in ``x-csrf-token``. Another user's consent gets the same 404 as an
+unknown id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from consent.model import Actor
+from consent.sql import SqlConsentStore
+from consent.user_api import (
+    language,
+    parse_amendment,
+    receipt_claims,
+    render_access,
+    render_detail,
+    render_event,
+    render_summary,
+)
+from consent.wallet_api import load_json
+from gateway.errors import FieldMissingError, GatewayError, ServiceUnavailableError
+from gateway.portal.csrf import check_csrf
+from gateway.portal.sessions import current_user
+from gateway.services import Services
+
+BASE = "/api/me/consents"
+RECEIPT_TYP = "consent-receipt+jwt"
+CSRF_HEADER = "x-csrf-token"
+
+
+class LoginRequiredError(GatewayError):
+    """No logged-in user on this request."""
+
+    status, code, message = 401, "UK.OBIE.Unauthorized", "Log in to see your consents."
+
+
+def _services(request: Request) -> Services:
+    return cast("Services", request.app.state.services)
+
+
+def _store(request: Request) -> SqlConsentStore:
+    store = _services(request).consents
+    if store is None:
+        raise ServiceUnavailableError("The consent store is not running.")
+    return store
+
+
+async def authenticate_user(request: Request) -> str:
+    """The logged-in user's id (portal session), or 401. The one place this API checks who is asking."""
+    user_id = await current_user(request)
+    if not user_id:
+        raise LoginRequiredError()
+    return user_id
+
+
+async def _changing_user(request: Request) -> str:
+    user_id = await authenticate_user(request)
+    await check_csrf(request, {"csrf_token": request.headers.get(CSRF_HEADER)})
+    return user_id
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status, {"Cache-Control": "no-store"}, "application/json")
+
+
+def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise GatewayError(f"{name} must be a whole number from {low} to {high}.", path=f"query.{name}")
+    return int(raw)
+
+
+def _lang(request: Request) -> str:
+    return language(request.headers.get("accept-language"))
+
+
+async def list_consents(request: Request) -> Response:
+    user_id = await authenticate_user(request)
+    query = request.query_params
+    page = await _store(request).list_for_user(
+        user_id,
+        status=query.get("status"),
+        client_id=query.get("wallet"),
+        purpose=query.get("purpose"),
+        limit=_int(request, "limit", 20, 1, 100),
+        offset=_int(request, "offset", 0, 0, 1_000_000),
+    )
+    policies, lang = _services(request).policies, _lang(request)
+    return _json({"consents": [render_summary(c, policies, lang) for c in page.items], "next_offset": page.next_offset})
+
+
+async def get_consent(request: Request) -> Response:
+    user_id = await authenticate_user(request)
+    consent = await _store(request).get_for_user(request.path_params["consent_id"], user_id)
+    return _json(render_detail(consent, _services(request).policies, _lang(request)))
+
+
+async def consent_events(request: Request) -> Response:
+    user_id = await authenticate_user(request)
+    store = _store(request)
+    consent = await store.get_for_user(request.path_params["consent_id"], user_id)
+    return _json({"events": [render_event(e) for e in await store.events(consent.consent_id)]})
+
+
+async def consent_access(request: Request) -> Response:
+    user_id = await authenticate_user(request)
+    store = _store(request)
+    consent = await store.get_for_user(request.path_params["consent_id"], user_id)
+    records = await store.access_history(
+        consent_id=consent.consent_id,
+        limit=_int(request, "limit", 50, 1, 500),
+        offset=_int(request, "offset", 0, 0, 1_000_000),
+    )
+    return _json({"access": [render_access(r) for r in records]})
+
+
+async def _reason(request: Request) -> str:
+    body = await request.body()
+    if not body:
+        return ""
+    doc = load_json(body)
+    reason = doc.get("reason", "") if isinstance(doc, dict) else ""
+    return reason[:500] if isinstance(reason, str) else ""
+
+
+def _changer(action: str) -> Callable[[Request], Awaitable[Response]]:
+    """The endpoint for one of the user's own changes: revoke, pause or resume."""
+
+    async def endpoint(request: Request) -> Response:
+        user_id = await _changing_user(request)
+        store = _store(request)
+        change = {"revoke": store.revoke, "pause": store.pause, "resume": store.resume}[action]
+        consent = await change(
+            request.path_params["consent_id"], actor=Actor.USER, actor_id=user_id, reason=await _reason(request)
+        )
+        return _json(render_detail(consent, _services(request).policies, _lang(request)))
+
+    endpoint.__name__ = f"{action}_consent"
+    return endpoint
+
+
+async def amend_consent(request: Request) -> Response:
+    user_id = await _changing_user(request)
+    body = await request.body()
+    if not body:
+        raise FieldMissingError("The amendment body is required.", path="body")
+    doc = load_json(body)
+    account_ids, permissions = parse_amendment(doc)
+    consent = await _store(request).amend(
+        request.path_params["consent_id"],
+        actor=Actor.USER,
+        actor_id=user_id,
+        account_ids=account_ids,
+        permissions=permissions,
+        reason=str(doc.get("reason", ""))[:500],
+    )
+    return _json(render_detail(consent, _services(request).policies, _lang(request)))
+
+
+async def consent_receipt(request: Request) -> Response:
+    """A JWS (typ consent-receipt+jwt) of the consent as it stands, signed with the gateway's key."""
+    user_id = await authenticate_user(request)
+    services, store = _services(request), _store(request)
+    consent = await store.get_for_user(request.path_params["consent_id"], user_id)
+    claims = receipt_claims(
+        consent, await store.events(consent.consent_id), issuer=services.settings.issuer_url, now=services.clock()
+    )
+    token = services.keys.sign(claims, typ=RECEIPT_TYP)
+    return Response(token, 200, {"Cache-Control": "no-store"}, "application/jwt")
+
+
+def routes() -> list[BaseRoute]:
+    item = BASE + "/{consent_id}"
+    return [
+        Route(BASE, list_consents, methods=["GET"]),
+        Route(item, get_consent, methods=["GET"]),
+        Route(item + "/events", consent_events, methods=["GET"]),
+        Route(item + "/access", consent_access, methods=["GET"]),
+        Route(item + "/receipt", consent_receipt, methods=["GET"]),
+        Route(item + "/amend", amend_consent, methods=["POST"]),
+        *(Route(f"{item}/{action}", _changer(action), methods=["POST"]) for action in ("revoke", "pause", "resume")),
+    ]
