@@ -11,7 +11,7 @@ and its operation's limits.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gateway.limiter import Hit, OnFailure, Rule
 from gateway.limiter.gcra import DAY
@@ -30,6 +30,10 @@ def _rule(name: str, rate: Rate | None, text: str, on_failure: OnFailure | None 
         on_redis_failure=on_failure,
         text=text.format(rate=rate.rate, per=rate.per, burst=rate.burst),
     )
+
+
+def _failing(rule: Rule | None, on_failure: OnFailure | None) -> Rule | None:
+    return replace(rule, on_redis_failure=on_failure) if rule is not None and on_failure else rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +68,8 @@ class RuleBook:
         self.user_attended = _rule(
             "user.attended", policy.user_attended, "the customer's limit of {rate} calls per {per} (customer present)"
         )
-        self._daily: dict[int, Rule] = {}
+        self._daily: dict[tuple[int, OnFailure | None], Rule] = {}
+        self._personal: dict[str | None, tuple[Rule | None, Rule | None, Rule | None]] = {}
         self._operations: dict[tuple[str, str, tuple[str, ...]], tuple[Rule, ...]] = {}
         self._endpoints: dict[str, tuple[Rule | None, Rule | None]] = {}
         for endpoint, limits in policy.endpoints.items():
@@ -84,18 +89,41 @@ class RuleBook:
                 ),
             )
 
-    def daily_rule(self, consent_frequency: int | None) -> Rule:
+    def on_failure(self, api: str | None) -> OnFailure | None:
+        """What the API's policy says to do when Redis is lost (None: the gateway setting)."""
+        limits = self.policy.apis.get(api) if api else None
+        return limits.on_redis_failure if limits else None
+
+    def personal_rules(self, api: str | None) -> tuple[Rule | None, Rule | None, Rule | None]:
+        """Wallet (attended, unattended) and customer rules, carrying ``api``'s choice on Redis failure.
+
+        The counters are the same for every API (the storage key is the rule's name); only
+        what to do when Redis is lost follows the API being called.
+        """
+        rules = self._personal.get(api)
+        if rules is None:
+            fail = self.on_failure(api)
+            rules = self._personal[api] = (
+                _failing(self.wallet_attended, fail),
+                _failing(self.wallet_unattended, fail),
+                _failing(self.user_attended, fail),
+            )
+        return rules
+
+    def daily_rule(self, consent_frequency: int | None, api: str | None = None) -> Rule:
         """The frequencyPerDay rule for a consent: its own frequency, within the policy's cap."""
         allowed = self.policy.frequency.allowed(consent_frequency)
-        rule = self._daily.get(allowed)
+        fail = self.on_failure(api)
+        rule = self._daily.get((allowed, fail))
         if rule is None:
-            rule = self._daily[allowed] = Rule(
+            rule = self._daily[(allowed, fail)] = Rule(
                 "consent.daily",
                 allowed,
                 DAY,
                 allowed,
                 kind="daily",
                 mode=self.policy.frequency.mode,
+                on_redis_failure=fail,
                 text=f"the consent's {allowed} calls a day to this operation without the customer present "
                 "(frequencyPerDay)",
             )
@@ -136,16 +164,17 @@ class RuleBook:
         """Every hit a proxied call is counted against."""
         hits: list[Hit] = []
         wallet = f"wallet:{facts.client_id}"
+        wallet_attended, wallet_unattended, user_attended = self.personal_rules(facts.api)
         if facts.attended:
-            if self.wallet_attended:
-                hits.append(Hit(self.wallet_attended, wallet))
-            if self.user_attended and facts.user_id:
-                hits.append(Hit(self.user_attended, f"user:{facts.user_id}"))
+            if wallet_attended:
+                hits.append(Hit(wallet_attended, wallet))
+            if user_attended and facts.user_id:
+                hits.append(Hit(user_attended, f"user:{facts.user_id}"))
         else:
-            if self.wallet_unattended:
-                hits.append(Hit(self.wallet_unattended, wallet))
+            if wallet_unattended:
+                hits.append(Hit(wallet_unattended, wallet))
             if facts.consent_id and facts.operation:
-                rule = self.daily_rule(facts.consent_frequency)
+                rule = self.daily_rule(facts.consent_frequency, facts.api)
                 hits.append(Hit(rule, f"consent:{facts.consent_id}:{facts.operation}"))
         if facts.api and facts.operation:
             for rule in self.operation_rules(facts.api, facts.operation, facts.operation_rules):
