@@ -52,9 +52,10 @@ def instances(tmp_path: Path, redis_url: str) -> Iterator[list[str]]:
         server.stop()
 
 
-async def _flood(urls: list[str], total: int) -> tuple[Counter[int], list[str]]:
+async def _flood(urls: list[str], total: int) -> tuple[Counter[int], list[str], list[dict[str, str]]]:
     statuses: Counter[int] = Counter()
     retry_after: list[str] = []
+    bodies: list[dict[str, str]] = []
     targets = itertools.cycle(urls)
     gate = asyncio.Semaphore(30)
     async with aiohttp.ClientSession() as session:
@@ -64,16 +65,22 @@ async def _flood(urls: list[str], total: int) -> tuple[Counter[int], list[str]]:
                 statuses[resp.status] += 1
                 if resp.status == 429:
                     retry_after.append(resp.headers["Retry-After"])
+                    bodies.append(await resp.json())
 
         await asyncio.gather(*(one(next(targets)) for _ in range(total)))
-    return statuses, retry_after
+    return statuses, retry_after, bodies
 
 
 async def test_three_instances_admit_the_shared_limit_and_never_more(instances: list[str]) -> None:
-    statuses, retry_after = await _flood(instances, 2 * BURST)
+    statuses, retry_after, bodies = await _flood(instances, 2 * BURST)
     admitted = statuses[200]
     assert set(statuses) <= {200, 429}, statuses  # no 503: Redis answered throughout
     assert admitted <= RATE + BURST
     assert abs(admitted - BURST) <= BURST / 100
     assert statuses[429] == 2 * BURST - admitted
     assert all(int(value) >= 1 for value in retry_after)
+    assert bodies[0] == {
+        "error": "invalid_request",
+        "error_description": f"Rate limit exceeded: {RATE} /token calls per 1h per client (client:wallet-1); "
+        f"retry after {retry_after[0]} s.",
+    }
