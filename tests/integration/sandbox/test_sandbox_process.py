@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,7 +46,7 @@ def bank(keys: KeyRing, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
         assert server.stop() in (0, -signal.SIGTERM)
 
 
-def _get(url: str, token: str | None) -> tuple[int, dict[str, str], dict]:
+def _get(url: str, token: str | None) -> tuple[int, dict[str, str], dict[str, Any]]:
     request = urllib.request.Request(url, headers=headers(token) if token else {})  # noqa: S310 - loopback test URL
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310

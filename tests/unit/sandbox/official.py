@@ -60,7 +60,7 @@ class ResponseSchemas:
         doc = copy.deepcopy(self.document)
         self._root = _nullable_to_type(doc) if self.version.startswith("3.0") else doc
         self._cls = jsonschema.Draft4Validator if self.version.startswith("3.0") else jsonschema.Draft202012Validator
-        self._operations = {
+        self._operations: dict[str, dict[str, Any]] = {
             op["operationId"]: op
             for item in self.document["paths"].values()
             for method, op in item.items()
@@ -76,7 +76,7 @@ class ResponseSchemas:
             for part in node["$ref"].removeprefix("#/").split("/"):
                 target = target[part.replace("~1", "/").replace("~0", "~")]
             node = target
-        return node
+        return dict(node)
 
     def schema_ref(self, operation_id: str, status: str) -> str:
         response = self._deref(self.operation(operation_id)["responses"][status])

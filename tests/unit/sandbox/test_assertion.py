@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jwt
 import pytest
 
@@ -18,8 +20,8 @@ def keys() -> KeyRing:
     return KeyRing.from_jwks({"keys": [generate_jwk("ES256") | {"use_state": "current"}]})
 
 
-def _mint(keys: KeyRing, **overrides):
-    args = {
+def _mint(keys: KeyRing, **overrides: Any) -> str:
+    args: dict[str, Any] = {
         "issuer": ISSUER,
         "audience": AUDIENCE,
         "user_id": "alice",

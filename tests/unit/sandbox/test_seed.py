@@ -6,12 +6,13 @@ import itertools
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sandbox.seed import build_bank, iban
 from tests.unit.sandbox.support import ANCHOR
 
 
-def _signed(record: dict) -> Decimal:
+def _signed(record: dict[str, Any]) -> Decimal:
     amount = Decimal(record["Amount"]["Amount"])
     return amount if record["CreditDebitIndicator"] == "Credit" else -amount
 

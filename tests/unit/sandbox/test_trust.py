@@ -84,7 +84,7 @@ def test_bank_refuses_tampered_claims(client: TestClient, keys: KeyRing, officia
 
 
 def test_bank_refuses_alg_none(client: TestClient, official_schemas: ResponseSchemas) -> None:
-    token = jwt.encode(_claims(), None, "none", {"typ": "wg-assertion+jwt"})
+    token = jwt.encode(_claims(), "", "none", {"typ": "wg-assertion+jwt"})
     assert _refused(client, token, official_schemas) == "the assertion's alg 'none' is not one of ES256, EdDSA, PS256"
 
 
