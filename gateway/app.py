@@ -14,9 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from consent.db import open_engine
 from consent.errors import ConsentError
@@ -24,9 +22,12 @@ from consent.sql import SqlConsentStore
 from gateway import consent_routes, user_routes
 from gateway.clock import Clock, system_clock
 from gateway.errors import GatewayError, handle_error
+from gateway.health import probe_routes
 from gateway.interaction import InteractionIdMiddleware
 from gateway.limiter import Limiter
 from gateway.limiter.build import build_limiter
+from gateway.logs import AccessLogMiddleware, configure_logging
+from gateway.metrics import Metrics, RequestMetricsMiddleware, metrics_routes
 from gateway.oauth import login_delegation, registration
 from gateway.oauth.keys import KeyRing
 from gateway.oauth.wiring import consent_token_revoker, oauth_routes, start_oauth
@@ -34,6 +35,7 @@ from gateway.portal import login
 from gateway.portal.sessions import current_user
 from gateway.services import Services
 from gateway.settings import Settings, load_settings
+from gateway.shutdown import Drain, DrainMiddleware, install_signal_drain
 from policies import load_policies
 
 
@@ -44,13 +46,10 @@ def load_keys(settings: Settings) -> KeyRing:
     return KeyRing.load_or_create(settings.data_dir / "keys" / "signing.jwks.json")
 
 
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "alive"})
-
-
 def _routes() -> list[BaseRoute]:
     return [
-        Route("/healthz", healthz, methods=["GET"]),
+        *probe_routes(),
+        *metrics_routes(),
         *consent_routes.routes(),
         *user_routes.routes(),
         *registration.routes(),
@@ -70,6 +69,8 @@ def create_app(
 ) -> Starlette:
     policies = load_policies(settings.policies_dir)
     keyring = keys or load_keys(settings)
+    drain = Drain()
+    metrics = Metrics.from_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -87,9 +88,12 @@ def create_app(
             clock=clock or system_clock,
             engine=db,
             redis=redis,
+            drain=drain,
+            metrics=metrics,
             limiter=limiter or build_limiter(settings, policies.limits, clock or system_clock),
         )
         app.state.services = services
+        restore_signals = install_signal_drain(drain, settings.shutdown_grace)
         services.consents = SqlConsentStore(
             db, policies, services.clock, changes=services.consent_changes,
             awaiting_authorisation_ttl=settings.awaiting_authorisation_ttl,
@@ -99,6 +103,8 @@ def create_app(
         try:
             yield
         finally:
+            drain.begin()
+            restore_signals()
             await stop_oauth()
             if limiter is None:
                 await services.limiter.aclose()
@@ -106,11 +112,17 @@ def create_app(
                 await redis.aclose()
             if engine is None:
                 await db.dispose()
+            metrics.shutdown()
 
     handlers: dict[Any, Any] = {GatewayError: handle_error, ConsentError: handle_error, Exception: handle_error}
     return Starlette(
         routes=_routes(),
-        middleware=[Middleware(InteractionIdMiddleware)],
+        middleware=[
+            Middleware(InteractionIdMiddleware),
+            Middleware(AccessLogMiddleware),
+            Middleware(RequestMetricsMiddleware, metrics=metrics),
+            Middleware(DrainMiddleware, drain=drain),
+        ],
         exception_handlers=handlers,
         lifespan=lifespan,
     )
@@ -118,4 +130,6 @@ def create_app(
 
 def app_from_env() -> Starlette:
     """uvicorn factory: ``uvicorn --factory gateway.app:app_from_env``."""
-    return create_app(load_settings())
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(settings)

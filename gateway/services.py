@@ -17,6 +17,7 @@ from consent.sql import SqlConsentStore
 from gateway.clock import Clock
 from gateway.limiter import Limiter
 from gateway.limiter.memory import MemoryLimiter
+from gateway.metrics import Metrics
 from gateway.oauth.clients import ClientStore
 from gateway.oauth.keys import KeyRing
 from gateway.oauth.login_delegation import LoginChallengeStore
@@ -25,6 +26,7 @@ from gateway.oauth.revocation import RevocationList
 from gateway.oauth.users import UserStore
 from gateway.portal.sessions import SessionStore
 from gateway.settings import Settings
+from gateway.shutdown import Drain
 from policies import PolicySet
 
 if TYPE_CHECKING:
@@ -46,6 +48,8 @@ class Services:
     consents: SqlConsentStore | None = None  # built in the lifespan, on consent_changes
     oauth: AuthorizationServer | None = None  # the authorization server's stores and token service
     limiter: Limiter = field(default_factory=MemoryLimiter)  # rate limits (Redis with failover when configured)
+    drain: Drain = field(default_factory=Drain)  # graceful shutdown: draining flag, requests in flight
+    metrics: Metrics = field(default_factory=Metrics)  # OpenTelemetry instruments (record_* methods)
     pipeline: PipelineRuntime | None = None  # published APIs, upstream client, consent cache, audit writer
     # Identity stores, built from the engine, clock and Redis above (replace them in tests if needed).
     clients: ClientStore = field(init=False)  # registered wallets

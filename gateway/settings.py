@@ -27,6 +27,7 @@ _FOREIGN_ENV_PREFIXES = ("WALLETGATE_TEST_", "WALLETGATE_BENCH_")
 Mode = Literal["demo", "production"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 LimiterFailure = Literal["open", "closed"]
+LogFormat = Literal["auto", "json", "text"]
 
 _PACKAGE_POLICIES = Path(__file__).resolve().parent.parent / "policies"
 
@@ -131,7 +132,17 @@ class Settings:
         "", "OTLP/HTTP endpoint for traces and metrics; empty means no export", url=True, empty_ok=True
     )
     log_level: LogLevel = _f("info", "log level")
+    log_format: LogFormat = _f("auto", "log lines: json (one object per line), text, or auto (json in production)")
     admin_token: Secret = _f(Secret(""), "bearer token for the admin API; empty disables the admin API")
+    metrics_token: Secret = _f(
+        Secret(""), "bearer token a Prometheus scraper presents on GET /metrics; empty turns /metrics off"
+    )
+    shutdown_grace: float = _f(
+        0.0,
+        "seconds between SIGTERM and closing the listener, answering 503 meanwhile so load balancers move on",
+        min=0.0,
+        max=120.0,
+    )
 
     @property
     def issuer_url(self) -> str:
@@ -228,7 +239,7 @@ def load_settings(
 
 
 def _show(name: str, value: Any) -> str:
-    return "'****'" if name == "admin_token" else repr(value)
+    return "'****'" if name in ("admin_token", "metrics_token") else repr(value)
 
 
 def _cross_checks(s: Settings) -> list[str]:

@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--grant-type", action="append", dest="grant_types", choices=GRANT_TYPES, help="repeatable (default: all)"
     )
     reg.add_argument("--scope", help="space-separated scopes (default: openid accounts)")
+    reg.add_argument("--default-purpose", help="purpose when a request names none (default: aggregation)")
     reg.add_argument("--client-id", help="client_id to assign (default: a new UUID)")
     _database_args(reg)
     reg.set_defaults(handler=run_register)
@@ -106,6 +107,7 @@ def _metadata(args: argparse.Namespace) -> dict[str, Any]:
         "tls_client_auth_subject_dn": args.subject_dn,
         "grant_types": args.grant_types,
         "scope": args.scope,
+        "default_purpose": args.default_purpose,
     }
     doc.update({k: v for k, v in optional.items() if v is not None})
     return doc
@@ -114,9 +116,15 @@ def _metadata(args: argparse.Namespace) -> dict[str, Any]:
 def run_register(args: argparse.Namespace) -> int:
     settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from policies import load_policies
+
     try:
         client = client_from_metadata(
-            _metadata(args), settings=settings, client_id=args.client_id or str(uuid.uuid4()), created_at=utc()
+            _metadata(args),
+            settings=settings,
+            client_id=args.client_id or str(uuid.uuid4()),
+            created_at=utc(),
+            purposes=load_policies(settings.policies_dir).purposes,
         )
     except GatewayError as exc:
         where = f" ({exc.path})" if exc.path else ""

@@ -45,12 +45,8 @@ _MAX_BODY = 8 * 1024
 class AdminUnauthorizedError(GatewayError):
     """The admin API needs ``Authorization: Bearer <admin token>``."""
 
-    status, code, message, oauth_error = (
-        401,
-        "UK.OBIE.Unauthorized",
-        "The admin token is missing or wrong.",
-        ("invalid_token"),
-    )
+    status, code, message = 401, "UK.OBIE.Unauthorized", "The admin token is missing or wrong."
+    oauth_error = "invalid_token"
 
     def __init__(self, message: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)

@@ -37,6 +37,7 @@ from gateway.oauth.clients import (
 )
 from gateway.oauth.directory import InvalidSoftwareStatementError, trusted_directory_jwks, verify_software_statement
 from gateway.settings import Settings
+from policies.purposes import PurposeCatalogue
 
 if TYPE_CHECKING:
     from gateway.services import Services
@@ -73,8 +74,18 @@ class InvalidRegistrationTokenError(OAuthError):
         self.headers.setdefault("WWW-Authenticate", 'Bearer error="invalid_token"')
 
 
-def client_from_metadata(doc: Mapping[str, Any], *, settings: Settings, client_id: str, created_at: datetime) -> Client:
-    """A ``Client`` from RFC 7591 metadata, or the error naming the first bad field."""
+def client_from_metadata(
+    doc: Mapping[str, Any],
+    *,
+    settings: Settings,
+    client_id: str,
+    created_at: datetime,
+    purposes: PurposeCatalogue | None = None,
+) -> Client:
+    """A ``Client`` from RFC 7591 metadata, or the error naming the first bad field.
+
+    ``purposes`` (the policy's catalogue), when given, must know ``default_purpose``.
+    """
     for name in _SERVER_ASSIGNED:
         if name in doc:
             raise InvalidClientMetadataError(f"{name} is assigned by the server; do not send it", path=name)
@@ -91,7 +102,7 @@ def client_from_metadata(doc: Mapping[str, Any], *, settings: Settings, client_i
         tls_client_auth_subject_dn=_subject_dn(doc, method),
         grant_types=grant_types,
         scope=_scope(doc),
-        default_purpose=_default_purpose(doc),
+        default_purpose=_default_purpose(doc, purposes),
         software_id=_optional_str(doc, "software_id", 200),
         token_endpoint_auth_signing_alg=_alg(doc, "token_endpoint_auth_signing_alg", None),
         id_token_signed_response_alg=_alg(doc, "id_token_signed_response_alg", "ES256") or "ES256",
@@ -243,13 +254,17 @@ def _scope(doc: Mapping[str, Any]) -> str:
     return " ".join(dict.fromkeys(value.split()))
 
 
-def _default_purpose(doc: Mapping[str, Any]) -> str:
+def _default_purpose(doc: Mapping[str, Any], purposes: PurposeCatalogue | None) -> str:
     value = doc.get("default_purpose", "aggregation")
     if not isinstance(value, str) or not _PURPOSE.match(value):
         raise InvalidClientMetadataError("default_purpose must be a purpose name", path="default_purpose")
     if value == "marketing":
         raise InvalidClientMetadataError(
             "default_purpose may not be marketing: marketing needs the user's own opt-in", path="default_purpose"
+        )
+    if purposes is not None and purposes.get(value) is None:
+        raise InvalidClientMetadataError(
+            f"default_purpose {value!r} is not a purpose this gateway's policy defines", path="default_purpose"
         )
     return value
 
@@ -327,7 +342,11 @@ async def register(request: Request) -> Response:
     statement = doc.get("software_statement")
     metadata = _apply_statement(doc, services)
     client = client_from_metadata(
-        metadata, settings=services.settings, client_id=str(uuid.uuid4()), created_at=utc(services.clock)
+        metadata,
+        settings=services.settings,
+        client_id=str(uuid.uuid4()),
+        created_at=utc(services.clock),
+        purposes=services.policies.purposes,
     )
     token = secrets.token_urlsafe(32)
     await services.clients.create(client, registration_token=token)
@@ -373,7 +392,11 @@ async def update_registration(request: Request) -> Response:
             "the software statement's software_id differs from the registered one", path="software_id"
         )
     updated = client_from_metadata(
-        metadata, settings=services.settings, client_id=client.client_id, created_at=client.created_at
+        metadata,
+        settings=services.settings,
+        client_id=client.client_id,
+        created_at=client.created_at,
+        purposes=services.policies.purposes,
     )
     await services.clients.update(updated)
     body = _client_response(updated, services.settings)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import jwt
 
 from gateway.oauth.directory import DEMO_DIRECTORY_ISSUER, ensure_demo_directory, issue_software_statement
@@ -40,8 +42,6 @@ def test_registration_with_a_self_signed_statement_using_the_directory_kid_is_re
     client = make_client()
     statement(client)
     trusted = services(client).settings.data_dir / "directory" / "directory.jwks.json"
-    import json
-
     kid = json.loads(trusted.read_text())["keys"][0]["kid"]
     now = int(services(client).clock())
     claims = {"iss": DEMO_DIRECTORY_ISSUER, "iat": now, "exp": now + 60, "redirect_uris": ["https://w.example/cb"]}

@@ -6,6 +6,7 @@ import pytest
 
 from gateway.oauth.keys import generate_jwk, public_jwk
 from gateway.oauth.registration import InvalidClientMetadataError, InvalidRedirectUriError, client_from_metadata
+from policies import load_policies
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -158,3 +159,14 @@ def test_server_assigned_fields_are_refused(settings_factory, field):
 def test_client_name_is_required(settings_factory):
     with pytest.raises(InvalidClientMetadataError, match="client_name is required"):
         _client(settings_factory(), client_name=None)
+
+
+def test_default_purpose_must_be_one_the_policy_defines(settings_factory):
+    settings = settings_factory()
+    purposes = load_policies(settings.policies_dir).purposes
+    doc = _doc(default_purpose="astrology")
+    with pytest.raises(InvalidClientMetadataError, match="'astrology' is not a purpose") as exc:
+        client_from_metadata(doc, settings=settings, client_id="c1", created_at=NOW, purposes=purposes)
+    assert exc.value.path == "default_purpose"
+    ok = client_from_metadata(_doc(), settings=settings, client_id="c1", created_at=NOW, purposes=purposes)
+    assert ok.default_purpose == "aggregation"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -35,8 +36,6 @@ def test_issue_ssa_prints_a_statement_the_demo_directory_vouches_for(tmp_path, c
     assert main([*args, "--name", "My Wallet", "--data-dir", str(tmp_path / "data")]) == 0
     statement = capsys.readouterr().out.strip().splitlines()[-1]
     trusted = json.loads(demo_directory_files(tmp_path / "data")[1].read_text())
-    import time
-
     claims = verify_software_statement(statement, trusted, issuer=DEMO_DIRECTORY_ISSUER, now=time.time(), leeway=5)
     assert claims["client_name"] == "My Wallet"
     assert claims["redirect_uris"] == ["https://w.example/cb"]

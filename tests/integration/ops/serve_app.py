@@ -1,0 +1,60 @@
+"""Run the real gateway app under uvicorn, plus one slow route, for the ops tests.
+
+``python -m tests.integration.ops.serve_app`` reads the usual ``WALLETGATE_*`` variables,
+migrates the database, configures logging like ``app_from_env`` and serves the app with
+uvicorn's own signal handling. ``GET /_ops_test/slow?seconds=N`` answers after N seconds so a
+test can hold a request in flight; ``/_ops_test/echo`` logs a message built from the request
+(the redaction test checks that none of it reaches the log in clear).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+import uvicorn
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from consent.migrate import upgrade
+from gateway.app import create_app
+from gateway.logs import configure_logging
+from gateway.settings import load_settings
+
+
+async def slow(request: Request) -> Response:
+    await asyncio.sleep(float(request.query_params.get("seconds", "1")))
+    return JSONResponse({"slept": True})
+
+
+async def echo(request: Request) -> Response:
+    body = (await request.body()).decode(errors="replace")
+    logging.getLogger("walletgate.test.echo").warning(
+        "echo %s %s", request.url, body, extra={"headers": dict(request.headers)}
+    )
+    raise ValueError(f"echo failed on {body}")
+
+
+def main() -> None:
+    log_file = os.environ.get("WALLETGATE_TEST_LOG_FILE")
+    if log_file:
+        fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url)
+    configure_logging(settings)
+    app = create_app(settings)
+    app.router.routes[:0] = [
+        Route("/_ops_test/slow", slow, methods=["GET"]),
+        Route("/_ops_test/echo/{rest:path}", echo, methods=["POST"]),
+    ]
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+
+
+if __name__ == "__main__":
+    main()

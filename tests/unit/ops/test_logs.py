@@ -1,0 +1,136 @@
+"""Redaction and the log formatters: no credential or account number survives a log line."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import orjson
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+from gateway.logs import REDACTED, JsonFormatter, TextFormatter, redact, redact_text
+
+JWT = "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhbGljZSIsImp0aSI6IjEyMyJ9.c2lnbmF0dXJlLWJ5dGVz"
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (f"token {JWT} seen", JWT),
+        ("Authorization: Bearer opaque-token-value-123", "opaque-token-value-123"),
+        ("Authorization: DPoP opaque-token-value-456", "opaque-token-value-456"),
+        ("card 4111111111111111 declined", "4111111111111111"),
+        ("card 4111 1111 1111 1111 declined", "4111 1111 1111 1111"),
+        ("card 5500-0000-0000-0004 declined", "5500-0000-0000-0004"),
+        ("account 12345612345678 opened", "12345612345678"),
+        ("sort code and account 12-34-56 12345678", "12345678"),
+        ("iban GB33BUKB20201555555555", "GB33BUKB20201555555555"),
+        ("/callback?code=auth-code-secret&state=1", "auth-code-secret"),
+        ("grant refresh_token=rt-secret-value", "rt-secret-value"),
+        ("login password=hunter2-demo", "hunter2-demo"),
+    ],
+)
+def test_redact_text_removes_secret(text: str, secret: str) -> None:
+    assert secret not in redact_text(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GET /open-banking/v4.0/aisp/accounts 200",
+        "latency 12.5 ms on 2026-11-23T10:00:00Z",
+        "interaction 7d6a9d8c-3b1e-4c55-9c1e-0a4e2d1b2c3d",
+    ],
+)
+def test_redact_text_keeps_ordinary_text(text: str) -> None:
+    assert redact_text(text) == text
+
+
+def test_redact_replaces_values_under_sensitive_keys() -> None:
+    record = {
+        "headers": {"Authorization": "x", "DPoP": "y", "Cookie": "z", "x-ssl-client-cert": "pem", "accept": "json"},
+        "client_assertion": "a",
+        "Identification": "12345678",
+        "SecondaryIdentification": "roll-1",
+        "pan": "4111",
+        "span": "kept",
+    }
+    out = redact(record)
+    assert out["headers"] == {
+        "Authorization": REDACTED,
+        "DPoP": REDACTED,
+        "Cookie": REDACTED,
+        "x-ssl-client-cert": REDACTED,
+        "accept": "json",
+    }
+    assert out["client_assertion"] == REDACTED
+    assert out["Identification"] == REDACTED
+    assert out["SecondaryIdentification"] == REDACTED
+    assert out["pan"] == REDACTED
+    assert out["span"] == "kept"
+
+
+@pytest.fixture
+def captured() -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("walletgate.test.ops")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield logger, stream
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_json_formatter_writes_one_redacted_object_per_line(captured: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, stream = captured
+    logger.info("issued %s", JWT, extra={"client_id": "wallet-1", "headers": {"dpop": JWT}, "status": 200})
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 1
+    line = orjson.loads(lines[0])
+    assert line["level"] == "info"
+    assert line["logger"] == "walletgate.test.ops"
+    assert line["message"] == "issued [jwt]"
+    assert line["client_id"] == "wallet-1"
+    assert line["status"] == 200
+    assert line["headers"] == {"dpop": REDACTED}
+    assert line["ts"].endswith("+00:00")
+    assert JWT not in stream.getvalue()
+
+
+def test_json_formatter_adds_the_current_trace_id(captured: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, stream = captured
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("call") as span:
+        logger.info("inside a span")
+        expected = format(span.get_span_context().trace_id, "032x")
+    logger.info("outside a span")
+    first, second = (orjson.loads(line) for line in stream.getvalue().splitlines())
+    assert first["trace_id"] == expected
+    assert "trace_id" not in second
+
+
+def test_json_formatter_redacts_exception_text(captured: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, stream = captured
+    try:
+        raise ValueError(f"bad card 4111111111111111 with {JWT}")
+    except ValueError:
+        logger.exception("failed")
+    text = stream.getvalue()
+    assert "4111111111111111" not in text
+    assert JWT not in text
+    assert "ValueError" in orjson.loads(text)["error"]
+
+
+def test_text_formatter_redacts_like_json() -> None:
+    record = logging.LogRecord("walletgate.x", logging.WARNING, __file__, 1, "saw %s", (JWT,), None)
+    record.account = "12-34-56 12345678"
+    line = TextFormatter().format(record)
+    assert "warning" in line
+    assert JWT not in line
+    assert "12345678" not in line
