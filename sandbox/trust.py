@@ -90,33 +90,41 @@ class FileKeys:
 
 
 class UrlKeys:
-    """The gateway's JWKS fetched over HTTP, cached; an unknown kid refetches at most every 30 s."""
+    """The gateway's JWKS fetched over HTTP and cached.
 
-    def __init__(self, url: str, clock: Clock = time.monotonic, interval: float = JWKS_REFETCH_INTERVAL) -> None:
+    An unknown kid fetches the set again, at most once every 30 s after a successful fetch (so
+    a stream of forged kids cannot turn the bank into a load generator against the gateway),
+    and after one second when the last fetch failed (the gateway may just be starting).
+    """
+
+    def __init__(
+        self, url: str, clock: Clock = time.monotonic, interval: float = JWKS_REFETCH_INTERVAL, retry: float = 1.0
+    ) -> None:
         self.url = url
         self._clock = clock
         self._interval = interval
+        self._retry = retry
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at: float | None = None
+        self._next_fetch = float("-inf")
         self._lock = asyncio.Lock()
 
     async def key(self, kid: str) -> jwt.PyJWK | None:
         if kid not in self._keys:
             async with self._lock:
-                due = self._fetched_at is None or self._clock() - self._fetched_at >= self._interval
-                if kid not in self._keys and due:
+                if kid not in self._keys and self._clock() >= self._next_fetch:
                     await self._fetch()
         return self._keys.get(kid)
 
     async def _fetch(self) -> None:
-        self._fetched_at = self._clock()
         timeout = aiohttp.ClientTimeout(total=5)
         try:
             async with aiohttp.ClientSession(timeout=timeout) as session, session.get(self.url) as resp:
                 resp.raise_for_status()
                 self._keys = _parse_jwks(await resp.json(content_type=None), self.url)
         except (aiohttp.ClientError, TimeoutError, ValueError):
-            return  # keep the keys we had; the next unknown kid retries after the interval
+            self._next_fetch = self._clock() + self._retry  # keep the keys we had
+            return
+        self._next_fetch = self._clock() + self._interval
 
 
 class ReplayCache:

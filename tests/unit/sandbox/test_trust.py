@@ -215,6 +215,28 @@ async def test_url_keys_refetch_an_unknown_kid_at_most_every_30_seconds(port: in
         await runner.cleanup()
 
 
+async def test_url_keys_retry_soon_after_a_failed_fetch(port: int) -> None:
+    now = [1000.0]
+    source = UrlKeys(f"http://127.0.0.1:{port}/jwks", clock=lambda: now[0])
+    assert await source.key("any") is None  # nothing listens yet
+    keys = new_keyring()
+
+    async def jwks(_: web.Request) -> web.Response:
+        return web.json_response(keys.jwks())
+
+    app = web.Application()
+    app.router.add_get("/jwks", jwks)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        assert await source.key(keys.current.kid) is None  # still inside the one-second back-off
+        now[0] += 1
+        assert await source.key(keys.current.kid) is not None
+    finally:
+        await runner.cleanup()
+
+
 async def test_file_keys_pick_up_a_rotated_key(tmp_path: Path) -> None:
     first, second = new_keyring(), new_keyring("EdDSA")
     path = write_jwks(first, tmp_path / "rotating.json")
