@@ -7,6 +7,7 @@ ones in tests.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,6 +20,7 @@ from starlette.routing import BaseRoute
 from consent.db import open_engine
 from consent.errors import ConsentError
 from consent.sql import SqlConsentStore
+from consent.sweeper import sweep_forever
 from gateway import consent_routes, user_routes
 from gateway.clock import Clock, system_clock
 from gateway.errors import GatewayError, handle_error
@@ -37,6 +39,8 @@ from gateway.services import Services
 from gateway.settings import Settings, load_settings
 from gateway.shutdown import Drain, DrainMiddleware, install_signal_drain
 from policies import load_policies
+
+CONSENT_SWEEP_INTERVAL = 60.0  # seconds between background sweeps that expire lapsed consents
 
 
 def load_keys(settings: Settings) -> KeyRing:
@@ -98,11 +102,15 @@ def create_app(
             db, policies, services.clock, changes=services.consent_changes,
             awaiting_authorisation_ttl=settings.awaiting_authorisation_ttl,
         )  # fmt: skip
+        sweeper = asyncio.create_task(sweep_forever(services.consents, CONSENT_SWEEP_INTERVAL))
         stop_oauth = await start_oauth(services, consents=services.consents, session_user=current_user)
         services.consent_changes.subscribe(consent_token_revoker(services))
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             drain.begin()
             restore_signals()
             await stop_oauth()
