@@ -119,7 +119,7 @@ async def measure(url: str, size: int, samples: int, revoked: set[int]) -> dict[
     try:
         ids = [rng.randrange(size) for _ in range(samples)]
         users = [rng.randrange(size // PER_USER) for _ in range(samples)]
-        fresh = [n for n in (rng.randrange(size) for _ in range(samples * 3)) if n not in revoked][:samples]
+        fresh = rng.sample([n for n in range(size) if n not in revoked], samples)
         revoked.update(fresh)
         await store.get(_consent_id(0))  # warm the pool and statement cache
         return {
