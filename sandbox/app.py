@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -23,10 +24,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox.errors import BankError, InvalidDateError, NotFoundError, error_response, interaction_id
+from sandbox.errors import (
+    BankError,
+    InvalidDateError,
+    MethodNotAllowedError,
+    NotFoundError,
+    UnexpectedError,
+    error_response,
+    interaction_id,
+)
 from sandbox.pages import paginate
 from sandbox.seed import AccountData, Bank, build_bank
 from sandbox.trust import ASSERTION_HEADER, AssertionVerifier, Caller, Clock, KeySource
+
+log = logging.getLogger("sandbox")
 
 BASE_PATH = "/open-banking/v4.0/aisp"
 JSON_TYPE = "application/json; charset=utf-8"
@@ -228,16 +239,14 @@ async def _healthz(request: Request) -> Response:
 
 
 async def _bank_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, BankError)  # noqa: S101 - registered for BankError only
-    return error_response(exc, request)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    error = NotFoundError(f"no resource at {request.url.path[:200]}") if status == 404 else BankError()
-    if status != 404:
-        error.status, error.message = status, "This request cannot be served."
-    return error_response(error, request)
+    if isinstance(exc, BankError):
+        return error_response(exc, request)
+    if isinstance(exc, HTTPException) and exc.status_code == 404:
+        return error_response(NotFoundError(f"no resource at {request.url.path[:200]}"), request)
+    if isinstance(exc, HTTPException) and exc.status_code == 405:
+        return error_response(MethodNotAllowedError(), request)
+    log.error("unexpected error answering %s", request.url.path, exc_info=exc)
+    return error_response(UnexpectedError(), request)
 
 
 @lru_cache(maxsize=4)
@@ -248,7 +257,8 @@ def _bank(anchor: date) -> Bank:
 def create_app(config: BankConfig, keys: KeySource, *, clock: Clock = time.time) -> Starlette:
     routes = [Route("/healthz", _healthz)]
     routes += [Route(BASE_PATH + path, _endpoint(handler), name=op) for path, op, handler in OPERATIONS]
-    app = Starlette(routes=routes, exception_handlers={BankError: _bank_error, HTTPException: _http_error})
+    handlers = {BankError: _bank_error, HTTPException: _bank_error, Exception: _bank_error}
+    app = Starlette(routes=routes, exception_handlers=handlers)
     app.state.config = config
     app.state.bank = _bank(config.anchor)
     app.state.verifier = AssertionVerifier(keys, issuer=config.issuer, audience=config.audience, clock=clock)

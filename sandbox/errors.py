@@ -3,7 +3,9 @@
 BankError                 400  U002  a field is invalid
  ├── InvalidDateError      400  U003  a date-time query parameter is not ISO 8601
  ├── UnauthorisedError     401  U030  the gateway assertion is missing or not acceptable
- └── NotFoundError         404  U011  no such resource (also: a resource the caller may not see)
+ ├── NotFoundError         404  U011  no such resource (also: a resource the caller may not see)
+ ├── MethodNotAllowedError 405  U002  the bank only reads
+ └── UnexpectedError       500  U028  anything else; the body never carries internals
 
 The 4-letter ``ErrorCode`` values are the ones the gateway uses for the same logical codes, so
 an error looks the same whichever side raised it.
@@ -17,7 +19,13 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-_STATUS_CODES = {400: "400 BadRequest", 401: "401 Unauthorized", 404: "404 NotFound", 500: "500 InternalError"}
+_STATUS_CODES = {
+    400: "400 BadRequest",
+    401: "401 Unauthorized",
+    404: "404 NotFound",
+    405: "405 MethodNotAllowed",
+    500: "500 InternalError",
+}
 
 
 class BankError(Exception):
@@ -39,6 +47,14 @@ class UnauthorisedError(BankError):
 
 class NotFoundError(BankError):
     status, code, message = 404, "U011", "No such resource."
+
+
+class MethodNotAllowedError(BankError):
+    status, message = 405, "This method is not allowed on this resource."
+
+
+class UnexpectedError(BankError):
+    status, code, message = 500, "U028", "The bank could not answer; quote the Id when you report it."
 
 
 def interaction_id(request: Request) -> str:

@@ -161,3 +161,21 @@ def test_interaction_id_is_echoed(client: TestClient, keys: KeyRing) -> None:
     sent = headers(assertion(keys))
     response = client.get(f"{BASE}/accounts", headers=sent)
     assert response.headers["x-fapi-interaction-id"] == sent["x-fapi-interaction-id"]
+
+
+def test_writes_are_refused_in_the_open_banking_format(client: TestClient, keys: KeyRing) -> None:
+    response = client.post(f"{BASE}/accounts", headers=headers(assertion(keys)))
+    assert response.status_code == 405
+    assert response.json()["Code"] == "405 MethodNotAllowed"
+
+
+def test_unexpected_failure_is_a_500_without_internals(client: TestClient, keys: KeyRing) -> None:
+    client.app.state.bank = None  # type: ignore[attr-defined]
+    with TestClient(client.app, base_url=AUDIENCE, raise_server_exceptions=False) as broken:
+        response = broken.get(f"{BASE}/accounts", headers=headers(assertion(keys)))
+    assert response.status_code == 500
+    body = response.json()
+    assert body["Errors"] == [
+        {"ErrorCode": "U028", "Message": "The bank could not answer; quote the Id when you report it."}
+    ]
+    assert "Traceback" not in response.text
