@@ -50,6 +50,7 @@ _PURPOSE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _SERVER_ASSIGNED = ("registration_access_token", "registration_client_uri", "client_id_issued_at", "client_secret")
 # Claims of the software statement that override the request's metadata.
 _STATEMENT_CLAIMS = ("software_id", "client_name", "redirect_uris", "token_endpoint_auth_method")
+_KEY_CLAIMS = ("jwks", "jwks_uri")  # taken from the statement only
 
 
 class InvalidClientMetadataError(OAuthError):
@@ -322,12 +323,15 @@ def _apply_statement(doc: dict[str, Any], services: Services) -> dict[str, Any]:
         now=services.clock(),
         leeway=settings.clock_skew,
     )
-    merged = {k: v for k, v in doc.items() if k != "software_statement"}
-    merged.update({k: claims[k] for k in _STATEMENT_CLAIMS if k in claims})
-    if "jwks" in claims or "jwks_uri" in claims:
-        merged.pop("jwks", None)
-        merged.pop("jwks_uri", None)
-        merged.update({k: claims[k] for k in ("jwks", "jwks_uri") if k in claims})
+    # The wallet's keys are what the directory vouches for: only the statement may name them
+    # (this also keeps the gateway from fetching a jwks_uri the directory never saw).
+    for name in _KEY_CLAIMS:
+        if name in doc and doc[name] != claims.get(name):
+            raise InvalidClientMetadataError(
+                f"{name} must come from the software statement; omit it from the request", path=name
+            )
+    merged = {k: v for k, v in doc.items() if k != "software_statement" and k not in _KEY_CLAIMS}
+    merged.update({k: claims[k] for k in (*_STATEMENT_CLAIMS, *_KEY_CLAIMS) if k in claims})
     return merged
 
 

@@ -115,3 +115,23 @@ def test_update_without_a_statement_is_refused(make_client):
     body = {"client_id": created["client_id"], "redirect_uris": ["https://evil.example/cb"]}
     response = client.put(created["registration_client_uri"], json=body, headers=headers)
     _oauth_error(response, 400, "invalid_software_statement")
+
+
+def test_keys_sent_outside_the_statement_are_refused(make_client):
+    client = make_client()
+    response = register(client, jwks=wallet_jwks())
+    assert "jwks must come from the software statement" in _oauth_error(response, 400, "invalid_client_metadata")
+
+
+def test_jwks_uri_sent_outside_the_statement_is_refused(make_client):
+    client = make_client()
+    response = register(client, jwks_uri="https://169.254.169.254/latest/meta-data")
+    assert "jwks_uri must come from the software statement" in _oauth_error(response, 400, "invalid_client_metadata")
+
+
+def test_a_statement_without_keys_cannot_register_a_private_key_jwt_client(make_client):
+    client = make_client()
+    ssa = statement(client, jwks=None)
+    assert "private_key_jwt needs jwks or jwks_uri" in _oauth_error(
+        register(client, ssa), 400, "invalid_client_metadata"
+    )
