@@ -21,7 +21,7 @@ from consent.db import open_engine
 from consent.errors import ConsentError
 from consent.sql import SqlConsentStore
 from consent.sweeper import sweep_forever
-from gateway import consent_routes, user_routes
+from gateway import consent_routes, publishing, user_routes
 from gateway.clock import Clock, system_clock
 from gateway.errors import GatewayError, handle_error
 from gateway.health import probe_routes
@@ -33,6 +33,7 @@ from gateway.metrics import Metrics, RequestMetricsMiddleware, metrics_routes
 from gateway.oauth import login_delegation, registration
 from gateway.oauth.keys import KeyRing
 from gateway.oauth.wiring import consent_token_revoker, oauth_routes, start_oauth
+from gateway.pipeline.endpoint import PublishedApisRoute, start_pipeline
 from gateway.portal import login
 from gateway.portal.sessions import current_user
 from gateway.services import Services
@@ -60,6 +61,8 @@ def _routes() -> list[BaseRoute]:
         *login.routes(),
         *login_delegation.routes(),
         *oauth_routes(),
+        *publishing.admin_routes(),
+        PublishedApisRoute(),  # keep last: it serves every published API's base path
     ]
 
 
@@ -70,6 +73,7 @@ def create_app(
     engine: AsyncEngine | None = None,
     keys: KeyRing | None = None,
     limiter: Limiter | None = None,
+    pipeline_passthrough: bool = False,
 ) -> Starlette:
     policies = load_policies(settings.policies_dir)
     keyring = keys or load_keys(settings)
@@ -105,6 +109,7 @@ def create_app(
         sweeper = asyncio.create_task(sweep_forever(services.consents, CONSENT_SWEEP_INTERVAL))
         stop_oauth = await start_oauth(services, consents=services.consents, session_user=current_user)
         services.consent_changes.subscribe(consent_token_revoker(services))
+        stop_pipeline = await start_pipeline(services, passthrough=pipeline_passthrough)
         try:
             yield
         finally:
@@ -113,6 +118,7 @@ def create_app(
                 await sweeper
             drain.begin()
             restore_signals()
+            await stop_pipeline()
             await stop_oauth()
             if limiter is None:
                 await services.limiter.aclose()

@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gateway.commands.keys",
     "gateway.commands.directory",
     "gateway.commands.clients",
+    "gateway.commands.apis",
 )
 
 Handler = Callable[[argparse.Namespace], int]

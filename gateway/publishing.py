@@ -20,7 +20,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,9 +31,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.errors import FieldMissingError, GatewayError, InvalidTokenError, ResourceNotFoundError
+from gateway.filtering import KINDS
 from gateway.settings import Settings
 from policies.apis import PublishedApi, load_api
 from policies.errors import PolicyError
+from policies.load import read_yaml
 from policies.permissions import PermissionCatalogue
 
 log = logging.getLogger("walletgate.publishing")
@@ -46,21 +48,23 @@ def overlay_dir(settings: Settings) -> Path:
     return settings.data_dir / OVERLAY
 
 
-def check_api(
-    openapi: Path, policy: Path, catalogue: PermissionCatalogue, filter_kinds: frozenset[str] | None = None
-) -> PublishedApi:
+def check_api(openapi: Path, policy: Path, catalogue: PermissionCatalogue) -> PublishedApi:
     """Load ``policy`` against ``openapi`` exactly as publishing would. Raises ``PolicyError``."""
     api = load_api(policy, catalogue, policy.name, openapi=openapi)
-    if filter_kinds is not None:
-        problems = [
-            f"{policy.name}: operations.{op.operation_id}.filter: unknown filter {op.filter!r}; "
-            f"known: {', '.join(sorted(filter_kinds))}"
-            for op in api.operations.values()
-            if op.filter is not None and op.filter not in filter_kinds
-        ]
-        if problems:
-            raise PolicyError(problems)
+    if _unknown_filters(api):
+        doc = read_yaml(policy, policy.name)
+        raise PolicyError(_unknown_filters(api, doc.where))
     return api
+
+
+def _unknown_filters(api: PublishedApi, where: Callable[[list[str | int]], str] | None = None) -> list[str]:
+    known = ", ".join(sorted(KINDS))
+    locate = where or (lambda path: f"{api.source}: " + ".".join(map(str, path)))
+    return [
+        f"{locate(['operations', op.operation_id, 'filter'])}: unknown filter {op.filter!r}; known: {known}"
+        for op in api.operations.values()
+        if op.filter is not None and op.filter not in KINDS
+    ]
 
 
 def publish_files(
@@ -69,10 +73,9 @@ def publish_files(
     policy: Path,
     catalogue: PermissionCatalogue,
     shipped: Mapping[str, PublishedApi],
-    filter_kinds: frozenset[str] | None = None,
 ) -> PublishedApi:
     """Check, then atomically place the pair in the overlay. Raises ``PolicyError`` and changes nothing."""
-    api = check_api(openapi, policy, catalogue, filter_kinds)
+    api = check_api(openapi, policy, catalogue)
     root = overlay_dir(settings)
     current = load_overlay(root, catalogue, shipped)
     others = {name: other for name, other in {**shipped, **current}.items() if name != api.name}
@@ -96,17 +99,16 @@ def publish_texts(
     openapi_text: str,
     catalogue: PermissionCatalogue,
     shipped: Mapping[str, PublishedApi],
-    filter_kinds: frozenset[str] | None = None,
 ) -> PublishedApi:
     """The admin API's way in: the two documents as text, checked like files."""
     with tempfile.TemporaryDirectory() as tmp:
         policy, openapi = Path(tmp) / "policy.yaml", Path(tmp) / "openapi.yaml"
         policy.write_text(policy_text, encoding="utf-8")
         openapi.write_text(openapi_text, encoding="utf-8")
-        api = check_api(openapi, policy, catalogue, filter_kinds)
+        api = check_api(openapi, policy, catalogue)
         if api.name != name:
             raise PolicyError([f"policy.yaml: name: {api.name!r} does not match the API name {name!r} in the URL"])
-        return publish_files(settings, openapi, policy, catalogue, shipped, filter_kinds)
+        return publish_files(settings, openapi, policy, catalogue, shipped)
 
 
 def load_overlay(
@@ -158,6 +160,7 @@ class PublishedApis:
         self._fingerprint: tuple[tuple[str, str], ...] = ()
         self._task: asyncio.Task[None] | None = None
         self.schema_problems: Counter[tuple[str, str]] = Counter()
+        check_live_set(self._shipped)
         self._install(self._shipped)
 
     @property
@@ -189,7 +192,7 @@ class PublishedApis:
         try:
             overlay = load_overlay(self._root, self._catalogue, self._shipped)
             combined = {**self._shipped, **overlay}
-            _check_base_paths(combined)
+            check_live_set(combined)
         except PolicyError as exc:
             log.error("published APIs not reloaded; the live set stays live:\n%s", exc)
             self._fingerprint = fingerprint
@@ -237,6 +240,14 @@ class _Snapshot:
     by_base: tuple[tuple[str, PublishedApi], ...]
     upstreams: Mapping[str, str]
     audiences: Mapping[str, str]
+
+
+def check_live_set(apis: Mapping[str, PublishedApi]) -> None:
+    """What a live set must satisfy beyond each file: unique base paths and known filter kinds."""
+    _check_base_paths(apis)
+    problems = [problem for api in apis.values() for problem in _unknown_filters(api)]
+    if problems:
+        raise PolicyError(problems)
 
 
 def _check_base_paths(apis: Mapping[str, PublishedApi]) -> None:
@@ -294,7 +305,6 @@ async def put_api(request: Request) -> Response:
             str(texts[1]),
             services.policies.permissions,
             services.policies.apis,
-            filter_kinds(),
         )
     except PolicyError as exc:
         raise GatewayError("The API is refused: " + " | ".join(exc.problems), path=name) from None
@@ -324,10 +334,3 @@ def admin_routes() -> list[BaseRoute]:
         Route("/admin/apis", list_apis, methods=["GET"]),
         Route("/admin/apis/{name}", put_api, methods=["PUT"]),
     ]
-
-
-def filter_kinds() -> frozenset[str]:
-    """The response filters the gateway knows (policies name one per operation)."""
-    from gateway import filtering  # the sandbox engineer's module; imported late until it lands
-
-    return frozenset(filtering.KINDS)

@@ -2,15 +2,17 @@
 
 The rules per kind of response (accounts, balances, transactions, ...) live in
 ``gateway.filtering``; this step hands them the consent's expanded permissions, its selected
-accounts and the clipped booking window.
+accounts and the clipped booking window. Error answers from the bank pass unfiltered (they
+carry no account data); a body that is not a JSON object is refused rather than passed.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
+from gateway.errors import UpstreamError
+from gateway.filtering import Grant
+from gateway.filtering import minimise as filter_body
 from gateway.pipeline.call import Call
 
 
@@ -20,17 +22,10 @@ async def minimise(call: Call) -> None:
     if op is None or consent is None or call.response_json is None:
         call.response_body = call.upstream_body
         return
-    body: Any = call.response_json
     if op.filter is not None and 200 <= status < 300:
-        from gateway import filtering  # the sandbox engineer's module; imported late until it lands
-
-        grant = filtering.Grant(
-            permissions=call.permissions,
-            account_ids=frozenset(consent.account_ids),
-            window_from=call.window[0],
-            window_to=call.window[1],
-        )
-        body = filtering.minimise(op.filter, body, grant)
-        call.record_count = filtering.record_count(body)
-    call.response_json = body
-    call.response_body = orjson.dumps(body)
+        body = call.response_json
+        if not isinstance(body, dict):
+            raise UpstreamError(f"The bank's response to {op.operation_id} is not a JSON object.")
+        grant = Grant(permissions=call.permissions, account_ids=frozenset(consent.account_ids), window=call.window)
+        call.record_count = filter_body(op.filter, body, grant)
+    call.response_body = orjson.dumps(call.response_json)
