@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from gateway.oauth.keys import KeyRing
 from sandbox.app import BankConfig, create_app
-from sandbox.trust import FileKeys, UrlKeys
+from sandbox.trust import FileKeys, ReplayCache, UrlKeys
 from tests.unit.sandbox.official import ResponseSchemas
 from tests.unit.sandbox.support import ANCHOR, AUDIENCE, BASE, ISSUER, assertion, headers, new_keyring, write_jwks
 
@@ -254,3 +254,12 @@ def test_bank_accepts_other_asymmetric_algorithms(tmp_path: Path, alg: str) -> N
     app = create_app(BankConfig(ISSUER, AUDIENCE, ANCHOR), FileKeys(write_jwks(ring, tmp_path / "k.json")))
     with TestClient(app, base_url=AUDIENCE) as test_client:
         assert test_client.get(URL, headers=headers(assertion(ring))).status_code == 200
+
+
+def test_replay_cache_forgets_a_jti_once_its_assertion_has_expired() -> None:
+    cache = ReplayCache()
+    assert cache.first_use("a", expires_at=100.0, now=50.0)
+    assert not cache.first_use("a", expires_at=100.0, now=104.0)
+    assert cache.first_use("b", expires_at=200.0, now=106.0)
+    assert len(cache) == 1
+    assert cache.first_use("a", expires_at=100.0, now=106.0)  # refused later anyway: that assertion is expired
