@@ -37,16 +37,16 @@ def gcra(tat: float | None, now: float, interval: float, burst: int, cost: int =
     new_tat = base + cost * interval
     allow_at = new_tat - burst * interval
     if allow_at - now > EPSILON:
-        remaining = max(0, math.floor((now + burst * interval - base) / interval + EPSILON))
+        remaining = max(0, math.floor((now + burst * interval - base + EPSILON) / interval))
         return Outcome(False, remaining, base - now, allow_at - now, (base, 0.0))
-    remaining = max(0, math.floor((now + burst * interval - new_tat) / interval + EPSILON))
+    remaining = max(0, math.floor((now + burst * interval - new_tat + EPSILON) / interval))
     return Outcome(True, remaining, new_tat - now, 0.0, (new_tat, 0.0))
 
 
 def gcra_peek(tat: float | None, now: float, interval: float, burst: int) -> Outcome:
     """The state of a key without consuming: calls it would admit now, and the wait if none."""
     base = now if tat is None or tat < now else tat
-    remaining = max(0, math.floor((now + burst * interval - base) / interval + EPSILON))
+    remaining = max(0, math.floor((now + burst * interval - base + EPSILON) / interval))
     trial = gcra(tat, now, interval, burst)
     return Outcome(trial.allowed, remaining, base - now, trial.retry_after, (base, 0.0))
 

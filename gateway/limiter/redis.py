@@ -47,11 +47,11 @@ for i = 1, #KEYS do
     local allow_at = new_tat - burst * a
     if allow_at - now > EPS then
       allowed, reset, retry = false, base - now, allow_at - now
-      remaining = math.max(0, math.floor((now + burst * a - base) / a + EPS))
+      remaining = math.max(0, math.floor((now + burst * a - base + EPS) / a))
     else
       allowed, reset, retry = true, new_tat - now, 0
-      remaining = math.max(0, math.floor((now + burst * a - new_tat) / a + EPS))
-      value, ttl = string.format('%.6f', new_tat), math.ceil((new_tat - now) * 1000) + 1
+      remaining = math.max(0, math.floor((now + burst * a - new_tat + EPS) / a))
+      value, ttl = string.format('%.17g', new_tat), math.ceil((new_tat - now) * 1000) + 1
     end
     if peek then reset = base - now end
   else
@@ -73,13 +73,13 @@ for i = 1, #KEYS do
   if value then writes[#writes + 1] = {KEYS[i], value, ttl} end
   results[#results + 1] = allowed and 1 or 0
   results[#results + 1] = remaining
-  results[#results + 1] = string.format('%.6f', reset)
-  results[#results + 1] = string.format('%.6f', retry)
+  results[#results + 1] = string.format('%.17g', reset)
+  results[#results + 1] = string.format('%.17g', retry)
 end
 if not peek and not refused then
   for _, w in ipairs(writes) do redis.call('SET', w[1], w[2], 'PX', w[3]) end
 end
-return {string.format('%.6f', now), results}
+return {string.format('%.17g', now), results}
 """
 
 SCRIPT_SHA = hashlib.sha1(SCRIPT.encode(), usedforsecurity=False).hexdigest()
