@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gateway.filtering import KINDS, Grant, mask_pan, minimise, record_count
-from tests.unit.sandbox.official import ResponseSchemas
+from tests.unit.sandbox.official import ResponseSchemas, load
 
 Upstream = Callable[..., dict[str, Any]]
+OWN_DOCUMENT = Path(__file__).resolve().parents[3] / "openapi" / "uk-ob-accounts-v4.yaml"
 ALICE = frozenset({"acc-alice-current", "acc-alice-savings", "acc-alice-card", "acc-alice-travel"})
 DETAIL_FIELDS = {"TransactionInformation", "Balance", "MerchantDetails", "CreditorAccount", "DebtorAccount"}
 
@@ -313,9 +315,10 @@ FILTERED_CASES = [
 # here holds the permission every listed operation needs.
 @pytest.mark.parametrize("granted", [NARROW, DEBITS], ids=["narrow", "debits"])
 @pytest.mark.parametrize(("kind", "operation_id", "path"), FILTERED_CASES, ids=[c[2] for c in FILTERED_CASES])
-def test_filtered_sandbox_response_still_validates_against_official_schema(
+def test_filtered_sandbox_response_still_validates_against_official_and_own_schema(
     upstream: Upstream, official_schemas: ResponseSchemas, granted: Grant, kind: str, operation_id: str, path: str
 ) -> None:
     body = upstream(path)
     minimise(kind, body, granted)
     assert official_schemas.errors(operation_id, body) == []
+    assert load(OWN_DOCUMENT).errors(operation_id, body) == []
