@@ -135,6 +135,8 @@ async def run(url: str) -> None:
     book = _book()
     unattended, attended = len(book.call_hits(_facts(1))), len(book.call_hits(_facts(0)))
     print(f"limiter cost per request: {unattended} limits per request (unattended) / {attended} (attended)")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} CPUs, load average {load} (a busy machine shows in the p99)")
     print(_row("in-process (MemoryLimiter)", await _measure(MemoryLimiter(), book)))
     await _clear(url)
     direct = RedisLimiter(redis_client(url, 1.0), prefix=PREFIX)
