@@ -94,3 +94,26 @@ def test_sandbox_cli_refuses_a_missing_key_source() -> None:
     )
     assert result.returncode == 2
     assert "one of the arguments --jwks-url --jwks-file is required" in result.stderr
+
+
+def test_sandbox_process_fetches_the_gateway_jwks_from_a_url(keys: KeyRing, tmp_path: Path) -> None:
+    write_jwks(keys, tmp_path / "jwks")
+    jwks_port, bank_port = free_port(), free_port()
+    jwks_url = f"http://127.0.0.1:{jwks_port}"
+    gateway = ServerProcess(
+        python_module("http.server", "--bind", "127.0.0.1", "--directory", str(tmp_path), str(jwks_port)),
+        jwks_url,
+        health_path="/jwks",
+    ).start()
+    bank_url = f"http://127.0.0.1:{bank_port}"
+    bank = ServerProcess(
+        python_module("sandbox", "--port", str(bank_port), "--issuer", ISSUER, "--jwks-url", f"{jwks_url}/jwks"),
+        bank_url,
+    ).start()
+    try:
+        status, _, body = _get(f"{bank_url}{BASE}/party", assertion(keys, "bob", audience=bank_url))
+        assert status == 200
+        assert body["Data"]["Party"]["PartyId"] == "party-bob"
+    finally:
+        bank.stop()
+        gateway.stop()

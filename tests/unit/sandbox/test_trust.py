@@ -70,6 +70,13 @@ def test_bank_refuses_expired_assertion(client: TestClient, keys: KeyRing, offic
     assert _refused(client, token, official_schemas) == "the assertion has expired"
 
 
+def test_bank_refuses_assertion_issued_in_the_future(
+    client: TestClient, keys: KeyRing, official_schemas: ResponseSchemas
+) -> None:
+    token = assertion(keys, now=time.time() + 120)
+    assert _refused(client, token, official_schemas) == "the assertion is not valid yet (iat or nbf in the future)"
+
+
 def test_bank_refuses_bad_signature(client: TestClient, keys: KeyRing, official_schemas: ResponseSchemas) -> None:
     forger = new_keyring()
     token = jwt.encode(_claims(), forger.current.private, "ES256", {"kid": keys.current.kid, "typ": "wg-assertion+jwt"})
