@@ -31,6 +31,7 @@ from gateway.settings import Settings
 
 REDACTED = "[redacted]"
 ACCESS_LOGGER = "walletgate.access"
+_PROBES = frozenset({"/healthz", "/readyz"})  # logged at debug: orchestrators call them every few seconds
 
 _SENSITIVE_KEY = re.compile(
     r"authorization|cookie|dpop|token|assertion|password|passwd|secret|credential|code_verifier|"
@@ -90,8 +91,13 @@ def current_trace_id() -> str | None:
     return format(context.trace_id, "032x") if context.is_valid else None
 
 
-# Attributes every LogRecord has; anything else on a record came from ``extra=`` and is logged.
-_RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+# Attributes every LogRecord has; anything else on a record came from ``extra=`` and is logged
+# (but uvicorn's ``color_message``, the message again with terminal colour codes).
+_RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -212,7 +218,8 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send_and_note)
         finally:
             facts = request_facts(scope, status, time.perf_counter() - started)
-            self.log.info(
+            self.log.log(
+                logging.DEBUG if scope["path"] in _PROBES else logging.INFO,
                 "%s %s %s",
                 facts.method,
                 facts.route,

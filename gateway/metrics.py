@@ -60,6 +60,7 @@ class Metrics:
     def __init__(self, *, otlp_endpoint: str | None = None, service_name: str = "walletgate") -> None:
         self._pull = InMemoryMetricReader()
         readers: list[MetricReader] = [self._pull]
+        self.exporting = otlp_endpoint is not None  # OTLP export on (besides the /metrics pull)
         if otlp_endpoint is not None:
             from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 
