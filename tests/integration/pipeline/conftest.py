@@ -9,13 +9,19 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from threading import Thread
 from typing import Any
 
 import httpx2 as httpx
 import jwt
 import pytest
+import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from consent.migrate import upgrade
@@ -108,11 +114,21 @@ class Wallet:
 
 
 @pytest.fixture
+def gateway_overrides() -> dict[str, Any]:
+    """Extra settings for the gateway; a test module overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
 def gateway(
-    settings_factory: Callable[..., Any], sqlite_url: str, bank: str, gateway_keys: KeyRing, tmp_path: Path
+    settings_factory: Callable[..., Any],
+    sqlite_url: str,
+    bank: str,
+    gateway_keys: KeyRing,
+    gateway_overrides: dict[str, Any],
 ) -> Iterator[TestClient]:
     upgrade(sqlite_url)
-    settings = settings_factory(database_url=sqlite_url, issuer=ISSUER, upstream_url=bank)
+    settings = settings_factory(database_url=sqlite_url, issuer=ISSUER, upstream_url=bank, **gateway_overrides)
     with TestClient(create_app(settings, keys=gateway_keys), base_url=ISSUER) as client:
         yield client
 
@@ -120,3 +136,92 @@ def gateway(
 @pytest.fixture
 def wallet(gateway: TestClient) -> Wallet:
     return Wallet(gateway)
+
+
+OPENAPI = """\
+openapi: 3.0.3
+info: {title: Product catalogue, version: "1.0"}
+paths:
+  /products:
+    get:
+      operationId: ListProducts
+      parameters:
+        - {name: x-fapi-interaction-id, in: header, schema: {type: string}}
+      responses:
+        "200":
+          description: the catalogue
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Catalogue"}
+components:
+  schemas:
+    Catalogue:
+      type: object
+      required: [Data]
+      properties:
+        Data:
+          type: object
+          required: [Product]
+          properties:
+            Product:
+              type: array
+              items:
+                type: object
+                required: [ProductId, Name]
+                properties:
+                  ProductId: {type: string}
+                  Name: {type: string}
+                  AccountId: {type: string}
+                  Rate: {type: number, nullable: true}
+"""
+
+POLICY = """\
+name: catalogue
+openapi: catalogue.openapi.yaml
+upstream: {upstream}
+base_path: /catalogue/v1
+response_validation: enforce
+operations:
+  ListProducts:
+    permissions: {{all_of: [ReadProducts]}}
+    filter: products
+    scopes: [accounts]
+"""
+
+
+async def _products(request: Request) -> JSONResponse:
+    return JSONResponse(
+        {
+            "Data": {
+                "Product": [
+                    {"ProductId": "p1", "Name": "Saver", "Rate": None},
+                    {"ProductId": "p2", "Name": "Other's loan", "AccountId": "acc-bob-current", "Rate": 4.5},
+                ]
+            }
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def catalogue_bank() -> Iterator[str]:
+    """A second small upstream (starlette under uvicorn in a thread)."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(Starlette(routes=[Route("/products", _products)]), port=port, log_level="warning")
+    )
+    thread = Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(5)
+
+
+@pytest.fixture
+def files(tmp_path: Path, catalogue_bank: str) -> tuple[Path, Path]:
+    openapi, policy = tmp_path / "catalogue.openapi.yaml", tmp_path / "catalogue.yaml"
+    openapi.write_text(OPENAPI, encoding="utf-8")
+    policy.write_text(POLICY.format(upstream=catalogue_bank), encoding="utf-8")
+    return openapi, policy

@@ -1,0 +1,60 @@
+"""``PUT /admin/apis/{name}``: bank admins publish an API over HTTP; a bad one is refused whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.pipeline.conftest import Wallet
+
+ADMIN_TOKEN = "admin-s3cret-token"
+
+
+@pytest.fixture
+def gateway_overrides() -> dict[str, Any]:
+    return {"admin_token": ADMIN_TOKEN}
+
+
+def _put(wallet: Wallet, files: tuple[Path, Path], token: str, policy: str | None = None) -> Any:
+    body = {"policy": policy or files[1].read_text(encoding="utf-8"), "openapi": files[0].read_text(encoding="utf-8")}
+    return wallet.client.put("/admin/apis/catalogue", json=body, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_admin_api_publishes_and_the_api_is_served_at_once(wallet: Wallet, files: tuple[Path, Path]) -> None:
+    response = _put(wallet, files, ADMIN_TOKEN)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"name": "catalogue", "base_path": "/catalogue/v1", "operations": ["ListProducts"]}
+    consent = wallet.consent({"ReadProducts"}, accounts=("acc-alice-current",))
+    served = wallet.get("/catalogue/v1/products", consent, **{"x-fapi-customer-ip-address": "10.0.0.1"})
+    assert served.status_code == 200, served.text
+
+
+def test_admin_api_refuses_a_wrong_token(wallet: Wallet, files: tuple[Path, Path]) -> None:
+    response = _put(wallet, files, "guess")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer ")
+
+
+def test_bad_policy_is_refused_whole_and_the_live_api_stays_live(
+    wallet: Wallet,
+    files: tuple[Path, Path],
+) -> None:
+    assert _put(wallet, files, ADMIN_TOKEN).status_code == 200
+    bad = (
+        files[1].read_text(encoding="utf-8").replace("    filter: products\n", "    filter: products\n    limts: []\n")
+    )
+    response = _put(wallet, files, ADMIN_TOKEN, policy=bad)
+    assert response.status_code == 400
+    assert "policy.yaml:10: operations.ListProducts.limts: unknown key 'limts'" in response.json()["Message"]
+    consent = wallet.consent({"ReadProducts"}, accounts=("acc-alice-current",))
+    served = wallet.get("/catalogue/v1/products", consent, **{"x-fapi-customer-ip-address": "10.0.0.1"})
+    assert served.status_code == 200
+
+
+def test_admin_api_refuses_a_document_that_does_not_parse(wallet: Wallet, files: tuple[Path, Path]) -> None:
+    body = {"policy": files[1].read_text(encoding="utf-8"), "openapi": "openapi: 3.0.3\npaths: [unclosed"}
+    response = wallet.client.put("/admin/apis/catalogue", json=body, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert response.status_code == 400
+    assert "openapi.yaml" in response.json()["Message"]
