@@ -18,7 +18,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 from sqlalchemy import insert, select, update
@@ -30,6 +30,7 @@ from starlette.routing import Route
 from gateway.clock import Clock, system_clock
 from gateway.errors import GatewayError, ResourceNotFoundError
 from gateway.oauth.tables_identity import login_challenges
+from gateway.portal.login_text import page_language, text
 from gateway.portal.pages import redirect, render
 from gateway.portal.sessions import clear_cookie, secure_cookies, set_cookie, start_session
 from gateway.settings import Settings
@@ -250,20 +251,23 @@ async def login_callback(request: Request) -> Response:
         request.query_params.get("login_verifier", ""),
         request.cookies.get(cookie, ""),
     )
+    lang = page_language(request)
     if found is None:
         context = {
-            "title": "Login not completed",
-            "message": "This login link has expired, was already used, or was opened in another browser.",
+            "lang": lang,
+            "title": text(lang, "not_completed_title"),
+            "message": text(lang, "not_completed"),
             "link": "/login",
-            "link_text": "Start again",
+            "link_text": text(lang, "start_again"),
         }
         return render(request, "error.html", context, status=400)
     if found.subject is None:
         context = {
-            "title": "Login refused",
-            "message": f"Your bank did not log you in: {found.error}",
-            "link": f"/login?next={quote(found.next_path, safe='/')}",
-            "link_text": "Try again",
+            "lang": lang,
+            "title": text(lang, "refused_title"),
+            "message": text(lang, "refused", reason=found.error),
+            "link": f"/login?{urlencode({'next': found.next_path})}",
+            "link_text": text(lang, "try_again"),
         }
         response: Response = render(request, "error.html", context, status=403)
     else:

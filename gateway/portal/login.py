@@ -9,8 +9,9 @@ expired forms are explained on the page, never as a bare error.
 from __future__ import annotations
 
 import ipaddress
+import math
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,6 +20,7 @@ from starlette.routing import Route
 from gateway.oauth.login_delegation import start_delegated_login
 from gateway.oauth.users import InvalidCredentialsError, LoginThrottledError
 from gateway.portal.csrf import CsrfError, check_csrf, csrf_token
+from gateway.portal.login_text import TEXT, page_language, text
 from gateway.portal.pages import redirect, render
 from gateway.portal.sessions import current_user, end_session, start_session
 
@@ -59,18 +61,33 @@ def _services(request: Request) -> Services:
 
 
 async def _form(
-    request: Request, next_path: str, *, username: str = "", error: str | None = None, status: int = 200, **kw: Any
+    request: Request,
+    next_path: str,
+    lang: str,
+    *,
+    username: str = "",
+    error: str | None = None,
+    status: int = 200,
+    **kw: Any,
 ) -> Response:
-    context = {"csrf_token": await csrf_token(request), "next": next_path, "username": username, "error": error}
+    context = {
+        "csrf_token": await csrf_token(request),
+        "next": next_path,
+        "username": username,
+        "error": error,
+        "lang": lang,
+        "t": TEXT[lang],
+    }
     return render(request, "login.html", context, status=status, **kw)
 
 
-def _error_page(request: Request, status: int, title: str, message: str, next_path: str) -> Response:
+def _error_page(request: Request, status: int, lang: str, title: str, message: str, next_path: str) -> Response:
     context = {
-        "title": title,
-        "message": message,
-        "link": f"/login?next={quote(next_path, safe='/')}",
-        "link_text": "Log in again",
+        "lang": lang,
+        "title": text(lang, title),
+        "message": text(lang, message),
+        "link": f"/login?{urlencode({'next': next_path, 'lang': lang})}",
+        "link_text": text(lang, "log_in_again"),
     }
     return render(request, "error.html", context, status=status)
 
@@ -81,41 +98,45 @@ async def login_page(request: Request) -> Response:
         return await start_delegated_login(request, next_path)
     if await current_user(request) is not None:
         return redirect(request, next_path)
-    return await _form(request, next_path)
+    return await _form(request, next_path, page_language(request))
+
+
+async def _fields(request: Request) -> dict[str, str]:
+    async with request.form(max_files=0, max_fields=10) as form:
+        return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
 async def login_submit(request: Request) -> Response:
     services = _services(request)
-    async with request.form(max_files=0, max_fields=10) as form:
-        fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    next_path = safe_next(fields.get("next"))
+    fields = await _fields(request)
+    next_path, lang = safe_next(fields.get("next")), page_language(request, fields.get("lang"))
     if services.settings.login_url:
-        return _error_page(request, 400, "Log in at your bank", "This bank uses its own login page.", next_path)
+        return _error_page(request, 400, lang, "delegated_title", "delegated_only", next_path)
     try:
         await check_csrf(request, fields)
     except CsrfError:
-        message = "This form has expired or did not come from this site. Please log in again."
-        return _error_page(request, 403, "Please try again", message, next_path)
+        return _error_page(request, 403, lang, "retry_title", "form_expired", next_path)
     username = fields.get("username", "")[:200]
     try:
         user_id = await services.users.authenticate(username, fields.get("password", ""), client_ip(request, services))
-    except InvalidCredentialsError as exc:
-        return await _form(request, next_path, username=username, error=exc.message, status=401)
+    except InvalidCredentialsError:
+        error = text(lang, "wrong_credentials")
+        return await _form(request, next_path, lang, username=username, error=error, status=401)
     except LoginThrottledError as exc:
-        return await _form(request, next_path, username=username, error=exc.message, status=429, headers=exc.headers)
+        error = text(lang, "throttled", minutes=math.ceil(exc.retry_after / 60))
+        return await _form(request, next_path, lang, username=username, error=error, status=429, headers=exc.headers)
     response = redirect(request, next_path)
     await start_session(request, response, user_id)
     return response
 
 
 async def logout(request: Request) -> Response:
-    async with request.form(max_files=0, max_fields=10) as form:
-        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    fields = await _fields(request)
+    lang = page_language(request, fields.get("lang"))
     try:
         await check_csrf(request, fields)
     except CsrfError:
-        message = "This form has expired or did not come from this site; you are still logged in."
-        return _error_page(request, 403, "Please try again", message, DEFAULT_NEXT)
+        return _error_page(request, 403, lang, "retry_title", "logout_expired", DEFAULT_NEXT)
     response = redirect(request, "/login")
     await end_session(request, response)
     return response

@@ -78,3 +78,37 @@ def test_logout_ends_the_session(make_client):
     assert response.headers["location"] == "/login"
     assert client.portal.call(services(client).sessions.get, old) is None
     assert client.get("/login").status_code == 200
+
+
+def test_login_page_speaks_chinese_when_the_browser_prefers_it(make_client):
+    client = make_client()
+    page = client.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})
+    assert '<html lang="zh">' in page.text
+    assert "登录您的银行" in page.text
+    assert ">English</a>" in page.text
+
+
+def test_language_switch_link_keeps_next(make_client):
+    client = make_client()
+    page = client.get("/login", params={"next": "/consents?x=1"})
+    assert 'href="/login?lang=zh&amp;next=%2Fconsents%3Fx%3D1"' in page.text
+    zh = client.get("/login", params={"lang": "zh", "next": "/consents?x=1"})
+    assert "登录您的银行" in zh.text
+
+
+def test_login_error_is_shown_in_the_chosen_language(make_client):
+    client = make_client()
+    add_user(client, "alice", "alice-demo")
+    page = client.get("/login", params={"lang": "zh"})
+    response = client.post(
+        "/login",
+        data={"username": "alice", "password": "x", "csrf_token": csrf_from(page.text), "next": "/", "lang": "zh"},
+    )
+    assert response.status_code == 401
+    assert "用户名或密码错误。" in response.text
+
+
+def test_every_login_string_exists_in_both_languages():
+    from gateway.portal.login_text import TEXT
+
+    assert set(TEXT["en"]) == set(TEXT["zh"])
