@@ -270,3 +270,10 @@ def test_replay_cache_forgets_a_jti_once_its_assertion_has_expired() -> None:
     assert cache.first_use("b", expires_at=200.0, now=106.0)
     assert len(cache) == 1
     assert cache.first_use("a", expires_at=100.0, now=106.0)  # refused later anyway: that assertion is expired
+
+
+def test_file_keys_accept_the_gateways_private_key_file(tmp_path: Path) -> None:
+    ring = KeyRing.load_or_create(tmp_path / "signing.jwks.json")
+    app = create_app(BankConfig(ISSUER, AUDIENCE, ANCHOR), FileKeys(tmp_path / "signing.jwks.json"))
+    with TestClient(app, base_url=AUDIENCE) as test_client:
+        assert test_client.get(URL, headers=headers(assertion(ring))).status_code == 200
