@@ -212,6 +212,19 @@ class ClientStore:
             ).scalar_one_or_none()
         return stored is not None and hmac.compare_digest(stored, hash_token(token))
 
+    async def rotate_registration_token(self, client_id: str, old: str, new: str) -> bool:
+        """Replace the registration access token ``old`` by ``new``; ``False`` if ``old`` is no longer it."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(clients_table)
+                .where(
+                    clients_table.c.client_id == client_id,
+                    clients_table.c.registration_token_hash == hash_token(old),
+                )
+                .values(registration_token_hash=hash_token(new))
+            )
+        return bool(result.rowcount == 1)
+
 
 @dataclass(slots=True)
 class _CachedKeys:

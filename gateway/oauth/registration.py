@@ -358,14 +358,18 @@ async def register(request: Request) -> Response:
     return JSONResponse(body, status_code=201, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidRegistrationTokenError("send the registration access token as Authorization: Bearer")
+    return token.strip()
+
+
 async def _authorised_client(request: Request) -> Client:
     """The client named in the path, once the Bearer registration access token matches it."""
     services = _services(request)
     client_id = request.path_params["client_id"]
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidRegistrationTokenError("send the registration access token as Authorization: Bearer")
-    if not await services.clients.check_registration_token(client_id, token.strip()):
+    if not await services.clients.check_registration_token(client_id, _bearer(request)):
         raise InvalidRegistrationTokenError("the registration access token does not match this client")
     client = await services.clients.get(client_id)
     if client is None:
@@ -373,15 +377,24 @@ async def _authorised_client(request: Request) -> Client:
     return client
 
 
+async def _rotated_token(request: Request, client: Client) -> str:
+    """RFC 7592 §3: a fresh registration access token replaces the one just used (once, even if raced)."""
+    new = secrets.token_urlsafe(32)
+    if not await _services(request).clients.rotate_registration_token(client.client_id, _bearer(request), new):
+        raise InvalidRegistrationTokenError("the registration access token was used concurrently; it is spent")
+    return new
+
+
 async def read_registration(request: Request) -> Response:
-    """RFC 7592 §2.1: the client's current metadata."""
+    """RFC 7592 §2.1: the client's current metadata, with a new registration access token."""
     client = await _authorised_client(request)
-    body = _client_response(client, _services(request).settings)
+    token = await _rotated_token(request, client)
+    body = _client_response(client, _services(request).settings, registration_access_token=token)
     return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
 async def update_registration(request: Request) -> Response:
-    """RFC 7592 §2.2: replace the client's metadata; a fresh software statement is required."""
+    """RFC 7592 §2.2: replace the client's metadata (a fresh software statement is required)."""
     client = await _authorised_client(request)
     services = _services(request)
     doc = await _json_body(request)
@@ -403,7 +416,7 @@ async def update_registration(request: Request) -> Response:
         purposes=services.policies.purposes,
     )
     await services.clients.update(updated)
-    body = _client_response(updated, services.settings)
+    body = _client_response(updated, services.settings, registration_access_token=await _rotated_token(request, client))
     return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 

@@ -41,7 +41,7 @@ def test_registration_access_token_reads_updates_and_deletes_the_client(make_cli
     read = client.get(uri, headers=_bearer(token))
     assert read.status_code == 200
     assert read.json()["client_id"] == created["client_id"]
-    assert "registration_access_token" not in read.json()
+    token = read.json()["registration_access_token"]
 
     ssa = statement(client, software_id="sw-9", redirect_uris=["https://wallet.example/new"])
     updated = client.put(
@@ -49,10 +49,30 @@ def test_registration_access_token_reads_updates_and_deletes_the_client(make_cli
     )
     assert updated.status_code == 200
     assert updated.json()["redirect_uris"] == ["https://wallet.example/new"]
+    token = updated.json()["registration_access_token"]
 
     assert client.delete(uri, headers=_bearer(token)).status_code == 204
     assert client.get(uri, headers=_bearer(token)).status_code == 401
     assert client.portal.call(services(client).clients.get, created["client_id"]) is None
+
+
+def test_each_management_call_rotates_the_registration_access_token(make_client):
+    client = make_client()
+    created = register(client).json()
+    uri, first = created["registration_client_uri"], created["registration_access_token"]
+    second = client.get(uri, headers=_bearer(first)).json()["registration_access_token"]
+    assert second != first
+    assert client.get(uri, headers=_bearer(first)).status_code == 401
+    assert client.get(uri, headers=_bearer(second)).status_code == 200
+
+
+def test_a_failed_update_keeps_the_registration_access_token(make_client):
+    client = make_client()
+    created = register(client).json()
+    uri, token = created["registration_client_uri"], created["registration_access_token"]
+    bad = client.put(uri, json={"client_id": "someone-else"}, headers=_bearer(token))
+    assert bad.status_code == 400
+    assert client.get(uri, headers=_bearer(token)).status_code == 200
 
 
 def test_registration_access_token_is_stored_only_as_a_hash(make_client, sqlite_url):
