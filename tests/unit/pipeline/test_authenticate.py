@@ -3,12 +3,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import jwt
 import pytest
 
 from gateway.errors import InvalidDPoPProofError, InvalidTokenError
 from gateway.oauth.keys import KeyRing, generate_jwk
+from gateway.oauth.mtls import x5t_s256
 from gateway.pipeline.authenticate import authenticate
 from gateway.pipeline.call import Call
 from gateway.services import Services
@@ -160,3 +162,64 @@ async def test_authenticate_refuses_mtls_token_without_certificate(
     error = await _refused(make_call(headers={"authorization": f"Bearer {token}"}))
     assert "client certificate" in error.message
     assert error.headers["WWW-Authenticate"].startswith("Bearer ")
+
+
+def _certificate() -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wallet-1")])
+    now = datetime.now(UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+
+
+def _pem_header(cert: Any) -> str:
+    from urllib.parse import quote
+
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return quote(cert.public_bytes(Encoding.PEM).decode())
+
+
+async def test_authenticate_accepts_mtls_token_with_its_certificate(
+    make_call: Callable[..., Call], wallet: Wallet
+) -> None:
+    cert = _certificate()
+    token = wallet.token(cnf={"x5t#S256": x5t_s256(cert)})
+    call = make_call(headers={"authorization": f"Bearer {token}", "x-ssl-client-cert": _pem_header(cert)})
+    await authenticate(call)
+    assert call.token is not None
+    assert call.token.x5t_s256 == x5t_s256(cert)
+
+
+async def test_authenticate_refuses_mtls_token_with_another_certificate(
+    make_call: Callable[..., Call], wallet: Wallet
+) -> None:
+    token = wallet.token(cnf={"x5t#S256": x5t_s256(_certificate())})
+    call = make_call(headers={"authorization": f"Bearer {token}", "x-ssl-client-cert": _pem_header(_certificate())})
+    error = await _refused(call)
+    assert "not the one the access token is bound to" in error.message
+
+
+async def test_authenticate_ignores_certificate_header_from_untrusted_peer(
+    make_call: Callable[..., Call], wallet: Wallet
+) -> None:
+    cert = _certificate()
+    token = wallet.token(cnf={"x5t#S256": x5t_s256(cert)})
+    headers = {"authorization": f"Bearer {token}", "x-ssl-client-cert": _pem_header(cert)}
+    error = await _refused(make_call(headers=headers, client_ip="203.0.113.9"))
+    assert "none was presented" in error.message
