@@ -3,7 +3,8 @@
 ``render`` and ``redirect`` are what page handlers return; both add ``PAGE_HEADERS`` (a strict
 Content-Security-Policy with no inline script or style, no framing, no referrer, no caching)
 and the cookie of a session created while handling the request. Other page authors add their
-templates next to ``base.html`` and extend it.
+templates next to ``base.html`` and extend it; ``base.html`` reads ``lang`` (default ``en``) and,
+when ``session_user`` and ``csrf_token`` are given, shows a logout button (``logout_label``).
 """
 
 from __future__ import annotations

@@ -112,3 +112,16 @@ def test_every_login_string_exists_in_both_languages():
     from gateway.portal.login_text import TEXT
 
     assert set(TEXT["en"]) == set(TEXT["zh"])
+
+
+def test_base_template_offers_logout_with_the_csrf_token_when_logged_in():
+    from gateway.portal.pages import templates
+
+    html = templates.get_template("error.html").render(
+        title="T", message="M", link=None, session_user="<alice>", csrf_token="tok"
+    )
+    assert 'action="/logout"' in html
+    assert 'value="tok"' in html
+    assert "&lt;alice&gt;" in html
+    anonymous = templates.get_template("error.html").render(title="T", message="M", link=None)
+    assert "/logout" not in anonymous
