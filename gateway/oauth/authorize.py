@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from consent.errors import ConsentError
 from consent.model import Consent, ConsentStatus
 from gateway.accounts import list_user_accounts
 from gateway.errors import GatewayError, interaction_id
@@ -116,7 +117,7 @@ async def authorize(request: Request) -> Response:
         if user_id is None:
             return _login_redirect(request)
         params = await server.store.redeem_par(request_uri, client.client_id, user_id, services.clock())
-    except GatewayError as exc:
+    except (GatewayError, ConsentError) as exc:
         return render_error_page(services, exc.message, status=400)
     consent = await _pending_consent(server, params)
     if consent is None:
@@ -130,11 +131,18 @@ def _one(form: FormData, name: str) -> str:
 
 
 async def _approve(
-    services: Services, server: AuthorizationServer, params: dict[str, Any], user_id: str, accounts: list[str]
+    services: Services,
+    server: AuthorizationServer,
+    params: dict[str, Any],
+    user_id: str,
+    accounts: list[str],
+    opt_in: bool,
 ) -> Response:
     if server.consents is None:
         raise AuthorizePageError("Consents are not available on this gateway.")
-    await server.consents.authorise(params["consent_id"], user_id=user_id, account_ids=accounts)
+    await server.consents.authorise(
+        params["consent_id"], user_id=user_id, account_ids=accounts, marketing_opt_in=opt_in
+    )
     code = new_secret()
     now = services.clock()
     await server.store.create_code(
@@ -178,8 +186,9 @@ async def decide(request: Request) -> Response:
             if server.consents is not None:
                 await server.consents.reject(params["consent_id"], user_id=user_id)
             return _redirect(params, services, error="access_denied", error_description="the user rejected the request")
-        return await _approve(services, server, params, user_id, list(dict.fromkeys(chosen)))
-    except GatewayError as exc:
+        opt_in = _one(form, "marketing_opt_in") == "yes"
+        return await _approve(services, server, params, user_id, list(dict.fromkeys(chosen)), opt_in)
+    except (GatewayError, ConsentError) as exc:
         return render_error_page(services, exc.message, status=400)
 
 

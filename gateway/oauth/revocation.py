@@ -53,10 +53,7 @@ class RevocationList:
         """Read the shared set and follow the channel (no-op without Redis)."""
         if self._redis is None:
             return
-        pubsub = self._redis.pubsub()
-        await pubsub.subscribe(CHANNEL)
-        shared = await self._redis.zrangebyscore(SET_KEY, self._clock(), "+inf", withscores=True)
-        self.load((_text(jti), float(score)) for jti, score in shared)
+        pubsub = await self._subscribe()
         self._listener = asyncio.create_task(self._follow(pubsub), name="revocation-listener")
 
     async def stop(self) -> None:
@@ -66,16 +63,43 @@ class RevocationList:
                 await self._listener
             self._listener = None
 
+    async def _subscribe(self) -> Any:
+        """Subscribe first, then read the set, so nothing revoked in between is missed."""
+        redis = self._redis
+        if redis is None:
+            raise RuntimeError("no Redis to follow")
+        pubsub = redis.pubsub()
+        await pubsub.subscribe(CHANNEL)
+        shared = await redis.zrangebyscore(SET_KEY, self._clock(), "+inf", withscores=True)
+        self.load((_text(jti), float(score)) for jti, score in shared)
+        return pubsub
+
     async def _follow(self, pubsub: Any) -> None:
-        try:
-            async for message in pubsub.listen():
-                if message.get("type") != "message":
-                    continue
-                jti, _, until = _text(message["data"]).partition(" ")
-                with contextlib.suppress(ValueError):
-                    self._remember(jti, float(until))
-        finally:
-            await pubsub.aclose()
+        from redis.exceptions import RedisError
+
+        while True:
+            try:
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        jti, _, until = _text(message["data"]).partition(" ")
+                        with contextlib.suppress(ValueError):
+                            self._remember(jti, float(until))
+            except (RedisError, OSError):
+                log.warning("the revocation channel was lost; reconnecting (tokens expire meanwhile anyway)")
+            finally:
+                await pubsub.aclose()
+            pubsub = await self._resubscribe()
+
+    async def _resubscribe(self) -> Any:
+        from redis.exceptions import RedisError
+
+        delay = 0.5
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                return await self._subscribe()
+            except (RedisError, OSError):
+                delay = min(delay * 2, 10.0)
 
     def _remember(self, jti: str, until: float) -> None:
         if until <= self._clock():

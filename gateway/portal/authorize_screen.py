@@ -83,12 +83,13 @@ def _permissions(services: Services, consent: Consent) -> list[dict[str, Any]]:
     return groups
 
 
-def _purposes(services: Services, consent: Consent) -> list[dict[str, str]]:
+def _purposes(services: Services, consent: Consent) -> list[dict[str, Any]]:
     shown = []
     for pid in consent.purposes:
         purpose = services.policies.purposes.get(pid)
         title = purpose.title.get("en", pid) if purpose else pid
-        shown.append({"title": title, "text": purpose.text.get("en", "") if purpose else ""})
+        text = purpose.text.get("en", "") if purpose else ""
+        shown.append({"title": title, "text": text, "opt_in": bool(purpose and purpose.requires_explicit_opt_in)})
     return shown
 
 
@@ -102,10 +103,12 @@ def _account(account: dict[str, Any]) -> dict[str, str]:
 
 def render_screen(services: Services, context: ScreenContext) -> HTMLResponse:
     now = utc(services.clock)
+    purposes = _purposes(services, context.consent)
     html = _TEMPLATES.get_template("authorize.html").render(
         wallet=context.client.client_name,
         permissions=_permissions(services, context.consent),
-        purposes=_purposes(services, context.consent),
+        purposes=purposes,
+        opt_in=[p for p in purposes if p["opt_in"]],
         duration=_duration(context.consent, now),
         history=_history(context.consent),
         accounts=[_account(a) for a in context.accounts],

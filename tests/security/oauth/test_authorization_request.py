@@ -157,3 +157,29 @@ def test_approve_redirect_carries_code_state_and_iss(gateway, wallet):
 
 def test_s256_helper_matches_rfc7636_appendix_b():
     assert s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+
+def test_marketing_consent_needs_the_separate_opt_in_box(gateway, wallet):
+    consent_id = gateway.consent_for(wallet.client_id, purposes=("marketing",), permissions=("ReadAccountsBasic",))
+    request_uri = wallet.request_uri(consent_id)
+    page = authorize(gateway, client_id=wallet.client_id, request_uri=request_uri)
+    assert 'name="marketing_opt_in"' in page.text
+    csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    form = {"request_uri": request_uri, "csrf": csrf, "decision": "approve", "account_id": ["acc-alice-1"]}
+    error_page(gateway.http.post("/authorize/decision", data=form, follow_redirects=False), "requires_explicit_opt_in")
+
+
+def test_marketing_consent_with_opt_in_is_authorised(gateway, wallet):
+    consent_id = gateway.consent_for(wallet.client_id, purposes=("marketing",), permissions=("ReadAccountsBasic",))
+    request_uri = wallet.request_uri(consent_id)
+    page = authorize(gateway, client_id=wallet.client_id, request_uri=request_uri)
+    csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    form = {
+        "request_uri": request_uri,
+        "csrf": csrf,
+        "decision": "approve",
+        "account_id": ["acc-alice-1"],
+        "marketing_opt_in": "yes",
+    }
+    assert gateway.http.post("/authorize/decision", data=form, follow_redirects=False).status_code == 303
+    assert gateway.run(gateway.services.consents.get, consent_id).marketing_opt_in is True

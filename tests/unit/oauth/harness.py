@@ -170,23 +170,31 @@ class Gateway:
 
     def register(self, client_id: str | None = None, **fields: Any) -> Wallet:
         wallet = Wallet(self, client_id or "wallet-" + secrets.token_hex(4))
-        client = Client(
-            client_id=wallet.client_id,
-            client_name="Pocket Wallet",
-            redirect_uris=(REDIRECT_URI,),
-            token_endpoint_auth_method="private_key_jwt",
-            jwks=wallet.key.jwks(),
-            **fields,
-        )
+        defaults: dict[str, Any] = {
+            "client_name": "Pocket Wallet",
+            "redirect_uris": (REDIRECT_URI,),
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": wallet.key.jwks(),
+        }
+        client = Client(client_id=wallet.client_id, **(defaults | fields))
         self.run(self.services.clients.create, client)
         return wallet
 
     def consent(self, client_id: str, permissions: tuple[str, ...] = ("ReadAccountsDetail", "ReadBalances")) -> str:
+        return self.consent_for(client_id, permissions=permissions)
+
+    def consent_for(
+        self,
+        client_id: str,
+        *,
+        purposes: tuple[str, ...] = ("aggregation",),
+        permissions: tuple[str, ...] = ("ReadAccountsDetail", "ReadBalances"),
+    ) -> str:
         assert self.services.consents is not None
         new = NewConsent(
             client_id=client_id,
             permissions=frozenset(permissions),
-            purposes=("aggregation",),
+            purposes=purposes,
             expires_at=datetime.fromtimestamp(self.clock(), UTC) + timedelta(days=90),
         )
         return str(self.run(self.services.consents.create, new).consent_id)
@@ -229,7 +237,7 @@ def running_gateway(tmp_path: Path, settings_factory: Any, **overrides: Any) -> 
     )
     clock = FrozenClock(datetime.now(UTC).timestamp())
     app = oauth_app(settings, clock)
-    with TestClient(app, base_url=ISSUER) as http:
+    with TestClient(app, base_url=ISSUER, client=("127.0.0.1", 50000)) as http:
         gateway = Gateway(http, app.state.services, clock)
         runner = gateway.run(start_bank, bank_port)
         assert gateway.services.oauth is not None

@@ -1,0 +1,92 @@
+"""Single use holds in the database itself (SQLite and PostgreSQL), even for concurrent redeems."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from consent.db import open_engine
+from consent.migrate import upgrade
+from gateway.oauth.errors import InvalidRequestUriError
+from gateway.oauth.revocation import RevocationList
+from gateway.oauth.store import CodeGrant, CodeReusedError, OAuthStore, digest
+
+NOW = 1_790_000_000.0
+
+
+@pytest.fixture
+async def store(database_url):
+    upgrade(database_url, "head")
+    engine = open_engine(database_url)
+    yield OAuthStore(engine)
+    await engine.dispose()
+
+
+def grant(code: str) -> CodeGrant:
+    return CodeGrant(
+        code_hash=digest(code),
+        client_id="w1",
+        user_id="alice",
+        consent_id="c1",
+        redirect_uri="https://w/cb",
+        code_challenge="x" * 43,
+        dpop_jkt=None,
+        scope="openid accounts",
+        nonce=None,
+        auth_time=NOW,
+        expires_at=NOW + 60,
+    )
+
+
+async def test_concurrent_redeems_of_one_code_have_one_winner(store):
+    await store.create_code(grant("code-1"))
+    results = await asyncio.gather(*(store.redeem_code("code-1", NOW) for _ in range(5)), return_exceptions=True)
+    assert sum(isinstance(r, CodeGrant) for r in results) == 1
+    assert sum(isinstance(r, CodeReusedError) for r in results) == 4
+
+
+async def test_request_uri_redeems_once_for_its_client_before_expiry(store):
+    await store.create_par("urn:1", "w1", {"consent_id": "c1"}, NOW + 60)
+    with pytest.raises(InvalidRequestUriError, match="pushed by another client"):
+        await store.redeem_par("urn:1", "w2", "alice", NOW)
+    assert await store.redeem_par("urn:1", "w1", "alice", NOW) == {"consent_id": "c1"}
+    with pytest.raises(InvalidRequestUriError, match="already used"):
+        await store.redeem_par("urn:1", "w1", "alice", NOW)
+    await store.create_par("urn:2", "w1", {}, NOW + 60)
+    with pytest.raises(InvalidRequestUriError, match="has expired"):
+        await store.redeem_par("urn:2", "w1", "alice", NOW + 61)
+
+
+async def test_consent_revocation_reaches_tokens_of_that_consent_only(store):
+    await store.record_access("jti-a", "w1", "c1", None, NOW + 300)
+    await store.record_access("jti-b", "w1", "c2", None, NOW + 300)
+    await store.record_access("jti-old", "w1", "c1", None, NOW - 1)
+    assert await store.revoke_by(now=NOW, consent_id="c1") == [("jti-a", NOW + 300)]
+    assert await store.revoked_access(NOW) == [("jti-a", NOW + 300)]
+
+
+async def test_revocation_reaches_another_replica_through_redis(redis_url):
+    from redis.asyncio import Redis
+
+    clock = [NOW]
+    one, two = Redis.from_url(redis_url), Redis.from_url(redis_url)
+    first, second = RevocationList(lambda: clock[0], one), RevocationList(lambda: clock[0], two)
+    await second.start()
+    try:
+        await first.revoke("jti-x", NOW + 300)
+        for _ in range(100):
+            if second.is_revoked("jti-x"):
+                break
+            await asyncio.sleep(0.02)
+        assert second.is_revoked("jti-x")
+        late = RevocationList(lambda: clock[0], two)
+        await late.start()
+        assert late.is_revoked("jti-x")
+        await late.stop()
+        clock[0] = NOW + 301
+        assert not second.is_revoked("jti-x")
+    finally:
+        await second.stop()
+        await one.aclose()
+        await two.aclose()
