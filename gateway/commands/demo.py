@@ -190,7 +190,7 @@ async def seed(settings: Settings) -> Path:
 
     engine = open_engine(settings.effective_database_url)
     try:
-        return await seed_demo(settings, engine, DEMO_USERS, settings.data_dir / DEMO_WALLET_FILE)
+        return await seed_demo(settings, engine, settings.data_dir / DEMO_WALLET_FILE)
     finally:
         await engine.dispose()
 
