@@ -49,6 +49,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.
     if proc.poll() is None:
         proc.kill()
         proc.wait()
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
 
 
 def test_demo_prints_issuer_first_and_serves_discovery(demo: tuple[subprocess.Popen[str], str, Path]) -> None:
