@@ -18,12 +18,13 @@ from typing import Any, Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from redis.exceptions import RedisError
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.clock import Clock, system_clock, utc
-from gateway.errors import GatewayError, TooManyRequestsError
+from gateway.errors import GatewayError, ServiceUnavailableError, TooManyRequestsError
 from gateway.oauth.tables_identity import login_failures, users
 
 DEMO_USERS: tuple[tuple[str, str], ...] = (
@@ -57,6 +58,15 @@ class LoginThrottledError(TooManyRequestsError):
             f"Too many failed logins; try again in {minutes} minute{'s' if minutes != 1 else ''}.",
             headers={"Retry-After": str(self.retry_after)},
         )
+
+
+class LoginUnavailableError(ServiceUnavailableError):
+    """The shared login throttle cannot be reached, so no login is checked (fail closed)."""
+
+    message = "Logging in is unavailable for a moment; try again shortly."
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": "5"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,27 +106,40 @@ class SqlFailureLog:
 
 
 class RedisFailureLog:
-    """One sorted set per key, scored by time, expiring with the window."""
+    """One sorted set per key, scored by time, expiring with the window.
+
+    Without Redis the throttle cannot be enforced, so logins are refused (fail closed) with
+    ``LoginUnavailableError`` rather than let guessing run unthrottled.
+    """
 
     def __init__(self, redis: Any, prefix: str = "wg:login-failures:") -> None:
         self.redis = redis
         self.prefix = prefix
 
     async def recent(self, key: str, since: float) -> list[float]:
-        entries = await self.redis.zrangebyscore(self.prefix + key, f"({since}", "+inf", withscores=True)
+        try:
+            entries = await self.redis.zrangebyscore(self.prefix + key, f"({since}", "+inf", withscores=True)
+        except (RedisError, OSError) as exc:
+            raise LoginUnavailableError() from exc
         return [float(score) for _, score in entries]
 
     async def add(self, keys: Iterable[str], at: float, window: float) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for key in keys:
-                name = self.prefix + key
-                pipe.zadd(name, {uuid.uuid4().hex: at})
-                pipe.zremrangebyscore(name, "-inf", at - window)
-                pipe.expire(name, math.ceil(window))
-            await pipe.execute()
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for key in keys:
+                    name = self.prefix + key
+                    pipe.zadd(name, {uuid.uuid4().hex: at})
+                    pipe.zremrangebyscore(name, "-inf", at - window)
+                    pipe.expire(name, math.ceil(window))
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise LoginUnavailableError() from exc
 
     async def clear(self, key: str) -> None:
-        await self.redis.delete(self.prefix + key)
+        try:
+            await self.redis.delete(self.prefix + key)
+        except (RedisError, OSError) as exc:
+            raise LoginUnavailableError() from exc
 
 
 def default_hasher() -> PasswordHasher:

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.oauth.login_delegation import start_delegated_login
-from gateway.oauth.users import InvalidCredentialsError, LoginThrottledError
+from gateway.oauth.users import InvalidCredentialsError, LoginThrottledError, LoginUnavailableError
 from gateway.portal.csrf import CsrfError, check_csrf, csrf_token
 from gateway.portal.login_text import TEXT, page_language, text
 from gateway.portal.pages import redirect, render
@@ -125,6 +125,9 @@ async def login_submit(request: Request) -> Response:
     except LoginThrottledError as exc:
         error = text(lang, "throttled", minutes=math.ceil(exc.retry_after / 60))
         return await _form(request, next_path, lang, username=username, error=error, status=429, headers=exc.headers)
+    except LoginUnavailableError as exc:
+        error = text(lang, "unavailable")
+        return await _form(request, next_path, lang, username=username, error=error, status=503, headers=exc.headers)
     response = redirect(request, next_path)
     await start_session(request, response, user_id)
     return response

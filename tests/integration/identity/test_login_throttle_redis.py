@@ -49,3 +49,21 @@ async def test_database_throttle_works_on_each_backend(database_url, frozen_cloc
             await store.authenticate("dara", "dara-demo", None)
     finally:
         await engine.dispose()
+
+
+async def test_login_fails_closed_when_redis_is_gone(sqlite_url, frozen_clock, port):
+    from gateway.oauth.users import LoginUnavailableError
+
+    engine = open_engine(sqlite_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda s: metadata.create_all(s, tables=list(tables_identity.IDENTITY_TABLES)))
+    dead = Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.5)
+    try:
+        store = UserStore(engine, clock=frozen_clock, redis=dead, hasher=FAST)
+        await store.create_user("emeka", "emeka-demo", "Emeka")
+        with pytest.raises(LoginUnavailableError) as exc:
+            await store.authenticate("emeka", "emeka-demo", None)
+        assert exc.value.status == 503
+    finally:
+        await dead.aclose()
+        await engine.dispose()

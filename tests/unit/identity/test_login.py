@@ -125,3 +125,20 @@ def test_base_template_offers_logout_with_the_csrf_token_when_logged_in():
     assert "&lt;alice&gt;" in html
     anonymous = templates.get_template("error.html").render(title="T", message="M", link=None)
     assert "/logout" not in anonymous
+
+
+def test_login_page_explains_when_the_shared_throttle_is_unreachable(make_client, port, frozen_clock):
+    from redis.asyncio import Redis
+
+    from gateway.oauth.users import UserStore
+    from tests.unit.identity.conftest import FAST_HASHER
+
+    client = make_client()
+    svc = services(client)
+    dead = Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.5)
+    svc.users = UserStore(svc.engine, clock=frozen_clock, redis=dead, hasher=FAST_HASHER)
+    response = log_in(client, "alice", "alice-demo")
+    client.portal.call(dead.aclose)
+    assert response.status_code == 503
+    assert "Logging in is unavailable for a moment" in response.text
+    assert response.headers["retry-after"] == "5"
