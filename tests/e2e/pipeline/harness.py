@@ -1,0 +1,174 @@
+"""Real processes: the sandbox bank and the gateway under uvicorn; a wallet calling over loopback.
+
+Consents are written straight into the gateway's database (its consent API is tested on its
+own); access tokens are signed with the gateway's key file, as its token endpoint would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+
+from consent.db import open_engine
+from consent.migrate import upgrade
+from consent.model import Actor, Consent, NewConsent
+from consent.sql import SqlConsentStore
+from gateway.oauth.dpop import access_token_hash, jwk_thumbprint
+from gateway.oauth.keys import KeyRing, generate_jwk, write_private_file
+from policies import load_policies
+from tests.support.servers import ServerProcess, free_port, python_module
+
+BASE = "/open-banking/v4.0/aisp"
+ANCHOR = "2026-11-20"
+
+
+@dataclass
+class Stack:
+    gateway_url: str
+    bank_url: str
+    database_url: str
+    keys: KeyRing
+    processes: tuple[ServerProcess, ...]
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+
+def start_stack(folder: Path, *, extra_env: dict[str, str] | None = None) -> Stack:
+    keys_file = folder / "signing.jwks.json"
+    write_private_file(keys_file, {"keys": [generate_jwk("ES256") | {"use_state": "current"}]})
+    keys = KeyRing.load(keys_file)
+    public = folder / "gateway.jwks.json"
+    public.write_text(json.dumps(keys.jwks()), encoding="utf-8")
+    database_url = f"sqlite:///{folder / 'walletgate.db'}"
+    upgrade(database_url)
+    bank_port, gateway_port = free_port(), free_port()
+    gateway_url, bank_url = f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{bank_port}"
+    bank = ServerProcess(
+        python_module(
+            "sandbox",
+            "--port",
+            str(bank_port),
+            "--issuer",
+            gateway_url,
+            "--jwks-file",
+            str(public),
+            "--anchor-date",
+            ANCHOR,
+        ),
+        bank_url,
+    ).start()
+    env = {
+        "WALLETGATE_DATA_DIR": str(folder / "data"),
+        "WALLETGATE_DATABASE_URL": database_url,
+        "WALLETGATE_PORT": str(gateway_port),
+        "WALLETGATE_UPSTREAM_URL": bank_url,
+        "WALLETGATE_SIGNING_KEYS_FILE": str(keys_file),
+        "WALLETGATE_LOG_LEVEL": "warning",
+        **(extra_env or {}),
+    }
+    args = [sys.executable, "-m", "uvicorn", "--factory", "gateway.app:app_from_env", "--port", str(gateway_port)]
+    try:
+        gateway = ServerProcess([*args, "--log-level", "warning"], gateway_url, env=env).start()
+    except RuntimeError:
+        bank.stop()
+        raise
+    return Stack(gateway_url, bank_url, database_url, keys, (bank, gateway))
+
+
+class Wallet:
+    """A wallet with a DPoP key talking to the gateway process over loopback."""
+
+    def __init__(self, stack: Stack, client_id: str = "wallet-e2e") -> None:
+        self.stack, self.client_id = stack, client_id
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        self.jwk = json.loads(ECAlgorithm.to_jwk(self._key.public_key()))
+        self.http = httpx.Client(base_url=stack.gateway_url, timeout=10)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _store(self) -> tuple[Any, SqlConsentStore]:
+        engine = open_engine(self.stack.database_url)
+        return engine, SqlConsentStore(engine, load_policies(), time.time)
+
+    def _with_store(self, work: Any) -> Any:
+        async def run() -> Any:
+            engine, store = self._store()
+            try:
+                return await work(store)
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(run())
+
+    def consent(self, permissions: set[str], accounts: tuple[str, ...], user: str = "alice", **extra: Any) -> Consent:
+        async def work(store: SqlConsentStore) -> Consent:
+            new = NewConsent(
+                client_id=self.client_id,
+                permissions=frozenset(permissions),
+                purposes=extra.pop("purposes", ("aggregation",)),
+                expires_at=datetime.now(UTC) + timedelta(days=60),
+                **extra,
+            )
+            created = await store.create(new)
+            return await store.authorise(created.consent_id, user_id=user, account_ids=list(accounts))
+
+        return self._with_store(work)  # type: ignore[no-any-return]
+
+    def change(self, consent: Consent, verb: str) -> None:
+        async def work(store: SqlConsentStore) -> None:
+            await getattr(store, verb)(consent.consent_id, actor=Actor.USER, actor_id=consent.user_id or "")
+
+        self._with_store(work)
+
+    def token(self, consent: Consent | None, user: str = "alice", **claims: Any) -> str:
+        now = int(time.time())
+        body = {
+            "iss": self.stack.gateway_url,
+            "aud": self.stack.gateway_url,
+            "sub": user,
+            "client_id": self.client_id,
+            "scope": "openid accounts",
+            "jti": uuid.uuid4().hex,
+            "iat": now,
+            "exp": now + 300,
+            "cnf": {"jkt": jwk_thumbprint(self.jwk)},
+            "consent_id": consent.consent_id if consent else None,
+        } | claims
+        return self.stack.keys.sign({k: v for k, v in body.items() if v is not None}, typ="at+jwt")
+
+    def proof(self, method: str, path: str, token: str | None, **claims: Any) -> str:
+        body = {"jti": uuid.uuid4().hex, "htm": method, "htu": self.stack.gateway_url + path.partition("?")[0]}
+        body |= {"iat": int(time.time())} | ({"ath": access_token_hash(token)} if token else {}) | claims
+        return jwt.encode(body, self._key, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": self.jwk})
+
+    def get(
+        self, path: str, consent: Consent | None, *, token: str | None = None, proof: str | None = None, **headers: str
+    ) -> httpx.Response:
+        token = token or self.token(consent)
+        sent = {"Authorization": f"DPoP {token}", "DPoP": proof or self.proof("GET", path, token)}
+        sent |= {"x-fapi-customer-ip-address": "198.51.100.7"} | headers  # attended: not held to the daily quota
+        return self.http.get(path, headers=sent)
+
+
+def stack_fixture(folder: Path) -> Iterator[Stack]:
+    stack = start_stack(folder)
+    try:
+        yield stack
+    finally:
+        stack.stop()
