@@ -56,7 +56,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.
 
 def test_demo_prints_issuer_first_and_serves_discovery(demo: tuple[subprocess.Popen[str], str, Path]) -> None:
     _, issuer, _ = demo
-    with urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration", timeout=5) as resp:
+    with urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration", timeout=5) as resp:  # noqa: S310
         meta = json.load(resp)
     assert meta["issuer"] == issuer
 
@@ -75,4 +75,4 @@ def test_demo_stops_both_processes_on_ctrl_c(demo: tuple[subprocess.Popen[str], 
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 0
     with pytest.raises(urllib.error.URLError, match="Connection refused"):
-        urllib.request.urlopen(f"{issuer}/healthz", timeout=2)
+        urllib.request.urlopen(f"{issuer}/healthz", timeout=2)  # noqa: S310
