@@ -7,6 +7,7 @@ checkboxes (none ticked), with Approve and Reject side by side and equally promi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +42,9 @@ class ScreenContext:
     request_uri: str
     csrf: str
     error: str = ""
+
+
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
 def _date(value: datetime) -> str:
@@ -97,7 +101,8 @@ def _account(account: dict[str, Any]) -> dict[str, str]:
     ids = account.get("Account") or [{}]
     identification = str(ids[0].get("Identification", "")) if isinstance(ids, list) and ids else ""
     name = account.get("Nickname") or (ids[0].get("Name") if isinstance(ids, list) and ids else "") or "Account"
-    kind = " ".join(str(account.get(k, "")) for k in ("AccountSubType", "Currency")).strip()
+    subtype = _CAMEL.sub(" ", str(account.get("AccountSubType", ""))).capitalize()
+    kind = " ".join(part for part in (subtype, str(account.get("Currency", ""))) if part)
     return {"id": str(account["AccountId"]), "name": str(name), "kind": kind, "ending": identification[-4:]}
 
 

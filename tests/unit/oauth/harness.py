@@ -7,10 +7,14 @@ accounts (it reads the user from the gateway assertion). The logged-in user come
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
+import functools
 import hashlib
 import secrets
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -228,9 +232,19 @@ def oauth_app(settings: Settings, clock: FrozenClock) -> Starlette:
     )
 
 
+@functools.cache
+def _migrated_template() -> Path:
+    """One SQLite file migrated to head per test session; each test gets a copy."""
+    folder = tempfile.mkdtemp(prefix="wg-oauth-template-")
+    atexit.register(shutil.rmtree, folder, True)
+    path = Path(folder) / "template.db"
+    upgrade(f"sqlite:///{path}", "head")
+    return path
+
+
 def running_gateway(tmp_path: Path, settings_factory: Any, **overrides: Any) -> Iterator[Gateway]:
+    shutil.copyfile(_migrated_template(), tmp_path / "oauth.db")
     database = f"sqlite:///{tmp_path / 'oauth.db'}"
-    upgrade(database, "head")
     bank_port = free_port()
     settings = settings_factory(
         issuer=ISSUER, database_url=database, upstream_url=f"http://127.0.0.1:{bank_port}", **overrides
