@@ -6,7 +6,7 @@ explicit ``op.create_table`` calls that mirror these definitions.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Index, String, Table, Text
 
 from consent.db import metadata
 
@@ -41,11 +41,12 @@ users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
-# One row per failed login, kept for the throttle window; keyed by "user:<id>" or "ip:<addr>".
+# One row per login attempt that has not succeeded, kept for the throttle window, under
+# "user:<id>" and "ip:<addr>".
 login_failures = Table(
     "identity_login_failures",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(32), primary_key=True),
     Column("key", String(200), nullable=False),
     Column("at", Float, nullable=False),
     Index("ix_identity_login_failures_key_at", "key", "at"),

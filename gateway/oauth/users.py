@@ -76,11 +76,15 @@ class User:
     created_at: datetime
 
 
+Entry = tuple[str, str]  # (key, entry id): one recorded attempt under one key
+
+
 class FailureLog(Protocol):
     """Failed-login timestamps per key ("user:<id>", "ip:<addr>") over a sliding window."""
 
-    async def recent(self, key: str, since: float) -> list[float]: ...
-    async def add(self, keys: Iterable[str], at: float, window: float) -> None: ...
+    async def add(self, keys: Iterable[str], at: float, window: float) -> list[Entry]: ...
+    async def recent(self, key: str, since: float) -> list[tuple[str, float]]: ...
+    async def discard(self, entries: Iterable[Entry]) -> None: ...
     async def clear(self, key: str) -> None: ...
 
 
@@ -88,17 +92,27 @@ class SqlFailureLog:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def recent(self, key: str, since: float) -> list[float]:
+    async def add(self, keys: Iterable[str], at: float, window: float) -> list[Entry]:
+        entries = [(k, uuid.uuid4().hex) for k in keys]
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(login_failures), [{"id": i, "key": k, "at": at} for k, i in entries])
+            await conn.execute(delete(login_failures).where(login_failures.c.at <= at - window))
+        return entries
+
+    async def recent(self, key: str, since: float) -> list[tuple[str, float]]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                select(login_failures.c.at).where(login_failures.c.key == key, login_failures.c.at > since)
+                select(login_failures.c.id, login_failures.c.at).where(
+                    login_failures.c.key == key, login_failures.c.at > since
+                )
             )
-            return [r.at for r in rows]
+            return [(r.id, r.at) for r in rows]
 
-    async def add(self, keys: Iterable[str], at: float, window: float) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(insert(login_failures), [{"key": k, "at": at} for k in keys])
-            await conn.execute(delete(login_failures).where(login_failures.c.at <= at - window))
+    async def discard(self, entries: Iterable[Entry]) -> None:
+        ids = [i for _, i in entries]
+        if ids:
+            async with self.engine.begin() as conn:
+                await conn.execute(delete(login_failures).where(login_failures.c.id.in_(ids)))
 
     async def clear(self, key: str) -> None:
         async with self.engine.begin() as conn:
@@ -116,21 +130,32 @@ class RedisFailureLog:
         self.redis = redis
         self.prefix = prefix
 
-    async def recent(self, key: str, since: float) -> list[float]:
-        try:
-            entries = await self.redis.zrangebyscore(self.prefix + key, f"({since}", "+inf", withscores=True)
-        except (RedisError, OSError) as exc:
-            raise LoginUnavailableError() from exc
-        return [float(score) for _, score in entries]
-
-    async def add(self, keys: Iterable[str], at: float, window: float) -> None:
+    async def add(self, keys: Iterable[str], at: float, window: float) -> list[Entry]:
+        entries = [(k, uuid.uuid4().hex) for k in keys]
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
-                for key in keys:
+                for key, entry in entries:
                     name = self.prefix + key
-                    pipe.zadd(name, {uuid.uuid4().hex: at})
+                    pipe.zadd(name, {entry: at})
                     pipe.zremrangebyscore(name, "-inf", at - window)
                     pipe.expire(name, math.ceil(window))
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise LoginUnavailableError() from exc
+        return entries
+
+    async def recent(self, key: str, since: float) -> list[tuple[str, float]]:
+        try:
+            found = await self.redis.zrangebyscore(self.prefix + key, f"({since}", "+inf", withscores=True)
+        except (RedisError, OSError) as exc:
+            raise LoginUnavailableError() from exc
+        return [(member.decode() if isinstance(member, bytes) else str(member), float(at)) for member, at in found]
+
+    async def discard(self, entries: Iterable[Entry]) -> None:
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key, entry in entries:
+                    pipe.zrem(self.prefix + key, entry)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             raise LoginUnavailableError() from exc
@@ -204,29 +229,36 @@ class UserStore:
     async def authenticate(self, username: str, password: str, ip: str | None) -> str:
         """The user id when the password is right; otherwise ``InvalidCredentialsError``.
 
-        Raises ``LoginThrottledError`` (with ``retry_after``) before checking anything when the
-        user or the address has failed ``max_failures`` times within the window.
+        Raises ``LoginThrottledError`` (with ``retry_after``) without checking the password when
+        the user or the address already has ``max_failures`` failures within the window. The
+        attempt is recorded *before* the password is checked, so parallel guesses count against
+        each other instead of all slipping through one check.
         """
         user_id = username.strip()
         keys = [f"user:{user_id[:_MAX_USER_ID]}"] + ([f"ip:{ip}"] if ip else [])
         now = self.clock()
-        await self._refuse_if_throttled(keys, now)
+        mine = await self.failures.add(keys, now, self.window)
+        try:
+            await self._refuse_if_throttled(mine, now)
+        except LoginThrottledError:
+            await self.failures.discard(mine)
+            raise
         stored = await self._password_hash(user_id) if len(user_id) <= _MAX_USER_ID else None
         ok = await asyncio.to_thread(self._verify, stored, password[:_MAX_PASSWORD])
         if not ok or stored is None:
-            await self.failures.add(keys, now, self.window)
-            raise InvalidCredentialsError()
+            raise InvalidCredentialsError()  # the recorded attempt stays: it is a failure
+        await self.failures.discard(mine)
         await self.failures.clear(keys[0])
         if self.hasher.check_needs_rehash(stored):
             await self._rehash(user_id, password)
         return user_id
 
-    async def _refuse_if_throttled(self, keys: list[str], now: float) -> None:
-        for key in keys:
-            recent = await self.failures.recent(key, now - self.window)
-            if len(recent) >= self.max_failures:
-                # Open again when enough of the failures have left the window.
-                oldest_that_counts = sorted(recent)[-self.max_failures]
+    async def _refuse_if_throttled(self, mine: list[Entry], now: float) -> None:
+        for key, entry in mine:
+            earlier = sorted(at for i, at in await self.failures.recent(key, now - self.window) if i != entry)
+            if len(earlier) >= self.max_failures:
+                # Open again when enough of the earlier failures have left the window.
+                oldest_that_counts = earlier[-self.max_failures]
                 raise LoginThrottledError(math.ceil(oldest_that_counts + self.window - now))
 
     async def _password_hash(self, user_id: str) -> str | None:

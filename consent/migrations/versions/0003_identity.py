@@ -46,7 +46,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "identity_login_failures",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("id", sa.String(32), nullable=False),
         sa.Column("key", sa.String(200), nullable=False),
         sa.Column("at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_identity_login_failures"),

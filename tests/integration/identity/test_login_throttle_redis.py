@@ -67,3 +67,29 @@ async def test_login_fails_closed_when_redis_is_gone(sqlite_url, frozen_clock, p
     finally:
         await dead.aclose()
         await engine.dispose()
+
+
+async def test_parallel_guesses_are_throttled_through_redis(sqlite_url, redis_url, frozen_clock):
+    import asyncio
+
+    engine = open_engine(sqlite_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda s: metadata.create_all(s, tables=list(tables_identity.IDENTITY_TABLES)))
+    redis = Redis.from_url(redis_url)
+    try:
+        store = UserStore(engine, clock=frozen_clock, redis=redis, hasher=FAST)
+        await store.create_user("chen", "chen-demo", "Chen")
+
+        async def guess(i: int) -> type[Exception]:
+            try:
+                await store.authenticate("chen", f"guess-{i}", "192.0.2.7")
+            except (InvalidCredentialsError, LoginThrottledError) as exc:
+                return type(exc)
+            raise AssertionError("a wrong password logged in")
+
+        outcomes = await asyncio.gather(*(guess(i) for i in range(20)))
+        assert outcomes.count(InvalidCredentialsError) <= 5
+        assert outcomes.count(LoginThrottledError) >= 15
+    finally:
+        await redis.aclose()
+        await engine.dispose()

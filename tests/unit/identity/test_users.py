@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -138,3 +139,35 @@ async def test_seed_demo_users_creates_the_five_shared_users_once(identity_engin
 async def test_create_user_refuses_a_duplicate(store):
     with pytest.raises(ValueError, match="already exists"):
         await store.create_user("alice", "x", "Again")
+
+
+async def test_parallel_guesses_cannot_slip_past_the_throttle(store):
+    async def guess(i: int) -> str:
+        try:
+            await store.authenticate("alice", f"guess-{i}", None)
+        except InvalidCredentialsError:
+            return "checked"
+        except LoginThrottledError:
+            return "throttled"
+        return "in"
+
+    outcomes = await asyncio.gather(*(guess(i) for i in range(20)))
+    assert outcomes.count("checked") <= 5
+    assert outcomes.count("in") == 0
+
+
+async def test_refused_attempts_do_not_extend_the_lockout(store, frozen_clock):
+    for _ in range(5):
+        with pytest.raises(InvalidCredentialsError):
+            await store.authenticate("alice", "wrong", None)
+    frozen_clock.advance(800)
+    for _ in range(10):
+        with pytest.raises(LoginThrottledError):
+            await store.authenticate("alice", "alice-demo", None)
+    frozen_clock.advance(101)
+    assert await store.authenticate("alice", "alice-demo", None) == "alice"
+
+
+async def test_a_successful_login_does_not_count_against_the_address(store):
+    for _ in range(10):
+        assert await store.authenticate("alice", "alice-demo", "192.0.2.99") == "alice"
