@@ -189,9 +189,11 @@ class SqlConsentStore:
         query = select(consents).where(consents.c.user_id == user_id)
         if client_id is not None:
             query = query.where(consents.c.client_id == client_id)
+        if status is not None:
+            query = query.where(consents.c.status == status)
         if purpose is None:
             page = await self._page(query, limit, offset)
-            return await self._filter_status(page, status)
+            return self._filter_status(page, status)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query.order_by(consents.c.created_at.desc()))).mappings().all()
         matching = [await self._fresh(consent_from_row(r)) for r in rows if purpose in r["purposes"]]
@@ -200,7 +202,9 @@ class SqlConsentStore:
         items = tuple(matching[offset : offset + limit])
         return ConsentPage(items, offset + limit if offset + limit < len(matching) else None)
 
-    async def _filter_status(self, page: ConsentPage, status: str | None) -> ConsentPage:
+    @staticmethod
+    def _filter_status(page: ConsentPage, status: str | None) -> ConsentPage:
+        """Drop consents whose status changed on this read (a due expiry was just applied)."""
         if status is None:
             return page
         return ConsentPage(tuple(c for c in page.items if c.status.value == status), page.next_offset)

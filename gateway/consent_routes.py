@@ -8,10 +8,8 @@ the same 404 as an unknown one.
 
 from __future__ import annotations
 
-import hmac
 from typing import Any, cast
 
-import jwt
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,10 +18,8 @@ from starlette.routing import BaseRoute, Route
 from consent.model import Actor
 from consent.sql import SqlConsentStore
 from consent.wallet_api import FALLBACK_PURPOSE, body_hash, load_json, parse_consent_request, render_consent
-from gateway.errors import HeaderInvalidError, InvalidDPoPProofError, InvalidTokenError, ServiceUnavailableError
-from gateway.oauth.clients import ClientStore
-from gateway.oauth.dpop import verify_dpop_proof
-from gateway.oauth.mtls import client_certificate, x5t_s256
+from gateway.errors import HeaderInvalidError, InvalidTokenError, ServiceUnavailableError
+from gateway.pipeline.authenticate import authenticate_request
 from gateway.services import Services
 
 BASE = "/open-banking/v4.0/aisp/account-access-consents"
@@ -42,69 +38,27 @@ def _store(services: Services) -> SqlConsentStore:
 
 
 async def authenticate_wallet(request: Request) -> str:
-    """The client id of the wallet whose client_credentials token (and DPoP proof or certificate) this is.
+    """The client id of the wallet whose client_credentials token (DPoP- or mTLS-bound) this request carries.
 
-    The one place this route checks credentials, so it can be swapped for the pipeline's shared
-    ``authenticate_request`` once that lands.
+    Token and sender-constraint checks are the pipeline's (``authenticate_request``); consent
+    management additionally needs the wallet's own token (not a user's) with the accounts scope.
     """
-    services = _services(request)
-    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-    if scheme.lower() not in ("dpop", "bearer") or not token.strip():
-        raise InvalidTokenError("An access token is required: 'Authorization: DPoP <token>'.")
-    token = token.strip()
-    issuer = services.settings.issuer_url
-    try:
-        claims = services.keys.verify(
-            token,
-            typ="at+jwt",
-            audience=issuer,
-            issuer=issuer,
-            leeway=services.settings.clock_skew,
-            required=("exp", "iat", "jti", "sub", "client_id"),
-        )
-    except jwt.PyJWTError as exc:
-        raise InvalidTokenError(f"The access token is invalid: {exc}.") from None
-    if services.revocation.is_revoked(str(claims["jti"])):
-        raise InvalidTokenError("The access token has been revoked.")
-    client_id = str(claims["client_id"])
-    if claims.get("consent_id") or claims["sub"] != client_id:
+    access = await authenticate_request(
+        _services(request),
+        method=request.method,
+        url=str(request.url),
+        headers=request.headers,
+        client_ip=request.client.host if request.client else None,
+    )
+    if access.consent_id is not None or access.subject != access.client_id:
         raise InvalidTokenError("Consents are managed with the wallet's client_credentials token, not a user's token.")
-    if "accounts" not in str(claims.get("scope", "")).split():
+    if "accounts" not in access.scope:
         raise InvalidTokenError("The access token lacks the 'accounts' scope.")
-    await _check_sender(request, services, claims, scheme.lower(), token)
-    return client_id
-
-
-async def _check_sender(request: Request, services: Services, claims: dict[str, Any], scheme: str, token: str) -> None:
-    cnf: dict[str, Any] = claims["cnf"] if isinstance(claims.get("cnf"), dict) else {}
-    if cnf.get("jkt"):
-        if scheme != "dpop":
-            raise InvalidTokenError("A DPoP-bound access token must be sent with the DPoP scheme.")
-        proofs = request.headers.getlist("dpop")
-        if len(proofs) > 1:
-            raise InvalidDPoPProofError("Exactly one DPoP header is allowed.", path="header.DPoP")
-        proof = await verify_dpop_proof(
-            proofs[0] if proofs else None,
-            method=request.method,
-            url=str(request.url),
-            access_token=token,
-            replay=services.replay,
-            now=services.clock(),
-        )
-        if not hmac.compare_digest(proof.jkt, str(cnf["jkt"])):
-            raise InvalidDPoPProofError("The DPoP proof is signed by a key the access token is not bound to.")
-        return
-    if cnf.get("x5t#S256"):
-        peer = request.client.host if request.client else None
-        cert = client_certificate(request.headers, peer, services.settings)
-        if cert is None or not hmac.compare_digest(x5t_s256(cert), str(cnf["x5t#S256"])):
-            raise InvalidTokenError("The access token is bound to a client certificate that was not presented.")
-        return
-    raise InvalidTokenError("The access token is not sender-constrained (no cnf claim).")
+    return access.client_id
 
 
 async def _default_purpose(services: Services, client_id: str) -> str:
-    client = await ClientStore(services.engine).get(client_id)
+    client = await services.clients.get(client_id)
     purpose = client.default_purpose if client is not None else FALLBACK_PURPOSE
     return purpose if services.policies.purposes.get(purpose) is not None else FALLBACK_PURPOSE
 
