@@ -94,10 +94,10 @@ def _error_page(request: Request, status: int, lang: str, title: str, message: s
 
 async def login_page(request: Request) -> Response:
     next_path = safe_next(request.query_params.get("next"))
-    if _services(request).settings.login_url:
-        return await start_delegated_login(request, next_path)
     if await current_user(request) is not None:
         return redirect(request, next_path)
+    if _services(request).settings.login_url:
+        return await start_delegated_login(request, next_path)
     return await _form(request, next_path, page_language(request))
 
 

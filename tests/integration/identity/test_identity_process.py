@@ -9,11 +9,13 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from yarl import URL
 
 from consent.db import open_engine
@@ -36,6 +38,20 @@ def _cli(env: dict[str, str], *args: str) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def _start(tmp_path: Path, **extra: str) -> tuple[ServerProcess, dict[str, str]]:
+    port = free_port()
+    env = {
+        "WALLETGATE_MODE": "demo",
+        "WALLETGATE_DATA_DIR": str(tmp_path / "data"),
+        "WALLETGATE_PORT": str(port),
+        "WALLETGATE_LOG_LEVEL": "warning",
+        **extra,
+    }
+    _cli(env, "migrate")
+    server = ServerProcess([sys.executable, "-m", "gateway.cli", "serve"], f"http://127.0.0.1:{port}", env=env)
+    return server.start(), env
 
 
 @pytest.fixture
@@ -98,3 +114,57 @@ async def test_demo_user_logs_in_through_the_login_page(gateway):
             assert "__Host-wg_session=" in resp.headers["Set-Cookie"]
         async with http.get(f"{url}/login", params={"next": "/consents"}, allow_redirects=False) as resp:
             assert resp.status == 303
+
+
+@pytest.fixture
+async def bank_login(port: int) -> AsyncIterator[dict[str, Any]]:
+    """The bank's own login page: it "authenticates" alice and accepts the challenge via the admin API."""
+    state: dict[str, Any] = {"url": f"http://127.0.0.1:{port}/bank-login", "gateway": "", "seen": []}
+
+    async def page(request: web.Request) -> web.StreamResponse:
+        challenge = request.query["login_challenge"]
+        state["seen"].append(challenge)
+        async with (
+            aiohttp.ClientSession() as admin,
+            admin.put(
+                f"{state['gateway']}/admin/login/{challenge}/accept",
+                json={"subject": "alice"},
+                headers={"Authorization": "Bearer bank-admin-token"},
+            ) as resp,
+        ):
+            assert resp.status == 200, await resp.text()
+            redirect_to = (await resp.json())["redirect_to"]
+        raise web.HTTPFound(redirect_to)
+
+    app = web.Application()
+    app.router.add_get("/bank-login", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield state
+    await runner.cleanup()
+
+
+async def test_delegated_login_through_the_banks_page_and_the_admin_api(tmp_path, bank_login):
+    server, _ = await asyncio.to_thread(
+        _start, tmp_path, WALLETGATE_LOGIN_URL=bank_login["url"], WALLETGATE_ADMIN_TOKEN="bank-admin-token"
+    )
+    bank_login["gateway"] = server.url
+    try:
+        jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[URL(server.url)])
+        async with aiohttp.ClientSession(cookie_jar=jar) as browser:
+            async with browser.get(f"{server.url}/login", params={"next": "/consents"}, allow_redirects=False) as resp:
+                assert resp.status == 303
+                assert resp.headers["Location"].startswith(bank_login["url"] + "?login_challenge=")
+            async with browser.get(resp.headers["Location"], allow_redirects=False) as resp:
+                assert resp.status == 302
+                callback = resp.headers["Location"]
+            async with browser.get(callback, allow_redirects=False) as resp:
+                assert resp.status == 303, await resp.text()
+                assert resp.headers["Location"] == "/consents"
+            async with browser.get(f"{server.url}/login", params={"next": "/x"}, allow_redirects=False) as resp:
+                assert resp.status == 303
+                assert resp.headers["Location"] == "/x"  # logged in: no second trip to the bank
+        assert len(bank_login["seen"]) == 1
+    finally:
+        await asyncio.to_thread(server.stop)

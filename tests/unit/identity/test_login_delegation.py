@@ -139,3 +139,14 @@ def test_built_in_login_form_is_off_when_login_is_delegated(client):
     response = client.post("/login", data={"username": "alice", "password": "alice-demo"})
     assert response.status_code == 400
     assert "own login page" in response.text
+
+
+def test_a_logged_in_user_is_not_sent_to_the_bank_again(client):
+    challenge = _start(client)
+    redirect_to = client.put(f"/admin/login/{challenge}/accept", json={"subject": "alice"}, headers=ADMIN).json()[
+        "redirect_to"
+    ]
+    client.get(redirect_to)
+    again = client.get("/login", params={"next": "/consents"})
+    assert again.status_code == 303
+    assert again.headers["location"] == "/consents"
