@@ -26,7 +26,7 @@ def _app(drain: Drain, seen: list[int]) -> DrainMiddleware:
 
 
 def test_requests_are_counted_while_in_flight() -> None:
-    drain, seen = Drain(), []
+    drain, seen = Drain(), list[int]()
     client = TestClient(_app(drain, seen))
     assert client.get("/hello").text == "hello"
     assert seen == [1]
@@ -34,7 +34,7 @@ def test_requests_are_counted_while_in_flight() -> None:
 
 
 def test_draining_refuses_new_api_requests_with_503_and_retry_after() -> None:
-    drain, seen = Drain(), []
+    drain, seen = Drain(), list[int]()
     drain.begin()
     response = TestClient(_app(drain, seen)).get("/hello", headers={"x-fapi-interaction-id": "ignored"})
     assert response.status_code == 503
@@ -48,7 +48,7 @@ def test_draining_refuses_new_api_requests_with_503_and_retry_after() -> None:
 
 
 def test_draining_refuses_oauth_requests_in_the_oauth_error_format() -> None:
-    drain, seen = Drain(), []
+    drain, seen = Drain(), list[int]()
     drain.begin()
     response = TestClient(_app(drain, seen)).get("/oauth/token")
     assert response.status_code == 503
@@ -57,7 +57,7 @@ def test_draining_refuses_oauth_requests_in_the_oauth_error_format() -> None:
 
 
 def test_probes_still_answer_while_draining() -> None:
-    drain, seen = Drain(), []
+    drain, seen = Drain(), list[int]()
     drain.begin()
     client = TestClient(_app(drain, seen))
     assert client.get("/healthz").status_code == 200
