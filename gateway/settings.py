@@ -116,6 +116,9 @@ class Settings:
         1.0, "seconds a gateway instance may serve a cached consent without hearing of a change", min=0.0, max=60.0
     )
     clock_skew: int = _f(10, "seconds of clock skew tolerated on iat/nbf/exp", min=0, max=60)
+    dpop_nonce_required: bool = _f(
+        False, "require server-issued DPoP nonces (RFC 9449 §8) at /par and /token; wallets retry on use_dpop_nonce"
+    )
     trusted_proxies: tuple[str, ...] = _f(
         ("127.0.0.1", "::1"), "comma-separated addresses whose client-certificate header is trusted", ip_list=True
     )

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from gateway.errors import InvalidDPoPProofError
+from gateway.errors import InvalidDPoPProofError, OAuthError
 from gateway.oauth.client_auth import AuthenticatedClient
-from gateway.oauth.dpop import verify_dpop_proof
-from gateway.oauth.errors import InvalidDPoPAtTokenEndpointError, InvalidRequestError
+from gateway.oauth.dpop import UseDPoPNonceError, verify_dpop_proof
+from gateway.oauth.errors import (
+    InvalidDPoPAtTokenEndpointError,
+    InvalidRequestError,
+    UseDPoPNonceAtTokenEndpointError,
+)
 from gateway.oauth.http import endpoint_url
 from gateway.oauth.server import AuthorizationServer
 from gateway.oauth.tokens import Binding
@@ -30,9 +34,10 @@ async def token_binding(
                 access_token=None,
                 replay=server.replay,
                 now=services.clock(),
+                nonces=server.nonces,
             )
         except InvalidDPoPProofError as exc:
-            raise InvalidDPoPAtTokenEndpointError(exc.message, path="header.DPoP", headers=_nonce(exc)) from None
+            raise at_token_endpoint(exc) from None
         return Binding(jkt=proof.jkt)
     if authenticated.client.dpop_bound_access_tokens:
         raise InvalidDPoPAtTokenEndpointError(
@@ -45,5 +50,8 @@ async def token_binding(
     )
 
 
-def _nonce(exc: InvalidDPoPProofError) -> dict[str, str]:
-    return {"DPoP-Nonce": exc.headers["DPoP-Nonce"]} if "DPoP-Nonce" in exc.headers else {}
+def at_token_endpoint(exc: InvalidDPoPProofError) -> OAuthError:
+    """RFC 9449 §5 and §8: at the authorization server a bad proof is a 400, a missing nonce ``use_dpop_nonce``."""
+    if isinstance(exc, UseDPoPNonceError):
+        return UseDPoPNonceAtTokenEndpointError(exc.message, path="header.DPoP", headers=dict(exc.headers))
+    return InvalidDPoPAtTokenEndpointError(exc.message, path="header.DPoP")

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import jwt
@@ -25,6 +25,7 @@ from gateway.oauth.replay import ReplayCache
 __all__ = [
     "DPOP_ALGORITHMS",
     "DPoPProof",
+    "NonceCheck",
     "ReplayCache",
     "UseDPoPNonceError",
     "access_token_hash",
@@ -52,6 +53,14 @@ class DPoPProof:
     iat: int
     htm: str
     htu: str
+
+
+class NonceCheck(Protocol):
+    """Server-issued DPoP nonces (RFC 9449 §8): the one to hand out now, and whether one is still good."""
+
+    def current(self) -> str: ...
+
+    def valid(self, nonce: str) -> bool: ...
 
 
 class UseDPoPNonceError(InvalidDPoPProofError):
@@ -203,7 +212,9 @@ def _check_target(claims: Mapping[str, Any], method: str, url: str) -> tuple[str
     return htm, htu
 
 
-def _check_bindings(claims: Mapping[str, Any], access_token: str | None, nonce: str | None) -> None:
+def _check_bindings(
+    claims: Mapping[str, Any], access_token: str | None, nonce: str | None, nonces: NonceCheck | None
+) -> None:
     if access_token is not None:
         ath = claims.get("ath")
         if ath is None:
@@ -215,6 +226,11 @@ def _check_bindings(claims: Mapping[str, Any], access_token: str | None, nonce: 
         if given != nonce:
             what = "is missing" if given is None else "is not the current nonce"
             raise UseDPoPNonceError(f"DPoP proof: the nonce claim {what}", nonce=nonce)
+    if nonces is not None:
+        given = claims.get("nonce")
+        if not isinstance(given, str) or not nonces.valid(given):
+            what = "is missing" if given is None else "is not a current server nonce"
+            raise UseDPoPNonceError(f"DPoP proof: the nonce claim {what}", nonce=nonces.current())
 
 
 async def verify_dpop_proof(
@@ -228,8 +244,12 @@ async def verify_dpop_proof(
     nonce: str | None = None,
     window: float = 60,
     future_skew: float = 10,
+    nonces: NonceCheck | None = None,
 ) -> DPoPProof:
-    """Run every RFC 9449 §4.3 check on ``proof``; the ``jti`` is spent only if all others pass."""
+    """Run every RFC 9449 §4.3 check on ``proof``; the ``jti`` is spent only if all others pass.
+
+    ``nonce`` demands one exact nonce; ``nonces`` accepts any nonce the server issued and still honours.
+    """
     if not proof:
         raise InvalidDPoPProofError("A DPoP proof is required in the DPoP header.", path="header.DPoP")
     header, alg = _checked_header(proof)
@@ -240,7 +260,7 @@ async def verify_dpop_proof(
         raise _refuse(f"jti is longer than {_MAX_JTI_LENGTH} characters")
     htm, htu = _check_target(claims, method, url)
     iat = _check_time(claims, now, window, future_skew)
-    _check_bindings(claims, access_token, nonce)
+    _check_bindings(claims, access_token, nonce, nonces)
     jkt = jwk_thumbprint(header["jwk"])
     if not await replay.first_use(f"dpop:{jkt}:{jti}", window + future_skew):
         raise _refuse(f"jti {jti!r} was already used with this key")

@@ -9,6 +9,7 @@ OAuthError (gateway.errors)                400 invalid_request
  ├── InvalidRequestUriError                400 invalid_request_uri     RFC 9126 §2.3 / OIDC Core §6.2
  ├── InvalidRequestObjectError             400 invalid_request_object  RFC 9126 §2.3
  ├── InvalidDPoPAtTokenEndpointError       400 invalid_dpop_proof      RFC 9449 §5
+ ├── UseDPoPNonceAtTokenEndpointError      400 use_dpop_nonce          RFC 9449 §8 (DPoP-Nonce header)
  ├── AccessDeniedError                     403 access_denied           RFC 6749 §4.1.2.1
  └── UnsupportedTokenTypeError             400 unsupported_token_type  RFC 7009 §2.2.1
 """
@@ -58,6 +59,12 @@ class InvalidDPoPAtTokenEndpointError(OAuthError):
     """RFC 9449 §5: a bad proof at the token endpoint is a 400, not a 401."""
 
     oauth_error, message = "invalid_dpop_proof", "The DPoP proof is invalid."
+
+
+class UseDPoPNonceAtTokenEndpointError(OAuthError):
+    """RFC 9449 §8: retry with the nonce from the ``DPoP-Nonce`` header."""
+
+    oauth_error, message = "use_dpop_nonce", "A DPoP nonce is required."
 
 
 class AccessDeniedError(OAuthError):

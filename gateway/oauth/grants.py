@@ -201,7 +201,7 @@ async def token(request: Request) -> Response:
         raise UnsupportedGrantTypeError(f"grant_type {grant_type!r} is not supported", path="grant_type")
     if grant_type not in auth.client.grant_types:
         raise UnauthorizedClientError(f"this client is not registered for {grant_type}", path="grant_type")
-    return json_no_store(await handler(request, form, auth, services, server))
+    return json_no_store(await handler(request, form, auth, services, server), headers=server.nonce_headers())
 
 
 ROUTES = [Route("/token", token, methods=["POST"])]

@@ -40,5 +40,5 @@ def endpoint_url(request: Request, issuer: str) -> str:
     return issuer + request.url.path
 
 
-def json_no_store(body: object, status: int = 200) -> JSONResponse:
-    return JSONResponse(body, status, headers=NO_STORE)
+def json_no_store(body: object, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status, headers=NO_STORE | (headers or {}))

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from consent.model import ConsentStatus
 from gateway.errors import InvalidDPoPProofError
+from gateway.oauth.binding import at_token_endpoint
 from gateway.oauth.client_auth import authenticate_client
 from gateway.oauth.clients import Client
 from gateway.oauth.consents import consent_from_request, find_consent
@@ -94,9 +95,10 @@ async def _dpop_jkt(
             access_token=None,
             replay=server.replay,
             now=services.clock(),
+            nonces=server.nonces,
         )
     except InvalidDPoPProofError as exc:
-        raise InvalidDPoPAtTokenEndpointError(exc.message, path="header.DPoP") from None
+        raise at_token_endpoint(exc) from None
     if jkt is not None and jkt != checked.jkt:
         raise InvalidDPoPAtTokenEndpointError("dpop_jkt does not match the key of the DPoP proof", path="dpop_jkt")
     return checked.jkt
@@ -149,7 +151,8 @@ async def par(request: Request) -> Response:
     await _check_consent(server, consent_id, client)
     request_uri = REQUEST_URI_PREFIX + new_secret()
     await server.store.create_par(request_uri, client.client_id, params, now + services.settings.par_ttl)
-    return json_no_store({"request_uri": request_uri, "expires_in": services.settings.par_ttl}, 201)
+    body = {"request_uri": request_uri, "expires_in": services.settings.par_ttl}
+    return json_no_store(body, 201, server.nonce_headers())
 
 
 ROUTES = [Route("/par", par, methods=["POST"])]

@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from gateway.oauth.clients import ClientStore
 from gateway.oauth.consents import ConsentPort
+from gateway.oauth.dpop_nonce import DPoPNonces
 from gateway.oauth.replay import ReplayCache
 from gateway.oauth.revocation import RevocationList
 from gateway.oauth.store import OAuthStore
@@ -36,6 +37,11 @@ class AuthorizationServer:
     revocation: RevocationList
     consents: ConsentPort | None
     session_user: SessionUser
+    nonces: DPoPNonces | None = None  # set when settings.dpop_nonce_required
+
+    def nonce_headers(self) -> dict[str, str]:
+        """A fresh DPoP nonce for the client's next request (RFC 9449 §8.2), when nonces are required."""
+        return {"DPoP-Nonce": self.nonces.current()} if self.nonces is not None else {}
 
 
 def oauth_server(request: Request) -> tuple[Services, AuthorizationServer]:
@@ -58,4 +64,5 @@ def build_authorization_server(
         revocation=services.revocation,
         consents=consents,
         session_user=session_user,
+        nonces=DPoPNonces(services.keys, services.clock) if services.settings.dpop_nonce_required else None,
     )
