@@ -19,8 +19,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from gateway.cli import UserFacingError, settings_from_args
 from gateway.clock import utc
 from gateway.errors import GatewayError
+from gateway.oauth.client_metadata import client_from_metadata
 from gateway.oauth.clients import AUTH_METHODS, GRANT_TYPES, Client, ClientStore
-from gateway.oauth.registration import client_from_metadata
 from gateway.settings import Settings
 
 T = TypeVar("T")

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from gateway.oauth.client_metadata import InvalidClientMetadataError, InvalidRedirectUriError, client_from_metadata
 from gateway.oauth.keys import generate_jwk, public_jwk
-from gateway.oauth.registration import InvalidClientMetadataError, InvalidRedirectUriError, client_from_metadata
 from policies import load_policies
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
