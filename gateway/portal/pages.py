@@ -17,7 +17,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from gateway.portal.sessions import apply_session_cookie
+from gateway.portal.csrf import csrf_token
+from gateway.portal.login_text import page_language
+from gateway.portal.sessions import apply_session_cookie, current_user
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -39,6 +41,15 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+async def base_context(request: Request) -> dict[str, Any]:
+    """What ``base.html`` reads: ``lang``, and for a logged-in user ``session_user`` and ``csrf_token``."""
+    context: dict[str, Any] = {"lang": page_language(request)}
+    user = await current_user(request)
+    if user is not None:
+        context |= {"session_user": user, "csrf_token": await csrf_token(request)}
+    return context
 
 
 def add_page_headers(response: Response) -> Response:

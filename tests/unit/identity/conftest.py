@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
 from starlette.testclient import TestClient
 
 from consent.db import metadata, open_engine
@@ -39,7 +40,9 @@ async def identity_engine(sqlite_url: str) -> AsyncIterator[object]:
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
-def identity_app(settings: Settings, database_url: str, clock: FrozenClock) -> Starlette:
+def identity_app(
+    settings: Settings, database_url: str, clock: FrozenClock, extra_routes: Sequence[BaseRoute] = ()
+) -> Starlette:
     """Only the identity routes, over hand-built Services (independent of other endpoints)."""
 
     @contextlib.asynccontextmanager
@@ -60,7 +63,7 @@ def identity_app(settings: Settings, database_url: str, clock: FrozenClock) -> S
         await engine.dispose()
 
     return Starlette(
-        routes=[*registration.routes(), *login.routes(), *login_delegation.routes()],
+        routes=[*registration.routes(), *login.routes(), *login_delegation.routes(), *extra_routes],
         middleware=[Middleware(InteractionIdMiddleware)],
         exception_handlers={GatewayError: handle_error, ConsentError: handle_error, Exception: handle_error},
         lifespan=lifespan,
@@ -72,10 +75,10 @@ def make_client(sqlite_url, frozen_clock, settings_factory) -> Iterator[Callable
     """A started TestClient over https://testserver (so Secure cookies flow) for the identity routes."""
     opened: list[TestClient] = []
 
-    def make(**overrides: Any) -> TestClient:
+    def make(*, extra_routes: Sequence[BaseRoute] = (), **overrides: Any) -> TestClient:
         overrides.setdefault("issuer", "https://testserver")
         client = TestClient(
-            identity_app(settings_factory(**overrides), sqlite_url, frozen_clock),
+            identity_app(settings_factory(**overrides), sqlite_url, frozen_clock, extra_routes),
             base_url="https://testserver",
             raise_server_exceptions=False,
             follow_redirects=False,

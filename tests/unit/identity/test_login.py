@@ -142,3 +142,24 @@ def test_login_page_explains_when_the_shared_throttle_is_unreachable(make_client
     assert response.status_code == 503
     assert "Logging in is unavailable for a moment" in response.text
     assert response.headers["retry-after"] == "5"
+
+
+def test_base_context_gives_other_pages_the_logout_button(make_client):
+    from starlette.routing import Route
+
+    from gateway.portal.pages import base_context, render
+
+    async def page(request):
+        context = await base_context(request)
+        return render(request, "error.html", {**context, "title": "T", "message": "M", "link": None})
+
+    client = make_client(extra_routes=[Route("/page", page)])
+    assert 'action="/logout"' not in client.get("/page").text
+    add_user(client, "alice", "alice-demo")
+    log_in(client, "alice", "alice-demo")
+    html = client.get("/page").text
+    assert 'action="/logout"' in html
+    assert ">alice<" in html
+    logout = client.post("/logout", data={"csrf_token": csrf_from(html)})
+    assert logout.status_code == 303
+    assert 'action="/logout"' not in client.get("/page").text
