@@ -74,6 +74,9 @@ async def _authorization_code(
     request: Request, form: dict[str, str], auth: AuthenticatedClient, services: Services, server: AuthorizationServer
 ) -> dict[str, object]:
     grant = await _redeem(form, auth.client.client_id, services, server)
+    consent = await find_consent(server.consents, grant.consent_id)
+    if consent is None or consent.status is not ConsentStatus.AUTHORISED:
+        raise InvalidGrantError(f"consent {grant.consent_id} is no longer authorised", path="code")
     binding = await token_binding(request, auth, services, server)
     if grant.dpop_jkt is not None and binding.jkt != grant.dpop_jkt:
         raise InvalidDPoPAtTokenEndpointError(

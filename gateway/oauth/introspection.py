@@ -2,11 +2,13 @@
 
 Introspection and revocation need client authentication, and a client sees or revokes only
 its own tokens: for anyone else's token introspection answers ``{"active": false}`` and
-revocation does nothing (RFC 7009 §2.1: the answer is 200 either way).
+revocation does nothing (RFC 7009 §2.1: the answer is 200 either way). The bank's resource
+servers introspect any token with ``Authorization: Bearer <settings.admin_token>``.
 """
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from starlette.requests import Request
@@ -28,19 +30,32 @@ _INTROSPECTED = ("scope", "client_id", "sub", "exp", "iat", "iss", "aud", "jti",
 _HINTS = ("access_token", "refresh_token")
 
 
-async def _authenticated_form(request: Request) -> tuple[Services, AuthorizationServer, dict[str, str], str]:
+def _resource_server(request: Request, services: Services) -> bool:
+    """Whether the caller is the bank's own resource server (it holds the admin token)."""
+    expected = str(services.settings.admin_token)
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), expected)
+
+
+async def _authenticated_form(
+    request: Request, *, resource_servers: bool = False
+) -> tuple[Services, AuthorizationServer, dict[str, str], str | None]:
+    """The form, and the client it came from (``None`` for a resource server)."""
     services, server = oauth_server(request)
     form = await read_form(request)
-    auth = await authenticate_client(
-        form, request.headers, peer_ip(request), clients=server.clients, settings=services.settings,
-        replay=server.replay, now=services.clock(),
-    )  # fmt: skip
+    client_id: str | None = None
+    if not (resource_servers and _resource_server(request, services)):
+        auth = await authenticate_client(
+            form, request.headers, peer_ip(request), clients=server.clients, settings=services.settings,
+            replay=server.replay, now=services.clock(),
+        )  # fmt: skip
+        client_id = auth.client.client_id
     if not form.get("token"):
         raise InvalidRequestError("token is required", path="token")
     hint = form.get("token_type_hint")
     if hint is not None and hint not in _HINTS:
         raise UnsupportedTokenTypeError(f"token_type_hint {hint!r} is not one of {', '.join(_HINTS)}")
-    return services, server, form, auth.client.client_id
+    return services, server, form, client_id
 
 
 def _as_access_token(token: str, services: Services, server: AuthorizationServer) -> dict[str, Any] | None:
@@ -61,13 +76,13 @@ async def _live_refresh(token: str, server: AuthorizationServer) -> RefreshGrant
 
 
 async def introspect(request: Request) -> Response:
-    services, server, form, client_id = await _authenticated_form(request)
+    services, server, form, client_id = await _authenticated_form(request, resource_servers=True)
     claims = _as_access_token(form["token"], services, server)
-    if claims is not None and claims.get("client_id") == client_id:
+    if claims is not None and client_id in (None, claims.get("client_id")):
         body = {k: claims[k] for k in _INTROSPECTED if k in claims}
         return json_no_store({"active": True, "token_type": "DPoP" if "jkt" in claims["cnf"] else "Bearer", **body})
     grant = await _live_refresh(form["token"], server) if claims is None else None
-    if grant is not None and grant.client_id == client_id:
+    if grant is not None and client_id in (None, grant.client_id):
         return json_no_store(
             {
                 "active": True,
@@ -87,7 +102,7 @@ async def revoke(request: Request) -> Response:
     token = form["token"]
     claims = _as_access_token(token, services, server)
     if claims is not None:
-        if claims.get("client_id") == client_id:
+        if client_id is not None and claims.get("client_id") == client_id:
             await server.revocation.revoke(str(claims["jti"]), float(claims["exp"]))
             await server.store.mark_access_revoked(str(claims["jti"]), client_id, float(claims["exp"]))
         return json_no_store({})

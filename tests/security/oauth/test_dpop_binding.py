@@ -121,3 +121,18 @@ def test_introspection_reports_own_tokens_and_hides_others(gateway, wallet):
     assert other.post("/introspect", {"token": token}, dpop=None).json() == {"active": False}
     wallet.post("/revoke", {"token": token}, dpop=None)
     assert wallet.post("/introspect", {"token": token}, dpop=None).json() == {"active": False}
+
+
+def test_resource_server_with_the_admin_token_introspects_any_token(tmp_path, settings_factory):
+    from tests.unit.oauth.harness import running_gateway
+
+    for gateway in running_gateway(tmp_path, settings_factory, admin_token="rs-secret-token-0123456789"):
+        wallet = gateway.register()
+        token = wallet.client_credentials()["access_token"]
+        seen = gateway.http.post(
+            "/introspect", data={"token": token}, headers={"Authorization": "Bearer rs-secret-token-0123456789"}
+        )
+        assert seen.json()["client_id"] == wallet.client_id
+        wrong = gateway.http.post("/introspect", data={"token": token}, headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        assert wrong.json()["error"] == "invalid_client"

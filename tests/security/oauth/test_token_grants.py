@@ -102,3 +102,10 @@ def test_client_credentials_refuses_openid_scope(wallet):
 def test_unknown_grant_type_is_refused(wallet):
     response = wallet.post("/token", {"grant_type": "password"})
     refused(response, 400, "unsupported_grant_type", "grant_type 'password' is not supported")
+
+
+def test_code_for_a_consent_revoked_before_redemption_is_refused(gateway, wallet):
+    consent_id = gateway.consent(wallet.client_id)
+    code = wallet.code(consent_id)
+    gateway.run(gateway.services.consents.revoke, consent_id, actor=Actor.USER, actor_id="alice")
+    refused(wallet.redeem(code), 400, "invalid_grant", f"consent {consent_id} is no longer authorised")
