@@ -42,11 +42,14 @@ async def authenticate_wallet(request: Request) -> str:
 
     Token and sender-constraint checks are the pipeline's (``authenticate_request``); consent
     management additionally needs the wallet's own token (not a user's) with the accounts scope.
+    The DPoP ``htu`` is the public URL (issuer + path), as replicas behind a load balancer share it.
     """
+    services = _services(request)
+    query = request.url.query
     access = await authenticate_request(
-        _services(request),
+        services,
         method=request.method,
-        url=str(request.url),
+        url=services.settings.issuer_url + request.url.path + (f"?{query}" if query else ""),
         headers=request.headers,
         client_ip=request.client.host if request.client else None,
     )

@@ -66,7 +66,10 @@ class Wallet:
 
     def call(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> httpx.Response:
         token = token or self.token()
-        headers = {"Authorization": f"DPoP {token}", "DPoP": self.proof(method, f"http://testserver{path}", token)}
+        headers = {
+            "Authorization": f"DPoP {token}",
+            "DPoP": self.proof(method, self.services.settings.issuer_url + path, token),
+        }
         headers |= kwargs.pop("headers", {})
         return self.client.request(method, path, headers=headers, **kwargs)
 
