@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from tests.e2e.pipeline.harness import BASE, Wallet
 
 CURRENT, SAVINGS, CARD = "acc-alice-current", "acc-alice-savings", "acc-alice-card"
 
 
-def _data(response: object, member: str) -> list[dict[str, object]]:
-    assert getattr(response, "status_code", None) == 200, getattr(response, "text", "")
-    return list(response.json()["Data"][member])  # type: ignore[attr-defined]
+def _data(response: Any, member: str) -> list[dict[str, Any]]:
+    assert response.status_code == 200, response.text
+    return list(response.json()["Data"][member])
 
 
 def test_accounts_basic_shows_selected_accounts_without_identification(wallet: Wallet) -> None:
@@ -30,7 +31,7 @@ def test_accounts_detail_shows_identification(wallet: Wallet) -> None:
 def test_card_number_is_masked_without_read_pan(wallet: Wallet) -> None:
     consent = wallet.consent({"ReadAccountsDetail"}, (CARD,))
     (account,) = _data(wallet.get(BASE + f"/accounts/{CARD}", consent), "Account")
-    identifications = [i["Identification"] for i in account["Account"]]  # type: ignore[union-attr]
+    identifications = [i["Identification"] for i in account["Account"]]
     assert identifications
     assert all(not any(ch.isdigit() for ch in ident[:-4]) for ident in identifications)
 
@@ -38,7 +39,7 @@ def test_card_number_is_masked_without_read_pan(wallet: Wallet) -> None:
 def test_card_number_is_shown_with_read_pan(wallet: Wallet) -> None:
     consent = wallet.consent({"ReadAccountsDetail", "ReadPAN"}, (CARD,))
     (account,) = _data(wallet.get(BASE + f"/accounts/{CARD}", consent), "Account")
-    assert any(str(i["Identification"]).isdigit() for i in account["Account"])  # type: ignore[union-attr]
+    assert any(str(i["Identification"]).isdigit() for i in account["Account"])
 
 
 def test_balances_of_selected_account_only(wallet: Wallet) -> None:

@@ -91,7 +91,7 @@ class Wallet:
 
     def token(self, consent_id: str | None, user: str = "alice", **claims: Any) -> str:
         now = int(time.time())
-        body = {
+        body: dict[str, Any] = {
             "iss": ISSUER,
             "aud": ISSUER,
             "sub": user,
@@ -107,7 +107,7 @@ class Wallet:
 
     def get(self, path: str, consent: Consent | None, *, token: str | None = None, **headers: str) -> httpx.Response:
         token = token or self.token(consent.consent_id if consent else None)
-        proof_claims = {"jti": uuid.uuid4().hex, "htm": "GET", "htu": ISSUER + path.partition("?")[0]}
+        proof_claims: dict[str, Any] = {"jti": uuid.uuid4().hex, "htm": "GET", "htu": ISSUER + path.partition("?")[0]}
         proof_claims |= {"iat": int(time.time()), "ath": access_token_hash(token)}
         proof = jwt.encode(proof_claims, self._key, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": self.jwk})
         return self.client.get(path, headers={"Authorization": f"DPoP {token}", "DPoP": proof, **headers})

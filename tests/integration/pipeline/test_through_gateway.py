@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from consent.model import Actor
 from tests.integration.pipeline.conftest import BASE, Wallet
 
 ACCOUNT = "acc-alice-current"
 
 
-def _accounts(response_json: dict[str, object]) -> list[dict[str, object]]:
-    data = response_json["Data"]
-    assert isinstance(data, dict)
-    return list(data["Account"])
+def _accounts(response_json: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(response_json["Data"]["Account"])
 
 
 def test_wallet_reads_only_the_selected_accounts(wallet: Wallet) -> None:

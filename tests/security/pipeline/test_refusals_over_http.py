@@ -53,7 +53,7 @@ def test_expired_token_is_refused(wallet: Wallet) -> None:
 def test_unsigned_token_is_refused(wallet: Wallet) -> None:
     consent = wallet.consent({"ReadAccountsBasic"}, (CURRENT,))
     claims = {"sub": "alice", "client_id": wallet.client_id, "consent_id": consent.consent_id, "jti": "x"}
-    token = jwt.encode(claims, None, algorithm="none", headers={"typ": "at+jwt"})
+    token = jwt.encode(claims, "", algorithm="none", headers={"typ": "at+jwt"})
     _error(wallet.get(BASE + "/accounts", consent, token=token), 401)
 
 

@@ -50,7 +50,7 @@ async def test_authenticate_refuses_token_in_query_string(make_call: Callable[..
 
 
 async def test_authenticate_refuses_alg_none(make_call: Callable[..., Call], wallet: Wallet) -> None:
-    token = jwt.encode({"sub": "alice"}, None, algorithm="none", headers={"typ": "at+jwt"})
+    token = jwt.encode({"sub": "alice"}, "", algorithm="none", headers={"typ": "at+jwt"})
     error = await _refused(make_call(headers=wallet.headers("GET", PATH, token)))
     assert 'error="invalid_token"' in error.headers["WWW-Authenticate"]
 
@@ -89,7 +89,7 @@ async def test_authenticate_refuses_bad_signature(make_call: Callable[..., Call]
     ],
 )
 async def test_authenticate_refuses_bad_claims(
-    make_call: Callable[..., Call], wallet: Wallet, claims: dict[str, object], reason: str
+    make_call: Callable[..., Call], wallet: Wallet, claims: dict[str, Any], reason: str
 ) -> None:
     error = await _refused(make_call(headers=wallet.headers("GET", PATH, wallet.token(**claims))))
     assert reason in error.message.lower()

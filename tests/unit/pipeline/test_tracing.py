@@ -38,9 +38,11 @@ async def test_each_request_is_one_server_span_with_a_child_per_step(
     assert server.attributes["walletgate.interaction_id"] == call.interaction_id
     assert server.attributes["walletgate.operation"] == "GetAccounts"
     assert server.attributes["http.response.status_code"] == 401
+    assert server.context is not None
     for step in ("route", "authenticate", "audit"):
-        assert spans[step].parent is not None
-        assert spans[step].parent.span_id == server.context.span_id
+        parent = spans[step].parent
+        assert parent is not None
+        assert parent.span_id == server.context.span_id
     assert "authorize" not in spans  # the refusal stopped the path
 
 
