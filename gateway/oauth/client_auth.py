@@ -106,6 +106,11 @@ async def _private_key_jwt(
     alg = header.get("alg")
     if alg not in ASSERTION_ALGORITHMS:
         raise _refuse(f"client_assertion alg {alg!r} is not allowed; use one of {', '.join(ASSERTION_ALGORITHMS)}")
+    registered = client.token_endpoint_auth_signing_alg
+    if registered and alg != registered:
+        raise _refuse(
+            f"client_assertion alg {alg!r} is not the registered token_endpoint_auth_signing_alg {registered!r}"
+        )
     key = await _verification_key(client, header.get("kid"), str(alg))
     try:
         payload = jwt.PyJWS().decode_complete(assertion, key=key, algorithms=[str(alg)])["payload"]

@@ -109,3 +109,8 @@ def test_client_secret_is_refused(wallet):
 def test_missing_client_authentication_is_refused(wallet):
     form = {"grant_type": "client_credentials", "client_id": wallet.client_id}
     refused(wallet.gateway.http.post("/token", data=form), 401, "invalid_client", "client_assertion is required")
+
+
+def test_assertion_in_another_alg_than_registered_is_refused(gateway):
+    wallet = gateway.register(token_endpoint_auth_signing_alg="PS256")
+    refused(token_with(wallet, wallet.assertion()), 401, "invalid_client", "is not the registered")
