@@ -157,6 +157,7 @@ class RequestFacts:
 
     method: str
     route: str  # the matched route template, else the path; never the query string
+    template: str | None  # the matched route template only (bounded: safe as a metric label)
     status: int
     seconds: float
     interaction_id: str | None
@@ -177,11 +178,12 @@ def _state_text(state: Mapping[str, Any], name: str, attr: str | None = None) ->
 def request_facts(scope: Scope, status: int, seconds: float) -> RequestFacts:
     state: Mapping[str, Any] = scope.get("state") or {}
     route = scope.get("route")
-    template = getattr(route, "path", None)
-    path = scope.get("root_path", "") + template if isinstance(template, str) else scope["path"]
+    path = getattr(route, "path", None)
+    template = scope.get("root_path", "") + path if isinstance(path, str) else None
     return RequestFacts(
         method=scope["method"],
-        route=path,
+        route=template or scope["path"],
+        template=template,
         status=status,
         seconds=seconds,
         interaction_id=_state_text(state, "interaction_id"),

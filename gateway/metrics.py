@@ -266,5 +266,5 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send_and_note)
         finally:
             facts = request_facts(scope, status, time.perf_counter() - started)
-            operation = facts.operation or (facts.route if scope.get("route") is not None else "unmatched")
+            operation = facts.operation or facts.template or "unrouted"  # never a raw path: unbounded labels
             self.metrics.record_request(facts.api or "gateway", operation, facts.wallet or "", status, facts.seconds)
