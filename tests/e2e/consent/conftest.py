@@ -104,5 +104,37 @@ def ob_schema(uk_ob_accounts_v4: Path) -> Callable[[str, Any], None]:
     return check
 
 
+@pytest.fixture
+def ob_operation(uk_ob_accounts_v4: Path) -> Callable[..., None]:
+    """Validate a request body or a response body of an official operation, as its document declares them.
+
+    ``ob_operation("/account-access-consents", "post", request=body)`` or ``..., status=201, response=doc)``.
+    """
+    document = yaml.safe_load(uk_ob_accounts_v4.read_text(encoding="utf-8"))
+
+    def resolve(node: Any) -> Any:
+        while isinstance(node, dict) and "$ref" in node and not node["$ref"].startswith("#/components/schemas/"):
+            target: Any = document
+            for part in node["$ref"].removeprefix("#/").split("/"):
+                target = target[part]
+            node = target
+        return node
+
+    def check(path: str, method: str, *, request: Any = None, status: int | None = None, response: Any = None) -> None:
+        operation = document["paths"][path][method]
+        if status is None:
+            content = resolve(operation["requestBody"])["content"]
+            document_to_check = request
+        else:
+            content = resolve(operation["responses"][str(status)])["content"]
+            document_to_check = response
+        schema = dict(content["application/json"]["schema"]) | {"components": document["components"]}
+        jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER).validate(
+            document_to_check
+        )
+
+    return check
+
+
 def consent_body(permissions: list[str] | None = None, **data: Any) -> dict[str, Any]:
     return {"Data": {"Permissions": permissions or ["ReadAccountsBasic", "ReadBalances"], **data}, "Risk": {}}

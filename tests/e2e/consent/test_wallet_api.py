@@ -17,13 +17,13 @@ def _in(days: int) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).isoformat(timespec="seconds")
 
 
-def test_create_returns_an_awaiting_consent_valid_against_the_official_schema(wallet: Wallet, ob_schema) -> None:
+def test_create_returns_an_awaiting_consent_valid_against_the_official_schema(wallet: Wallet, ob_operation) -> None:
     body = consent_body(ExpirationDateTime=_in(30))
-    ob_schema("OBReadConsent1", body)
+    ob_operation("/account-access-consents", "post", request=body)
     response = wallet.call("POST", CONSENTS, json=body)
     assert response.status_code == 201, response.text
     doc = response.json()
-    ob_schema("OBReadConsentResponse1", doc)
+    ob_operation("/account-access-consents", "post", status=201, response=doc)
     data = doc["Data"]
     assert data["Status"] == "AWAU"
     assert data["Permissions"] == ["ReadAccountsBasic", "ReadBalances"]
@@ -122,12 +122,12 @@ def test_concurrent_posts_with_one_key_make_one_consent(wallet: Wallet) -> None:
     assert len(ids) == 1
 
 
-def test_get_returns_the_consent_and_validates(wallet: Wallet, ob_schema) -> None:
+def test_get_returns_the_consent_and_validates(wallet: Wallet, ob_operation) -> None:
     created = wallet.call("POST", CONSENTS, json=consent_body()).json()
     consent_id = created["Data"]["ConsentId"]
     response = wallet.call("GET", f"{CONSENTS}/{consent_id}")
     assert response.status_code == 200
-    ob_schema("OBReadConsentResponse1", response.json())
+    ob_operation("/account-access-consents/{ConsentId}", "get", status=200, response=response.json())
     assert response.json()["Data"]["ConsentId"] == consent_id
 
 
@@ -201,3 +201,67 @@ def test_token_signed_by_another_key_is_refused(wallet: Wallet) -> None:
     response = wallet.call("POST", CONSENTS, json=consent_body(), token=forged)
     assert response.status_code == 401
     assert "The access token is invalid" in response.json()["Errors"][0]["Message"]
+
+
+def test_unknown_extension_member_is_refused(wallet: Wallet) -> None:
+    body = consent_body(WalletGate={"Purposes": ["aggregation"], "Purpose": "x"})
+    response = wallet.call("POST", CONSENTS, json=body)
+    assert response.status_code == 400
+    error = response.json()["Errors"][0]
+    assert (error["ErrorCode"], error["Path"]) == ("U005", "Data.WalletGate.Purpose")
+
+
+def test_marketing_is_never_a_silent_default(wallet: Wallet) -> None:
+    client = Client(
+        client_id="wallet-1",
+        client_name="Shop",
+        redirect_uris=("https://wallet.example/cb",),
+        token_endpoint_auth_method="private_key_jwt",
+    )
+    wallet.run(wallet.services.clients.create, client)
+    response = wallet.call("POST", CONSENTS, json=consent_body())
+    assert response.json()["Data"]["WalletGate"]["Purposes"] == ["aggregation"]
+
+
+def test_non_empty_risk_is_refused(wallet: Wallet) -> None:
+    response = wallet.call("POST", CONSENTS, json={"Data": {"Permissions": ["ReadBalances"]}, "Risk": {"x": 1}})
+    assert response.status_code == 400
+    assert response.json()["Errors"][0]["Path"] == "Risk"
+
+
+def test_body_that_is_not_json_is_refused(wallet: Wallet) -> None:
+    response = wallet.call("POST", CONSENTS, content=b"{nope", headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["Errors"][0]["Message"] == "The request body is not JSON."
+
+
+def test_expiry_without_timezone_is_refused(wallet: Wallet) -> None:
+    response = wallet.call("POST", CONSENTS, json=consent_body(ExpirationDateTime="2027-01-01T00:00:00"))
+    assert response.status_code == 400
+    error = response.json()["Errors"][0]
+    assert (error["Path"], error["Message"]) == (
+        "Data.ExpirationDateTime",
+        "Data.ExpirationDateTime must include a timezone.",
+    )
+
+
+def test_malformed_idempotency_key_is_refused(wallet: Wallet) -> None:
+    response = wallet.call("POST", CONSENTS, json=consent_body(), headers={"x-idempotency-key": "x" * 129})
+    assert response.status_code == 400
+    error = response.json()["Errors"][0]
+    assert (error["ErrorCode"], error["Path"]) == ("U006", "header.x-idempotency-key")
+
+
+def test_revoked_access_token_is_refused(wallet: Wallet) -> None:
+    token = wallet.token(jti="revoked-jti")
+    wallet.run(wallet.services.revocation.revoke, "revoked-jti", wallet.services.clock() + 300)
+    response = wallet.call("POST", CONSENTS, json=consent_body(), token=token)
+    assert response.status_code == 401
+    assert response.json()["Errors"][0]["Message"] == "The access token has been revoked."
+
+
+def test_awaiting_consent_cannot_be_deleted_by_the_wallet(wallet: Wallet) -> None:
+    consent_id = wallet.call("POST", CONSENTS, json=consent_body()).json()["Data"]["ConsentId"]
+    response = wallet.call("DELETE", f"{CONSENTS}/{consent_id}")
+    assert response.status_code == 400
+    assert "its status is AWAU" in response.json()["Errors"][0]["Message"]
