@@ -34,6 +34,7 @@ from gateway.services import Services
 
 _ALLOWED_PARAMS = frozenset({"client_id", "request_uri"})
 _CSRF_TYP = "wg-csrf+jwt"
+_REDIRECT_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}  # the Location carries a code
 
 
 class AuthorizePageError(GatewayError):
@@ -63,7 +64,7 @@ def _redirect(params: dict[str, Any], services: Services, **values: str) -> Redi
         query["state"] = params["state"]
     query["iss"] = services.settings.issuer_url
     separator = "&" if "?" in params["redirect_uri"] else "?"
-    return RedirectResponse(params["redirect_uri"] + separator + urlencode(query), status_code=303)
+    return RedirectResponse(params["redirect_uri"] + separator + urlencode(query), 303, _REDIRECT_HEADERS)
 
 
 def _login_redirect(request: Request) -> RedirectResponse:

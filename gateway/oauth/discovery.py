@@ -50,7 +50,6 @@ def metadata(services: Services, mounted: set[str]) -> dict[str, Any]:
         "authorization_details_types_supported": [AUTHORIZATION_DETAILS_TYPE],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [services.keys.current.alg],
-        "userinfo_signing_alg_values_supported": [],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp"],
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
