@@ -120,15 +120,22 @@ def gateway_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
+def gateway_database_url(sqlite_url: str) -> str:
+    """The gateway's database; a test module overrides this fixture to run on PostgreSQL too."""
+    return sqlite_url
+
+
+@pytest.fixture
 def gateway(
     settings_factory: Callable[..., Any],
-    sqlite_url: str,
+    gateway_database_url: str,
     bank: str,
     gateway_keys: KeyRing,
     gateway_overrides: dict[str, Any],
 ) -> Iterator[TestClient]:
-    upgrade(sqlite_url)
-    settings = settings_factory(database_url=sqlite_url, issuer=ISSUER, upstream_url=bank, **gateway_overrides)
+    upgrade(gateway_database_url)
+    given = {"database_url": gateway_database_url, "issuer": ISSUER, "upstream_url": bank} | gateway_overrides
+    settings = settings_factory(**given)
     with TestClient(create_app(settings, keys=gateway_keys), base_url=ISSUER) as client:
         yield client
 

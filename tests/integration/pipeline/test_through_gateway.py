@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from consent.model import Actor
 from tests.integration.pipeline.conftest import BASE, Wallet
 
 ACCOUNT = "acc-alice-current"
+
+
+@pytest.fixture
+def gateway_database_url(database_url: str) -> str:
+    """Every test here runs on the embedded SQLite default and on PostgreSQL (with Redis)."""
+    return database_url
+
+
+@pytest.fixture
+def gateway_overrides(database_url: str, redis_url: str) -> dict[str, Any]:
+    return {"redis_url": redis_url} if database_url.startswith("postgresql") else {}
 
 
 def _accounts(response_json: dict[str, Any]) -> list[dict[str, Any]]:
