@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 from aiohttp import web
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -212,7 +213,8 @@ def oauth_app(settings: Settings, clock: FrozenClock) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = open_engine(settings.effective_database_url)
-        services = Services(settings=settings, policies=policies, keys=keys, clock=clock, engine=engine)
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        services = Services(settings=settings, policies=policies, keys=keys, clock=clock, engine=engine, redis=redis)
         services.consents = SqlConsentStore(engine, policies, clock, changes=services.consent_changes)
         stop = await start_oauth(services, consents=services.consents, session_user=_cookie_user)
         services.consent_changes.subscribe(consent_token_revoker(services))
@@ -221,6 +223,8 @@ def oauth_app(settings: Settings, clock: FrozenClock) -> Starlette:
             yield
         finally:
             await stop()
+            if redis is not None:
+                await redis.aclose()
             await engine.dispose()
 
     handlers: dict[Any, Any] = {GatewayError: handle_error, ConsentError: handle_error, Exception: handle_error}
