@@ -102,14 +102,27 @@ class ConsentCache:
             self._listener = None
 
     async def _follow(self, pubsub: Any) -> None:
-        try:
-            async for message in pubsub.listen():
-                if message.get("type") == "message":
-                    data = message["data"]
-                    self.invalidate(data.decode() if isinstance(data, bytes) else str(data))
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
+        """Apply invalidations; when the subscription is lost, resubscribe and forget everything cached."""
+        redis = self._redis
+        while redis is not None:
+            try:
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        data = message["data"]
+                        self.invalidate(data.decode() if isinstance(data, bytes) else str(data))
+            except Exception:
+                log.warning("consent invalidation channel lost; resubscribing", exc_info=True)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            await asyncio.sleep(1.0)
+            try:
+                pubsub = redis.pubsub()
+                await pubsub.subscribe(CHANNEL)
+            except Exception:
+                log.warning("could not resubscribe to consent invalidations; retrying", exc_info=True)
+                continue
+            self._entries.clear()  # changes may have been missed while unsubscribed
 
     def _sweep(self) -> None:
         now = self._clock()

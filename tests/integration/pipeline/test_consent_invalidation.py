@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 
 from redis.asyncio import Redis
 
@@ -37,3 +38,29 @@ async def test_consent_change_invalidates_the_cache_of_another_instance(redis_ur
         await b.stop()
         await redis_a.aclose()
         await redis_b.aclose()
+
+
+async def test_lost_subscription_is_renewed_and_the_cache_forgotten(redis_url: str) -> None:
+    store = MemoryConsents()
+    consent = store.add(consent_id="c-1")
+    name = f"wg-test-{uuid.uuid4().hex[:8]}"
+    subscriber, admin = Redis.from_url(redis_url, client_name=name), Redis.from_url(redis_url)
+    cache = ConsentCache(store, ttl=60.0, redis=subscriber)
+    await cache.start()
+    try:
+        await cache.get("c-1")
+        for client in await admin.client_list():
+            if client.get("name") == name:
+                await admin.client_kill_filter(_id=client["id"])
+        store.consents["c-1"] = dataclasses.replace(consent, status=ConsentStatus.REVOKED)
+        for _ in range(300):  # the listener waits a second before resubscribing
+            seen = await cache.get("c-1")
+            if seen is not None and seen.status is ConsentStatus.REVOKED:
+                break
+            await asyncio.sleep(0.01)
+        assert seen is not None
+        assert seen.status is ConsentStatus.REVOKED
+    finally:
+        await cache.stop()
+        await subscriber.aclose()
+        await admin.aclose()
