@@ -51,8 +51,9 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1=" + REDACTED,
     ),
     (re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b"), "[iban]"),
-    (re.compile(r"\b\d{2}-\d{2}-\d{2}[ -]?\d{8}\b|\b\d{6} \d{8}\b"), "[account]"),
-    (re.compile(r"\b(?:\d[ -]?){11,18}\d\b"), "[number]"),
+    # separators: space, hyphen, or a URL-encoded space
+    (re.compile(r"\b\d{2}-\d{2}-\d{2}(?:[ -]|%20)?\d{8}\b|\b\d{6}(?: |%20)\d{8}\b"), "[account]"),
+    (re.compile(r"\b(?:\d(?:[ -]|%20)?){11,18}\d\b"), "[number]"),
 )
 
 
@@ -145,10 +146,14 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(settings.log_level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers = []
         uvicorn_logger.propagate = True
+    # uvicorn's access lines carry the query string (authorization codes, request_uri): ours replace them.
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.handlers = []
+    uvicorn_access.propagate = False
 
 
 @dataclass(frozen=True, slots=True)

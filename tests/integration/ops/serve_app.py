@@ -1,10 +1,11 @@
 """Run the real gateway app under uvicorn, plus one slow route, for the ops tests.
 
 ``python -m tests.integration.ops.serve_app`` reads the usual ``WALLETGATE_*`` variables,
-migrates the database, configures logging like ``app_from_env`` and serves the app with
-uvicorn's own signal handling. ``GET /_ops_test/slow?seconds=N`` answers after N seconds so a
-test can hold a request in flight; ``/_ops_test/echo`` logs a message built from the request
-(the redaction test checks that none of it reaches the log in clear).
+migrates the database and serves the app through a uvicorn factory that configures logging
+like ``app_from_env``, with uvicorn's own signal handling. ``GET /_ops_test/slow?seconds=N``
+answers after N seconds so a test can hold a request in flight; ``/_ops_test/echo`` logs a
+message built from the request (the redaction test checks that none of it reaches the log in
+clear).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import os
 
 import uvicorn
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -37,6 +39,18 @@ async def echo(request: Request) -> Response:
     raise ValueError(f"echo failed on {body}")
 
 
+def build() -> Starlette:
+    """The uvicorn factory: like ``gateway.app.app_from_env``, plus the test routes."""
+    settings = load_settings()
+    configure_logging(settings)
+    app = create_app(settings)
+    app.router.routes[:0] = [
+        Route("/_ops_test/slow", slow, methods=["GET"]),
+        Route("/_ops_test/echo/{rest:path}", echo, methods=["POST"]),
+    ]
+    return app
+
+
 def main() -> None:
     log_file = os.environ.get("WALLETGATE_TEST_LOG_FILE")
     if log_file:
@@ -47,13 +61,9 @@ def main() -> None:
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.effective_database_url)
-    configure_logging(settings)
-    app = create_app(settings)
-    app.router.routes[:0] = [
-        Route("/_ops_test/slow", slow, methods=["GET"]),
-        Route("/_ops_test/echo/{rest:path}", echo, methods=["POST"]),
-    ]
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    # As `walletgate serve` does: uvicorn configures its own logging first (access log on by
+    # default here, so a leak through it would show), then the factory replaces it.
+    uvicorn.run(build, factory=True, host=settings.host, port=settings.port, log_level=settings.log_level)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ JWT = "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhbGljZSIsImp0aSI6IjEy
         ("card 5500-0000-0000-0004 declined", "5500-0000-0000-0004"),
         ("account 12345612345678 opened", "12345612345678"),
         ("sort code and account 12-34-56 12345678", "12345678"),
+        ("/accounts/12-34-56%2012345678", "12345678"),
+        ("/cards/4111%201111%201111%201111", "4111%201111"),
         ("iban GB33BUKB20201555555555", "GB33BUKB20201555555555"),
         ("/callback?code=auth-code-secret&state=1", "auth-code-secret"),
         ("grant refresh_token=rt-secret-value", "rt-secret-value"),
