@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 import orjson
 
+from consent.model import Actor, ConsentEvent
+
 GENESIS = ""
 
 
@@ -44,3 +46,32 @@ def event_hash(
         "prev_hash": prev_hash,
     }
     return hashlib.sha256(canonical(content)).hexdigest()
+
+
+def chained_event(
+    consent_id: str,
+    *,
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    actor: Actor,
+    actor_id: str,
+    kind: str,
+    reason: str,
+    changes: Mapping[str, object],
+) -> ConsentEvent:
+    """The next event of a consent's chain, its hash computed over its content and ``prev_hash``."""
+    at = at.astimezone(UTC)
+    content = dict(changes)
+    digest = event_hash(
+        consent_id=consent_id,
+        seq=seq,
+        at=at,
+        actor=actor.value,
+        actor_id=actor_id,
+        kind=kind,
+        reason=reason,
+        changes=content,
+        prev_hash=prev_hash,
+    )
+    return ConsentEvent(consent_id, seq, at, actor, actor_id, kind, reason, content, prev_hash, digest)

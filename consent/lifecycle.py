@@ -185,3 +185,17 @@ def expiry_due(consent: Consent, now: datetime, awaiting_ttl: timedelta) -> bool
     if consent.status in (AUTH, PAUS):
         return consent.expires_at is not None and consent.expires_at <= now
     return False
+
+
+def created(consent: Consent) -> dict[str, object]:
+    """What the first event of a new consent records: everything the wallet asked for."""
+    return {
+        "status": [None, consent.status.value],
+        "permissions": sorted(consent.permissions),
+        "purposes": list(consent.purposes),
+        "recipients": list(consent.recipients),
+        "expires_at": _iso(consent.expires_at),
+        "transaction_from": _iso(consent.transaction_from),
+        "transaction_to": _iso(consent.transaction_to),
+        "frequency_per_day": consent.frequency_per_day,
+    }

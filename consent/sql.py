@@ -9,7 +9,7 @@ change is lost. Subscribers hear of a change only after it commits.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consent import lifecycle
-from consent.chain import GENESIS, event_hash
+from consent.chain import GENESIS, chained_event
 from consent.chain_check import first_break
 from consent.changes import ConsentChanges
 from consent.errors import ConsentError, ConsentNotFoundError, IdempotencyConflictError
@@ -33,9 +33,10 @@ from consent.model import (
     NewConsent,
 )
 from consent.purpose_rules import check_new_consent, check_opt_in
-from consent.sql_rows import access_from_row, access_row, consent_from_row, consent_row, event_from_row, event_row
+from consent.sql_access import SqlAccessLog
+from consent.sql_rows import consent_from_row, consent_row, event_from_row, event_row
 from consent.store import Clock
-from consent.tables import access_records, consent_events, consent_idempotency, consents
+from consent.tables import consent_events, consent_idempotency, consents
 from policies import PolicySet
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -67,6 +68,7 @@ class SqlConsentStore:
         self.clock = clock
         self.changes = changes or ConsentChanges()
         self.awaiting_ttl = timedelta(seconds=awaiting_authorisation_ttl)
+        self.access_log = SqlAccessLog(engine)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
@@ -98,7 +100,17 @@ class SqlConsentStore:
             transaction_to=checked.transaction_to,
             frequency_per_day=checked.frequency_per_day,
         )
-        event = _event(consent, GENESIS, 1, now, Actor.WALLET, checked.client_id, "created", "", _created(consent))
+        event = chained_event(
+            consent.consent_id,
+            prev_hash=GENESIS,
+            seq=1,
+            at=now,
+            actor=Actor.WALLET,
+            actor_id=checked.client_id,
+            kind="created",
+            reason="",
+            changes=lifecycle.created(consent),
+        )
         try:
             async with self.engine.begin() as conn:
                 await conn.execute(insert(consents).values(**consent_row(consent), head_hash=event.hash))
@@ -346,7 +358,17 @@ class SqlConsentStore:
         at: datetime,
     ) -> bool:
         updated = change.consent
-        event = _event(updated, head, updated.version, at, actor, actor_id, change.kind, reason, change.changes)
+        event = chained_event(
+            updated.consent_id,
+            prev_hash=head,
+            seq=updated.version,
+            at=at,
+            actor=actor,
+            actor_id=actor_id,
+            kind=change.kind,
+            reason=reason,
+            changes=change.changes,
+        )
         values = consent_row(updated) | {"head_hash": event.hash}
         where = and_(consents.c.consent_id == current.consent_id, consents.c.version == current.version)
         try:
@@ -369,25 +391,13 @@ class SqlConsentStore:
     # -- access records -----------------------------------------------------------------------------------
 
     async def record_access(self, records: Sequence[AccessRecord]) -> None:
-        if not records:
-            return
-        async with self.engine.begin() as conn:
-            await conn.execute(insert(access_records), [access_row(r) for r in records])
+        """Write the gateway's audit records (one batched insert)."""
+        await self.access_log.record(records)
 
     async def access_history(
         self, *, consent_id: str | None = None, user_id: str | None = None, limit: int = 100, offset: int = 0
     ) -> list[AccessRecord]:
-        if consent_id is None and user_id is None:
-            raise ValueError("access_history needs a consent_id or a user_id")
-        query = select(access_records)
-        if consent_id is not None:
-            query = query.where(access_records.c.consent_id == consent_id)
-        if user_id is not None:
-            query = query.where(access_records.c.user_id == user_id)
-        query = query.order_by(access_records.c.at.desc(), access_records.c.id.desc())
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(query.limit(max(1, min(limit, 500))).offset(offset))).mappings().all()
-        return [access_from_row(r) for r in rows]
+        return await self.access_log.history(consent_id=consent_id, user_id=user_id, limit=limit, offset=offset)
 
 
 def _check_owner(consent: Consent, actor: Actor, actor_id: str) -> None:
@@ -395,47 +405,3 @@ def _check_owner(consent: Consent, actor: Actor, actor_id: str) -> None:
     owner = {Actor.WALLET: consent.client_id, Actor.USER: consent.user_id}.get(actor, actor_id)
     if owner != actor_id:
         raise ConsentNotFoundError(f"No consent {consent.consent_id!r}.", path="ConsentId")
-
-
-def _created(consent: Consent) -> dict[str, object]:
-    return {
-        "status": [None, consent.status.value],
-        "permissions": sorted(consent.permissions),
-        "purposes": list(consent.purposes),
-        "recipients": list(consent.recipients),
-        "expires_at": _iso(consent.expires_at),
-        "transaction_from": _iso(consent.transaction_from),
-        "transaction_to": _iso(consent.transaction_to),
-        "frequency_per_day": consent.frequency_per_day,
-    }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _event(
-    consent: Consent,
-    prev_hash: str,
-    seq: int,
-    at: datetime,
-    actor: Actor,
-    actor_id: str,
-    kind: str,
-    reason: str,
-    changes: Mapping[str, object],
-) -> ConsentEvent:
-    at = at.astimezone(UTC)
-    content = dict(changes)
-    digest = event_hash(
-        consent_id=consent.consent_id,
-        seq=seq,
-        at=at,
-        actor=actor.value,
-        actor_id=actor_id,
-        kind=kind,
-        reason=reason,
-        changes=content,
-        prev_hash=prev_hash,
-    )
-    return ConsentEvent(consent.consent_id, seq, at, actor, actor_id, kind, reason, content, prev_hash, digest)
