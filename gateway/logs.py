@@ -9,7 +9,8 @@ route template when one matched.
 
 ``AccessLogMiddleware`` writes the per-request line (logger ``walletgate.access``). It reads
 what the pipeline leaves on ``request.state`` (all optional strings): ``api`` (published API
-name), ``operation`` (operationId), ``wallet`` (the calling client_id) and ``consent_id``.
+name), ``operation`` (operationId), ``wallet`` (the calling client_id), ``consent_id`` and
+``trace_id`` (32 hex digits; otherwise the span current when the response starts is used).
 """
 
 from __future__ import annotations
@@ -170,6 +171,7 @@ class RequestFacts:
     operation: str | None
     wallet: str | None
     consent_id: str | None
+    trace_id: str | None  # set by the pipeline when its server span ended before the response went out
 
 
 def _state_text(state: Mapping[str, Any], name: str, attr: str | None = None) -> str | None:
@@ -196,6 +198,7 @@ def request_facts(scope: Scope, status: int, seconds: float) -> RequestFacts:
         operation=_state_text(state, "operation", "operation_id"),
         wallet=_state_text(state, "wallet", "client_id"),
         consent_id=_state_text(state, "consent_id"),
+        trace_id=_state_text(state, "trace_id"),
     )
 
 
@@ -233,7 +236,7 @@ class AccessLogMiddleware:
                 facts.status,
                 extra={
                     "interaction_id": facts.interaction_id,
-                    "trace_id": trace_id,
+                    "trace_id": facts.trace_id or trace_id,
                     "method": facts.method,
                     "route": facts.route,
                     "status": facts.status,

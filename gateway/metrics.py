@@ -66,7 +66,11 @@ class Metrics:
 
             exporter = OTLPMetricExporter(endpoint=otlp_endpoint or None)  # None: the OTEL_* variables decide
             readers.append(PeriodicExportingMetricReader(exporter, export_interval_millis=EXPORT_INTERVAL_MS))
-        self.provider = MeterProvider(metric_readers=readers, resource=Resource.create({"service.name": service_name}))
+        self.provider = MeterProvider(
+            metric_readers=readers,
+            resource=Resource.create({"service.name": service_name}),
+            shutdown_on_exit=self.exporting,  # flush at exit only when something is exported
+        )
         meter = self.provider.get_meter("walletgate")
         self._requests = meter.create_counter("walletgate.requests", "{request}", "Requests answered")
         self._latency = meter.create_histogram(

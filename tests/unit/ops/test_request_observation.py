@@ -29,6 +29,7 @@ async def proxied(request: Request) -> Response:
     request.state.operation = _Operation("GetAccountBalances")  # the object is fine too
     request.state.wallet = "wallet-1"
     request.state.consent_id = "aac-123"
+    request.state.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     return PlainTextResponse("ok")
 
 
@@ -78,6 +79,7 @@ def test_access_line_carries_the_pipeline_labels_and_the_route_template(
     assert record.operation == "GetAccountBalances"  # type: ignore[attr-defined]
     assert record.client_id == "wallet-1"  # type: ignore[attr-defined]
     assert record.consent_id == "aac-123"  # type: ignore[attr-defined]
+    assert record.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"  # type: ignore[attr-defined]
     assert record.interaction_id == response.headers["x-fapi-interaction-id"]  # type: ignore[attr-defined]
     assert record.getMessage() == "GET /accounts/{account_id}/balances 200"
 
