@@ -92,9 +92,10 @@ def test_generated_configmaps_match_the_repository_files() -> None:
     assert render.main(["--check"]) == 0, "run: python deploy/k8s/render.py"
 
 
-def test_deployment_mounts_every_policy_file_at_its_path() -> None:
+@pytest.mark.parametrize("kind", ["Deployment", "Job"])
+def test_every_policy_file_is_mounted_at_its_path(kind: str) -> None:
     configmap = _one("ConfigMap", "walletgate-policies")
-    volumes = {v["name"]: v for v in _one("Deployment")["spec"]["template"]["spec"]["volumes"]}
+    volumes = {v["name"]: v for v in _one(kind)["spec"]["template"]["spec"]["volumes"]}
     items = volumes["policies"]["configMap"]["items"]
     assert {item["key"] for item in items} == set(configmap["data"])
     assert all(item["path"] == item["key"].replace("--", "/") for item in items)
@@ -124,6 +125,36 @@ def test_every_container_is_limited_non_root_and_read_only(kind: str) -> None:
         assert context["readOnlyRootFilesystem"] is True, container["name"]
         assert context["allowPrivilegeEscalation"] is False, container["name"]
         assert context["capabilities"]["drop"] == ["ALL"], container["name"]
+
+
+def _image_environment() -> dict[str, str]:
+    env: dict[str, str] = {}
+    for op, args in _instructions():
+        if op == "ENV":
+            env.update(dict(re.findall(r"(\w+)=(\S+)", args)))
+    return env
+
+
+def _effective_environment(kind: str, container: dict[str, Any]) -> dict[str, str]:
+    """What a walletgate container sees: the image's ENV, then envFrom ConfigMaps, then env."""
+    env = _image_environment()
+    for source in container.get("envFrom", []):
+        env.update(_one("ConfigMap", source["configMapRef"]["name"])["data"])
+    env.update({e["name"]: e.get("value", "<from a Secret>") for e in container.get("env", [])})
+    return env
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "Job"])
+def test_walletgate_containers_get_what_production_mode_requires(kind: str) -> None:
+    container = _containers(kind)[0]
+    env = _effective_environment(kind, container)
+    assert env["WALLETGATE_MODE"] == "production"
+    assert env["WALLETGATE_ISSUER"].startswith("https://")
+    assert env["WALLETGATE_DATABASE_URL"] == "<from a Secret>"
+    mounts = [m["mountPath"] for m in container["volumeMounts"]]
+    for name in ("WALLETGATE_POLICIES_DIR", "WALLETGATE_SIGNING_KEYS_FILE", "WALLETGATE_DIRECTORY_JWKS_FILE"):
+        assert any(env[name].startswith(mount + "/") for mount in mounts), f"{kind}: {name}={env[name]} is not mounted"
+    assert any(env["WALLETGATE_DATA_DIR"].startswith(mount + "/") for mount in mounts), "DATA_DIR must be writable"
 
 
 def test_termination_grace_outlasts_the_drain() -> None:
