@@ -118,12 +118,13 @@ async def authorize(request: Request) -> Response:
         if user_id is None:
             return _login_redirect(request)
         params = await server.store.redeem_par(request_uri, client.client_id, user_id, services.clock())
+        consent = await _pending_consent(server, params)
+        if consent is None:
+            message = "the consent is no longer awaiting authorisation"
+            return _redirect(params, services, error="invalid_request", error_description=message)
+        return await _screen(request, services, client, consent, user_id, request_uri, error="")
     except (GatewayError, ConsentError) as exc:
-        return render_error_page(services, exc.message, status=400)
-    consent = await _pending_consent(server, params)
-    if consent is None:
-        return _redirect(params, services, error="invalid_request", error_description="the consent is not awaiting")
-    return await _screen(request, services, client, consent, user_id, request_uri, error="")
+        return render_error_page(services, exc.message, status=exc.status if exc.status >= 500 else 400)
 
 
 def _one(form: FormData, name: str) -> str:
@@ -167,7 +168,7 @@ async def _approve(
 async def decide(request: Request) -> Response:
     """The user's answer from the authorization screen."""
     services, server = oauth_server(request)
-    form = await request.form()
+    form = await request.form(max_files=0, max_fields=200)
     request_uri, decision = _one(form, "request_uri"), _one(form, "decision")
     chosen = [v for v in form.getlist("account_id") if isinstance(v, str)]
     try:
@@ -190,7 +191,7 @@ async def decide(request: Request) -> Response:
         opt_in = _one(form, "marketing_opt_in") == "yes"
         return await _approve(services, server, params, user_id, list(dict.fromkeys(chosen)), opt_in)
     except (GatewayError, ConsentError) as exc:
-        return render_error_page(services, exc.message, status=400)
+        return render_error_page(services, exc.message, status=exc.status if exc.status >= 500 else 400)
 
 
 async def _offered_accounts(

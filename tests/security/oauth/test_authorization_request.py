@@ -183,3 +183,12 @@ def test_marketing_consent_with_opt_in_is_authorised(gateway, wallet):
     }
     assert gateway.http.post("/authorize/decision", data=form, follow_redirects=False).status_code == 303
     assert gateway.run(gateway.services.consents.get, consent_id).marketing_opt_in is True
+
+
+def test_bank_outage_during_authorization_shows_a_page_not_json(gateway, wallet):
+    request_uri = wallet.request_uri(gateway.consent(wallet.client_id))
+    gateway.run(gateway.bank.cleanup)
+    response = authorize(gateway, client_id=wallet.client_id, request_uri=request_uri)
+    assert response.status_code == 502
+    assert response.headers["content-type"].startswith("text/html")
+    assert "could not be reached to list the user" in response.text

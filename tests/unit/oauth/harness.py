@@ -167,6 +167,7 @@ class Gateway:
     http: TestClient
     services: Services
     clock: FrozenClock
+    bank: web.AppRunner | None = None
 
     def run(self, coro_fn: Any, *args: Any, **kwargs: Any) -> Any:
         portal = self.http.portal
@@ -257,9 +258,9 @@ def running_gateway(tmp_path: Path, settings_factory: Any, **overrides: Any) -> 
     app = oauth_app(settings, clock)
     with TestClient(app, base_url=ISSUER, client=("127.0.0.1", 50000)) as http:
         gateway = Gateway(http, app.state.services, clock)
-        runner = gateway.run(start_bank, bank_port)
+        gateway.bank = gateway.run(start_bank, bank_port)
         assert gateway.services.oauth is not None
         try:
             yield gateway
         finally:
-            gateway.run(runner.cleanup)
+            gateway.run(gateway.bank.cleanup)
