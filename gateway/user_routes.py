@@ -2,7 +2,15 @@
 
 Authenticated as the user by the portal session cookie; every state change also needs the
 session's CSRF token in ``x-csrf-token``. Another user's consent gets the same 404 as an
-unknown id.
+unknown id. Text follows ``Accept-Language`` (en, zh).
+
+    GET  /api/me/consents                    ?status=&wallet=&purpose=&limit=&offset=  → {consents, next_offset}
+    GET  /api/me/consents/{id}               one consent, permissions grouped by data cluster in plain words
+    GET  /api/me/consents/{id}/events        its hash-chained events
+    GET  /api/me/consents/{id}/access        ?limit=&offset=  which wallet read what, when
+    GET  /api/me/consents/{id}/receipt       application/jwt, typ consent-receipt+jwt, signed by the gateway
+    POST /api/me/consents/{id}/revoke|pause|resume   optional {"reason": "..."}
+    POST /api/me/consents/{id}/amend         {"account_ids": [...], "permissions": [...]} (narrow only)
 """
 
 from __future__ import annotations
