@@ -1,4 +1,9 @@
-"""Record the call for the user's access history: one ``AccessRecord``, queued off the request path."""
+"""Record the call for the user's access history: one ``AccessRecord``, queued off the request path.
+
+A call refused before its access token was verified names no wallet and no user, so it has
+no place in anyone's history (the access log and metrics count it); every other routed call,
+served or refused, is recorded.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +15,16 @@ from gateway.pipeline.call import Call
 
 
 async def audit(call: Call) -> None:
-    if call.api is None or call.operation is None:
-        return  # nothing was routed: there is no operation to show anyone
     token, consent = call.token, call.consent
+    if call.api is None or call.operation is None or token is None:
+        return
     call.runtime.audit.submit(
         AccessRecord(
             interaction_id=call.interaction_id,
             at=datetime.fromtimestamp(call.services.clock(), UTC),
-            client_id=token.client_id if token else "",
-            consent_id=token.consent_id if token else None,
-            user_id=(consent.user_id if consent else None) or (token.subject if token and token.consent_id else None),
+            client_id=token.client_id,
+            consent_id=token.consent_id,
+            user_id=(consent.user_id if consent else None) or (token.subject if token.consent_id else None),
             api=call.api.name,
             operation_id=call.operation.operation_id,
             method=call.method,

@@ -54,22 +54,24 @@ class AuditWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        while self._pending:
-            if not await self.flush():
-                log.error("audit: %d records could not be written at shutdown", len(self._pending))
-                return
+        if not await self._drain(len(self._pending)):
+            log.error("audit: %d records could not be written at shutdown", len(self._pending))
 
     async def flush(self) -> bool:
-        """Write one batch; False when the sink failed (the batch stays queued)."""
-        batch = [self._pending.popleft() for _ in range(min(self._batch_size, len(self._pending)))]
-        if not batch:
-            return True
-        try:
-            await self._sink(batch)
-        except Exception:
-            log.exception("audit: writing %d records failed; will retry", len(batch))
-            self._pending.extendleft(reversed(batch))
-            return False
+        """Write everything queued now; False when the sink failed (the rest stays queued)."""
+        return await self._drain(len(self._pending))
+
+    async def _drain(self, count: int) -> bool:
+        """Write the ``count`` oldest records in batches; records queued meanwhile wait for the next round."""
+        while count > 0 and self._pending:
+            batch = [self._pending.popleft() for _ in range(min(self._batch_size, count, len(self._pending)))]
+            try:
+                await self._sink(batch)
+            except Exception:
+                log.exception("audit: writing %d records failed; will retry", len(batch))
+                self._pending.extendleft(reversed(batch))
+                return False
+            count -= len(batch)
         return True
 
     async def _run(self) -> None:
@@ -77,5 +79,4 @@ class AuditWriter:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval)
             self._wake.clear()
-            while self._pending and await self.flush():
-                pass
+            await self._drain(len(self._pending))

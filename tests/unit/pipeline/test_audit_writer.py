@@ -80,3 +80,20 @@ async def test_audit_writer_keeps_a_failed_batch_and_retries() -> None:
     await asyncio.sleep(0.1)
     await writer.stop()
     assert [r.interaction_id for b in sink.batches for r in b] == [f"i-{n}" for n in range(5)]
+
+
+async def test_audit_writer_batches_a_steady_trickle_instead_of_writing_each_record() -> None:
+    calls: list[int] = []
+
+    async def slow_sink(records: Sequence[AccessRecord]) -> None:
+        calls.append(len(records))
+        await asyncio.sleep(0.02)
+
+    writer = AuditWriter(slow_sink, batch_size=1000, interval=0.1)
+    await writer.start()
+    for n in range(60):  # one record every 5 ms for 0.3 s
+        writer.submit(_record(n))
+        await asyncio.sleep(0.005)
+    await writer.stop()
+    assert sum(calls) == 60
+    assert len(calls) <= 6
