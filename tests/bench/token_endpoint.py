@@ -6,7 +6,8 @@ with a DPoP proof (ES256): each request costs the server two signature verificat
 replay-cache checks and one token signature. Assertions and proofs are signed before the clock
 starts, so the figure is the server's, not the client's. The endpoint's rate limits are raised
 in a private copy of the policies so that every request is admitted.
-Knobs: WALLETGATE_BENCH_TOKENS (default 2000), WALLETGATE_BENCH_CONCURRENCY (default 16).
+Knobs: WALLETGATE_BENCH_TOKENS (default 2000), WALLETGATE_BENCH_CONCURRENCY (default 16),
+WALLETGATE_BENCH_REDIS_URL (replay caches in Redis, as replicas run them; default in-process).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from tests.unit.oauth.keys import WalletKey
 
 TOKENS = int(os.environ.get("WALLETGATE_BENCH_TOKENS", "2000"))
 CONCURRENCY = int(os.environ.get("WALLETGATE_BENCH_CONCURRENCY", "16"))
+REDIS_URL = os.environ.get("WALLETGATE_BENCH_REDIS_URL", "")
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 OPEN = {"rate": 1_000_000, "per": "1s", "burst": 1_000_000}
 
@@ -116,6 +118,7 @@ def main() -> int:
             "WALLETGATE_PORT": str(port),
             "WALLETGATE_ISSUER": issuer,
             "WALLETGATE_LOG_LEVEL": "warning",
+            "WALLETGATE_REDIS_URL": REDIS_URL,
         }
         subprocess.run(python_module("gateway.cli", "migrate"), env={**os.environ, **env}, check=True)
         key, dpop = WalletKey("ES256"), WalletKey("ES256")
@@ -132,8 +135,9 @@ def main() -> int:
             return 1
         latencies.sort()
         p99 = latencies[int(len(latencies) * 0.99) - 1]
+        replay = "Redis" if REDIS_URL else "in-process"
         print(f"token endpoint (client_credentials, private_key_jwt ES256, DPoP ES256), 1 worker, SQLite, "
-              f"{TOKENS} tokens, concurrency {CONCURRENCY}")  # fmt: skip
+              f"{replay} replay cache, {TOKENS} tokens, concurrency {CONCURRENCY}")  # fmt: skip
         print(f"  {TOKENS / elapsed:.0f} tokens/s   median {statistics.median(latencies) * 1000:.1f} ms   "
               f"p99 {p99 * 1000:.1f} ms")  # fmt: skip
     return 0
