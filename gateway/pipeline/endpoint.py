@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from gateway.consent_cache import ConsentCache
-from gateway.errors import ServiceUnavailableError, interaction_id
+from gateway.errors import GatewayError, ServiceUnavailableError, interaction_id
 from gateway.pipeline import handle
 from gateway.pipeline.audit_writer import AuditWriter
 from gateway.pipeline.call import Call
@@ -28,6 +28,14 @@ from gateway.services import Services
 from gateway.settings import SettingsError
 from gateway.telemetry import tracing_for
 from gateway.upstream import UpstreamClient
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class PayloadTooLargeError(GatewayError):
+    """RFC 9110 §15.5.14: the request body is larger than the gateway accepts."""
+
+    status, code, message = 413, "UK.OBIE.Field.Invalid", "The request body is too large."
 
 
 class PublishedApisRoute(BaseRoute):
@@ -62,12 +70,26 @@ async def serve(request: Request) -> Response:
         url=services.settings.issuer_url + request.url.path + (f"?{query}" if query else ""),
         headers=request.headers,
         query=request.query_params,
-        body=await request.body(),
+        body=await _body(request),
         client_ip=request.client.host if request.client else None,
         interaction_id=interaction_id(request),
         started=time.perf_counter(),
     )
     return await handle(call)
+
+
+async def _body(request: Request) -> bytes:
+    """The request body, refused past ``MAX_BODY_BYTES`` without reading the rest."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLargeError(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def start_pipeline(services: Services, *, passthrough: bool = False) -> Callable[[], Awaitable[None]]:

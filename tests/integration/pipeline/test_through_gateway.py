@@ -127,3 +127,9 @@ def test_interaction_id_is_echoed(wallet: Wallet) -> None:
     given = "93bac548-d2de-4546-b106-880a5018460d"
     response = wallet.get(BASE + "/accounts", consent, **{"x-fapi-interaction-id": given})
     assert response.headers["x-fapi-interaction-id"] == given
+
+
+def test_oversized_body_is_refused_before_it_is_read(wallet: Wallet) -> None:
+    response = wallet.client.post(BASE + "/accounts", content=b"x" * (1024 * 1024 + 1))
+    assert response.status_code == 413
+    assert response.json()["Errors"][0]["ErrorCode"] == "U002"
