@@ -20,11 +20,12 @@ class ReplayCache(Protocol):
 
 
 class MemoryReplayCache:
-    """A per-process replay cache; expired keys are swept once the table grows past ``sweep_at``."""
+    """A per-process replay cache; expired keys are swept whenever the table doubles past ``sweep_at``."""
 
     def __init__(self, clock: Clock = time.time, sweep_at: int = 10_000) -> None:
         self._clock = clock
         self._seen: dict[str, float] = {}
+        self._min_sweep = sweep_at
         self._sweep_at = sweep_at
 
     async def first_use(self, key: str, ttl: float) -> bool:
@@ -34,6 +35,8 @@ class MemoryReplayCache:
             return False
         if len(self._seen) >= self._sweep_at:
             self._seen = {k: v for k, v in self._seen.items() if v > now}
+            # Amortised: with many live keys, the next sweep waits until the table has doubled.
+            self._sweep_at = max(self._min_sweep, 2 * len(self._seen))
         self._seen[key] = now + ttl
         return True
 

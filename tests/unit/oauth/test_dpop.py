@@ -216,3 +216,15 @@ async def test_redis_replay_cache_answers_once_across_instances(redis_url):
     finally:
         await one.aclose()
         await two.aclose()
+
+
+async def test_memory_replay_cache_sweeps_expired_keys_and_keeps_live_ones():
+    clock = [0.0]
+    cache = MemoryReplayCache(clock=lambda: clock[0], sweep_at=4)
+    for key in ("a", "b", "c"):
+        assert await cache.first_use(key, 10)
+    clock[0] = 11
+    assert await cache.first_use("d", 100)
+    assert await cache.first_use("e", 100)  # sweeps a, b, c
+    assert not await cache.first_use("d", 100)
+    assert len(cache._seen) == 2
