@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.oauth.errors import InvalidGrantError, InvalidRequestUriError
@@ -233,6 +233,15 @@ class OAuthStore:
             rows = (await conn.execute(select(access_tokens.c.jti, access_tokens.c.expires_at).where(live))).all()
             await conn.execute(update(access_tokens).where(live).values(revoked=True))
         return [(row.jti, row.expires_at) for row in rows]
+
+    async def sweep(self, before: float) -> int:
+        """Delete codes, pushed requests and access-token records that expired before ``before``."""
+        removed = 0
+        async with self.engine.begin() as conn:
+            for table in (codes, par_requests, access_tokens):
+                result = await conn.execute(delete(table).where(table.c.expires_at < before))
+                removed += result.rowcount
+        return removed
 
     async def revoked_access(self, now: float) -> list[tuple[str, float]]:
         """Revoked access tokens that have not expired (to seed the deny-list at start-up)."""

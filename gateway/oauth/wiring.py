@@ -6,8 +6,12 @@ spreads the access-token deny-list; otherwise both live in this process.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import BaseRoute
 
 from gateway.oauth import authorize, discovery, grants, introspection, par
@@ -17,6 +21,10 @@ from gateway.oauth.replay import MemoryReplayCache, RedisReplayCache
 from gateway.oauth.revocation import RevocationList
 from gateway.oauth.server import SessionUser, build_authorization_server
 from gateway.services import Services
+
+log = logging.getLogger("walletgate.oauth")
+SWEEP_EVERY = 300.0
+SWEEP_AFTER = 3600.0
 
 
 def oauth_routes() -> list[BaseRoute]:
@@ -35,7 +43,27 @@ async def start_oauth(
     services.oauth = build_authorization_server(services, consents=consents, session_user=session_user)
     services.revocation.load(await services.oauth.store.revoked_access(services.clock()))
     await services.revocation.start()
-    return services.revocation.stop
+    sweeper = asyncio.create_task(_sweep_forever(services), name="oauth-sweeper")
+
+    async def stop() -> None:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+        await services.revocation.stop()
+
+    return stop
+
+
+async def _sweep_forever(services: Services) -> None:
+    """Every few minutes, drop grants that expired more than an hour ago (the audit lives in consent events)."""
+    if services.oauth is None:
+        return
+    while True:
+        await asyncio.sleep(SWEEP_EVERY)
+        try:
+            await services.oauth.store.sweep(services.clock() - SWEEP_AFTER)
+        except SQLAlchemyError:
+            log.warning("sweeping expired oauth grants failed; will retry", exc_info=True)
 
 
 def consent_token_revoker(services: Services) -> ConsentTokenRevoker:

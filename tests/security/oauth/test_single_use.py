@@ -90,3 +90,13 @@ async def test_revocation_reaches_another_replica_through_redis(redis_url):
         await second.stop()
         await one.aclose()
         await two.aclose()
+
+
+async def test_sweep_removes_only_what_expired_before_the_cut(store):
+    await store.create_code(grant("live-code"))  # expires NOW + 60
+    await store.record_access("jti-live", "w1", "c1", None, NOW + 300)
+    await store.record_access("jti-gone", "w1", "c1", None, NOW - 5)
+    await store.create_par("urn:gone", "w1", {}, NOW - 10)
+    assert await store.sweep(NOW) == 2
+    assert isinstance(await store.redeem_code("live-code", NOW), CodeGrant)
+    assert [jti for jti, _ in await store.revoke_by(now=NOW, consent_id="c1")] == ["jti-live"]
