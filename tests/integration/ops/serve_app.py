@@ -2,8 +2,8 @@
 
 ``python -m tests.integration.ops.serve_app`` reads the usual ``WALLETGATE_*`` variables,
 migrates the database and serves the app through a uvicorn factory that configures logging
-like ``app_from_env``, with uvicorn's own signal handling. ``GET /_ops_test/slow?seconds=N``
-answers after N seconds so a test can hold a request in flight; ``/_ops_test/echo`` logs a
+like ``app_from_env``, with uvicorn's own signal handling. ``GET /_ops_test/slow?seconds=N&marker=FILE``
+touches FILE, then answers after N seconds, so a test can hold a request in flight; ``/_ops_test/echo`` logs a
 message built from the request (the redaction test checks that none of it reaches the log in
 clear).
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
@@ -27,6 +28,8 @@ from gateway.settings import load_settings
 
 
 async def slow(request: Request) -> Response:
+    if marker := request.query_params.get("marker"):
+        Path(marker).touch()  # tells the test this request is now in flight
     await asyncio.sleep(float(request.query_params.get("seconds", "1")))
     return JSONResponse({"slept": True})
 
