@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.clock import Clock
+from gateway.oauth.consents import AUTHORIZATION_DETAILS_TYPE
 from gateway.oauth.keys import KeyRing
 from gateway.oauth.store import OAuthStore, RefreshGrant, digest
 from gateway.settings import Settings
@@ -135,13 +136,18 @@ class TokenService:
         await self.store.create_refresh(grant, self.clock())
         return token
 
-    def response(self, issued: IssuedAccessToken, binding: Binding, scope: str, **extra: str) -> dict[str, Any]:
-        """The RFC 6749 §5.1 token response body."""
+    def response(
+        self, issued: IssuedAccessToken, binding: Binding, scope: str, consent_id: str | None = None, **extra: str
+    ) -> dict[str, Any]:
+        """The RFC 6749 §5.1 token response body; user tokens also name their consent (RFC 9396 §7)."""
         body: dict[str, Any] = {
             "access_token": issued.token,
             "token_type": binding.token_type,
             "expires_in": self.settings.access_token_ttl,
             "scope": scope,
         }
+        if consent_id is not None:
+            body["consent_id"] = consent_id
+            body["authorization_details"] = [{"type": AUTHORIZATION_DETAILS_TYPE, "consent_id": consent_id}]
         body.update(extra)
         return body

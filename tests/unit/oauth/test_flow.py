@@ -51,3 +51,9 @@ def test_code_flow_authorises_consent_and_issues_tokens(gateway, wallet):
     refreshed = wallet.post("/token", {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]})
     assert refreshed.status_code == 200, refreshed.text
     assert refreshed.json()["refresh_token"] == body["refresh_token"]
+
+
+def test_token_response_names_the_consent_as_authorization_details(gateway, wallet):
+    consent_id = gateway.consent(wallet.client_id)
+    body = wallet.redeem(wallet.code(consent_id)).json()
+    assert body["authorization_details"] == [{"type": "account_access_consent", "consent_id": consent_id}]
