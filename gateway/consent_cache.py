@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from consent.errors import ConsentNotFoundError
 from consent.model import Consent
+from gateway.metrics import Metrics
 
 log = logging.getLogger("walletgate.consent_cache")
 
@@ -40,9 +41,11 @@ class ConsentCache:
         redis: Any | None = None,
         clock: Callable[[], float] = time.monotonic,
         max_entries: int = 100_000,
+        metrics: Metrics | None = None,
     ) -> None:
         self._source, self._ttl, self._redis, self._clock = source, ttl, redis, clock
         self._max_entries = max_entries
+        self._metrics = metrics
         self._entries: dict[str, tuple[float, Consent | None]] = {}
         self._generation: dict[str, int] = {}
         self._loading: dict[str, asyncio.Future[Consent | None]] = {}
@@ -50,7 +53,10 @@ class ConsentCache:
 
     async def get(self, consent_id: str) -> Consent | None:
         entry = self._entries.get(consent_id)
-        if entry is not None and entry[0] > self._clock():
+        hit = entry is not None and entry[0] > self._clock()
+        if self._metrics is not None:
+            self._metrics.record_cache(hit)
+        if hit and entry is not None:
             return entry[1]
         loading = self._loading.get(consent_id)
         if loading is not None:

@@ -17,10 +17,12 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import NoReturn
 
 import aiohttp
 
 from gateway.errors import ServiceUnavailableError, UpstreamError
+from gateway.metrics import Metrics
 
 log = logging.getLogger("walletgate.upstream")
 
@@ -79,14 +81,25 @@ class CircuitBreaker:
             self._open_until = self._clock() + self._open_seconds
 
     @property
+    def recovering(self) -> bool:
+        """A failure or trial is on record: the next success closes the breaker."""
+        return self._failures > 0
+
+    @property
     def is_open(self) -> bool:
         return self._failures >= self._threshold and self._open_until > self._clock()
 
 
 class UpstreamClient:
-    def __init__(self, options: UpstreamOptions | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        options: UpstreamOptions | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.options = options or UpstreamOptions()
         self._clock = clock
+        self._metrics = metrics
         self._session: aiohttp.ClientSession | None = None
         self._breakers: dict[str, CircuitBreaker] = {}
 
@@ -125,7 +138,11 @@ class UpstreamClient:
         if self._session is None:
             raise ServiceUnavailableError("The gateway is starting or stopping; retry later.")
         breaker = self.breaker(upstream)
-        breaker.before()
+        try:
+            breaker.before()
+        except ServiceUnavailableError:
+            self._note(upstream, "circuit_open", breaker)
+            raise
         attempts = 1 + (self.options.retries if method in IDEMPOTENT else 0)
         for attempt in range(attempts):
             try:
@@ -134,20 +151,31 @@ class UpstreamClient:
                 if attempt + 1 < attempts:
                     await asyncio.sleep(0.01 * (attempt + 1))
                     continue
-                breaker.failure()
-                log.warning("upstream %s: %s %s failed: %r", upstream, method, url, exc)
-                raise UpstreamError() from None
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                breaker.failure()
-                log.warning("upstream %s: %s %s failed: %r", upstream, method, url, exc)
-                raise UpstreamError() from None
+                self._fail(upstream, breaker, "connect", f"{method} {url} failed: {exc!r}")
+            except TimeoutError:
+                self._fail(upstream, breaker, "timeout", f"{method} {url} timed out")
+            except aiohttp.ClientError as exc:
+                self._fail(upstream, breaker, "connect", f"{method} {url} failed: {exc!r}")
             if response.status >= 500:
-                breaker.failure()
-                log.warning("upstream %s: %s %s answered %s", upstream, method, url, response.status)
-                raise UpstreamError()
+                self._fail(upstream, breaker, "status_5xx", f"{method} {url} answered {response.status}")
+            if breaker.recovering:
+                self._note(upstream, None, breaker)
             breaker.success()
             return response
         raise UpstreamError()  # pragma: no cover - the loop always returns or raises
+
+    def _fail(self, upstream: str, breaker: CircuitBreaker, kind: str, what: str) -> NoReturn:
+        breaker.failure()
+        log.warning("upstream %s: %s", upstream, what)
+        self._note(upstream, kind, breaker)
+        raise UpstreamError() from None
+
+    def _note(self, upstream: str, kind: str | None, breaker: CircuitBreaker) -> None:
+        if self._metrics is None:
+            return
+        if kind is not None:
+            self._metrics.record_upstream_error(upstream, kind)
+        self._metrics.record_circuit_state(upstream, "open" if breaker.is_open else "closed")
 
     async def _once(
         self,

@@ -75,7 +75,18 @@ async def serve(request: Request) -> Response:
         interaction_id=interaction_id(request),
         started=time.perf_counter(),
     )
-    return await handle(call)
+    try:
+        return await handle(call)
+    finally:
+        _leave_facts(request, call)
+
+
+def _leave_facts(request: Request, call: Call) -> None:
+    """What the access log and request metrics label a call with (they read ``request.state``)."""
+    state = request.state
+    state.api, state.operation = call.api, call.operation
+    if call.token is not None:
+        state.wallet, state.consent_id = call.token.client_id, call.token.consent_id
 
 
 async def _body(request: Request) -> bytes:
@@ -102,11 +113,13 @@ async def start_pipeline(services: Services, *, passthrough: bool = False) -> Ca
         raise SettingsError(["pipeline passthrough is for benchmarks only; refused in production mode"])
     if services.consents is None:
         raise SettingsError(["the consent store must be built before the pipeline"])
-    consents = ConsentCache(services.consents, ttl=settings.consent_cache_ttl, redis=services.redis)
+    consents = ConsentCache(
+        services.consents, ttl=settings.consent_cache_ttl, redis=services.redis, metrics=services.metrics
+    )
     unsubscribe = services.consent_changes.subscribe(consents.on_change)
     runtime = PipelineRuntime(
         published=PublishedApis(settings, services.policies.apis, services.policies.permissions),
-        upstream=UpstreamClient(),
+        upstream=UpstreamClient(metrics=services.metrics),
         consents=consents,
         audit=AuditWriter(services.consents.record_access),
         tracing=tracing_for(settings.otlp_endpoint),

@@ -23,6 +23,9 @@ def test_unreachable_bank_is_502_with_the_interaction_id(wallet: Wallet) -> None
     assert body["Id"] == response.headers["x-fapi-interaction-id"]
     assert "127.0.0.1" not in response.text
     assert "quote the Id" in body["Message"]
+    metrics = wallet.services.metrics.prometheus_text().decode()
+    assert 'kind="connect"' in metrics
+    assert 'operation="GetAccounts"' in metrics  # the request metrics are labelled from what the pipeline left
 
 
 def test_breaker_opens_after_repeated_failures_and_answers_503_at_once(wallet: Wallet) -> None:
