@@ -21,7 +21,7 @@ from consent import lifecycle
 from consent.chain import GENESIS, chained_event
 from consent.chain_check import first_break
 from consent.changes import ConsentChanges
-from consent.errors import ConsentError, ConsentNotFoundError, IdempotencyConflictError
+from consent.errors import ConsentError, ConsentNotFoundError, IdempotencyConflictError, InvalidTransitionError
 from consent.model import (
     AccessRecord,
     Actor,
@@ -80,11 +80,11 @@ class SqlConsentStore:
     ) -> Consent:
         """Create an AWAU consent; with an idempotency key, the same key and body give the same consent."""
         now = self.now()
-        checked = check_new_consent(new, self.policies, now)
         if idempotency_key is not None:
             earlier = await self._idempotent_replay(new.client_id, idempotency_key, body_hash or "", now)
             if earlier is not None:
                 return earlier
+        checked = check_new_consent(new, self.policies, now)
         consent = Consent(
             consent_id=str(uuid.uuid4()),
             client_id=checked.client_id,
@@ -307,8 +307,8 @@ class SqlConsentStore:
                 ids = (await conn.execute(select(consents.c.consent_id).where(due).limit(_SWEEP_BATCH))).scalars()
                 batch = list(ids)
             for consent_id in batch:
-                await self._expire(consent_id, moment)
-                expired += 1
+                settled = await self._expire(consent_id, moment)
+                expired += settled.status is ConsentStatus.EXPIRED
             if len(batch) < _SWEEP_BATCH:
                 return expired
 
@@ -316,9 +316,15 @@ class SqlConsentStore:
         def step(consent: Consent, at: datetime) -> lifecycle.Change:
             return lifecycle.expire(consent, at=at)
 
-        return await self._change(
-            consent_id, step, Actor.SYSTEM, SYSTEM_ACTOR_ID, "expired", at=moment, expire_first=False
-        )
+        try:
+            return await self._change(
+                consent_id, step, Actor.SYSTEM, SYSTEM_ACTOR_ID, "expired", at=moment, expire_first=False
+            )
+        except InvalidTransitionError:
+            # Another request or instance settled it first (expired or revoked it): report it as it stands.
+            async with self.engine.connect() as conn:
+                consent, _ = await self._load(conn, consent_id)
+            return consent
 
     async def _change(
         self,

@@ -271,3 +271,25 @@ async def test_access_records_are_written_in_a_batch_and_read_newest_first(store
     assert history[0] == records[2]
     assert len(await store.access_history(user_id="alice", limit=2)) == 2
     assert await store.access_history(user_id="bob") == []
+
+
+async def test_concurrent_sweeps_expire_each_consent_once(store: SqlConsentStore, frozen_clock: FrozenClock) -> None:
+    waiting = [await store.create(_new()) for _ in range(4)]
+    frozen_clock.advance(3601)
+    counts = await asyncio.gather(store.sweep_expired(), store.sweep_expired(), store.get(waiting[0].consent_id))
+    assert counts[0] + counts[1] >= 3
+    for consent in waiting:
+        kinds = [e.kind for e in await store.events(consent.consent_id)]
+        assert kinds == ["created", "expired"]
+    assert await store.verify_chain() is None
+
+
+async def test_idempotent_replay_is_answered_before_the_rules_are_checked_again(
+    store: SqlConsentStore, frozen_clock: FrozenClock
+) -> None:
+    expiry = store.now() + timedelta(hours=1)
+    first = await store.create(_new(expires_at=expiry), idempotency_key="k", body_hash="h")
+    frozen_clock.advance(2 * 3600)  # the same body would now be refused: its expiry has passed
+    again = await store.create(_new(expires_at=expiry), idempotency_key="k", body_hash="h")
+    assert again.consent_id == first.consent_id
+    assert again.status is S.EXPIRED
