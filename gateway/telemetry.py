@@ -1,8 +1,8 @@
 """Tracing: one OpenTelemetry server span per proxied request, a child span per pipeline step.
 
 With no exporter configured (``settings.otlp_endpoint`` empty) tracing is off and the
-pipeline skips span bookkeeping entirely, so it costs nothing on the hot path. Exporters and
-metrics are configured in their own module; ``Tracing`` only needs a tracer.
+pipeline skips span bookkeeping entirely, so it costs nothing on the hot path. With one,
+spans go over OTLP/HTTP to ``{otlp_endpoint}/v1/traces`` in batches from a background thread.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 INSTRUMENTATION = "walletgate.pipeline"
@@ -21,6 +24,11 @@ INSTRUMENTATION = "walletgate.pipeline"
 class Tracing:
     tracer: Tracer
     enabled: bool
+    provider: SdkTracerProvider | None = None  # owned here when this module built it (flushed on shutdown)
+
+    def shutdown(self) -> None:
+        if self.provider is not None:
+            self.provider.shutdown()
 
     @classmethod
     def off(cls) -> Tracing:
@@ -41,11 +49,15 @@ class Tracing:
             yield span
 
 
-def tracing_for(otlp_endpoint: str) -> Tracing:
-    """Tracing through the global provider when an exporter is configured, else off."""
+def tracing_for(otlp_endpoint: str, service_name: str = "walletgate") -> Tracing:
+    """OTLP/HTTP span export when an endpoint is configured, else tracing off."""
     if not otlp_endpoint:
         return Tracing.off()
-    return Tracing.with_provider(trace.get_tracer_provider())
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    provider = SdkTracerProvider(resource=Resource.create({"service.name": service_name}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint.rstrip("/") + "/v1/traces")))
+    return Tracing(provider.get_tracer(INSTRUMENTATION), enabled=True, provider=provider)
 
 
 def finish_server_span(span: trace.Span, attributes: Mapping[str, str | int], status: int) -> None:

@@ -31,3 +31,4 @@ class PipelineRuntime:
         await self.consents.stop()
         await self.audit.stop()
         await self.upstream.close()
+        self.tracing.shutdown()
