@@ -19,7 +19,33 @@ from gateway.pipeline.call import AccessToken, Call
 FROM, TO = "fromBookingDateTime", "toBookingDateTime"
 
 
+_REASONS = {
+    "scope": "scope",
+    "Data.Permissions": "permission",
+    "Data.Purposes": "purpose",
+    FROM: "window",
+    TO: "window",
+}
+
+
 async def authorize(call: Call) -> None:
+    try:
+        await _authorize(call)
+    except GatewayError as exc:
+        call.services.metrics.record_consent_decision(False, _reason(exc))
+        raise
+    call.services.metrics.record_consent_decision(True)
+
+
+def _reason(exc: GatewayError) -> str:
+    if isinstance(exc, InvalidConsentStatusError):
+        return "status"
+    if isinstance(exc, ResourceNotFoundError):
+        return "account"
+    return _REASONS.get(exc.path or "", "consent")
+
+
+async def _authorize(call: Call) -> None:
     token, op = call.token, call.operation
     if token is None or op is None:
         raise ForbiddenError("The request was not authenticated.")

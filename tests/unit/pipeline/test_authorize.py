@@ -200,3 +200,17 @@ async def test_authorize_serves_warm_consents_without_reading_the_store(
     for _ in range(3):
         await authorize(await _routed(make_call, BASE + "/accounts"))
     assert consents.reads == 1
+
+
+async def test_authorize_counts_each_decision_with_its_reason(
+    make_call: Callable[..., Call], consents: MemoryConsents
+) -> None:
+    consents.add(consent_id="c-1", permissions=frozenset({"ReadAccountsBasic", "ReadBalances"}))
+    await authorize(await _routed(make_call, BASE + "/accounts"))
+    with pytest.raises(ForbiddenError):
+        await authorize(await _routed(make_call, TRANSACTIONS))
+    with pytest.raises(ResourceNotFoundError):
+        await authorize(await _routed(make_call, BASE + "/accounts/acc-9/balances"))
+    text = make_call().services.metrics.prometheus_text().decode()
+    assert 'reason="permission"' in text
+    assert 'reason="account"' in text
