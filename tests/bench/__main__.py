@@ -1,0 +1,34 @@
+"""``python -m tests.bench [NAME ...]`` (``make bench``): run benchmarks, each printing its figures.
+
+With no name it runs the quick ones (pipeline, limiter, token endpoint); the consent-scale
+benchmark loads a million rows and runs only when named: ``python -m tests.bench consent_scale``.
+Benchmarks are never part of the test suite and assert nothing about time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+QUICK = ("pipeline", "limiter", "token_endpoint")
+ALL = (*QUICK, "consent_scale")
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(QUICK)
+    unknown = [n for n in names if n not in ALL]
+    if unknown:
+        print(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(ALL)}", file=sys.stderr)
+        return 2
+    status = 0
+    for name in names:
+        print(f"== {name}", flush=True)
+        module = importlib.import_module(f"tests.bench.{name}")
+        sys.argv = [f"tests.bench.{name}"]
+        result = module.main()
+        status = status or int(result or 0)
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
