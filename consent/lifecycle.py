@@ -50,7 +50,8 @@ class Transition:
 
 AUTHORISE = Transition("authorise", "authorised", frozenset({AWAU}), AUTH)
 REJECT = Transition("reject", "rejected", frozenset({AWAU}), RJCT)
-REVOKE = Transition("revoke", "revoked", frozenset({AUTH, PAUS}), CANC)
+# UK OB: a wallet may DELETE a consent it no longer needs before the user answers, too.
+REVOKE = Transition("revoke", "revoked", frozenset({AWAU, AUTH, PAUS}), CANC)
 PAUSE = Transition("pause", "paused", frozenset({AUTH}), PAUS)
 RESUME = Transition("resume", "resumed", frozenset({PAUS}), AUTH)
 EXPIRE = Transition("expire", "expired", frozenset({AWAU, AUTH, PAUS}), EXPD)

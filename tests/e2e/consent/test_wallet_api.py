@@ -260,8 +260,8 @@ def test_revoked_access_token_is_refused(wallet: Wallet) -> None:
     assert response.json()["Errors"][0]["Message"] == "The access token has been revoked."
 
 
-def test_awaiting_consent_cannot_be_deleted_by_the_wallet(wallet: Wallet) -> None:
+def test_wallet_can_delete_a_consent_still_awaiting_authorisation(wallet: Wallet) -> None:
     consent_id = wallet.call("POST", CONSENTS, json=consent_body()).json()["Data"]["ConsentId"]
     response = wallet.call("DELETE", f"{CONSENTS}/{consent_id}")
-    assert response.status_code == 400
-    assert "its status is AWAU" in response.json()["Errors"][0]["Message"]
+    assert response.status_code == 204
+    assert wallet.call("GET", f"{CONSENTS}/{consent_id}").json()["Data"]["Status"] == "CANC"

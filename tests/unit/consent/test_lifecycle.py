@@ -59,7 +59,8 @@ def test_authorise_refuses_empty_account_selection() -> None:
             lambda c: lifecycle.authorise(c, user_id="a", account_ids=["x"], marketing_opt_in=False, at=LATER),
         ),
         (S.REVOKED, lambda c: lifecycle.revoke(c, at=LATER)),
-        (S.AWAITING_AUTHORISATION, lambda c: lifecycle.revoke(c, at=LATER)),
+        (S.EXPIRED, lambda c: lifecycle.revoke(c, at=LATER)),
+        (S.REJECTED, lambda c: lifecycle.revoke(c, at=LATER)),
         (S.REJECTED, lambda c: lifecycle.pause(c, at=LATER)),
         (S.PAUSED, lambda c: lifecycle.pause(c, at=LATER)),
         (S.AUTHORISED, lambda c: lifecycle.resume(c, at=LATER)),
@@ -81,6 +82,10 @@ def test_revoking_twice_is_refused() -> None:
     revoked = lifecycle.revoke(_consent(S.AUTHORISED), at=LATER).consent
     with pytest.raises(InvalidTransitionError, match="Cannot revoke consent c-1: its status is CANC"):
         lifecycle.revoke(revoked, at=LATER)
+
+
+def test_awaiting_consent_can_be_revoked_before_the_user_answers() -> None:
+    assert lifecycle.revoke(_consent(S.AWAITING_AUTHORISATION), at=LATER).consent.status is S.REVOKED
 
 
 def test_pause_and_resume_round_trip() -> None:
