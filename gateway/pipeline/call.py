@@ -78,6 +78,8 @@ class Call:
     response_json: Any = None  # parsed upstream JSON, filtered in place by minimise
     response_body: bytes | None = None  # what the wallet receives
     record_count: int | None = None
+    # tracing (only when an exporter is configured)
+    trace_id: str | None = None
     # audit
     error: BaseException | None = None
     status: int | None = None  # status sent to the wallet

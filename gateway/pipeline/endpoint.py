@@ -85,6 +85,8 @@ def _leave_facts(request: Request, call: Call) -> None:
     """What the access log and request metrics label a call with (they read ``request.state``)."""
     state = request.state
     state.api, state.operation = call.api, call.operation
+    if call.trace_id is not None:
+        state.trace_id = call.trace_id
     if call.token is not None:
         state.wallet, state.consent_id = call.token.client_id, call.token.consent_id
 

@@ -39,6 +39,8 @@ async def test_each_request_is_one_server_span_with_a_child_per_step(
     assert server.attributes["walletgate.operation"] == "GetAccounts"
     assert server.attributes["http.response.status_code"] == 401
     assert server.context is not None
+    assert call.trace_id == format(server.context.trace_id, "032x")
+    assert server.context is not None
     for step in ("route", "authenticate", "audit"):
         parent = spans[step].parent
         assert parent is not None
