@@ -34,7 +34,7 @@ from gateway.oauth import login_delegation, registration
 from gateway.oauth.keys import KeyRing
 from gateway.oauth.wiring import consent_token_revoker, oauth_routes, start_oauth
 from gateway.pipeline.endpoint import PublishedApisRoute, start_pipeline
-from gateway.portal import login
+from gateway.portal import dashboard_routes, login
 from gateway.portal.sessions import current_user
 from gateway.services import Services
 from gateway.settings import Settings, load_settings
@@ -59,6 +59,7 @@ def _routes() -> list[BaseRoute]:
         *user_routes.routes(),
         *registration.routes(),
         *login.routes(),
+        *dashboard_routes.routes(),
         *login_delegation.routes(),
         *oauth_routes(),
         *publishing.admin_routes(),
