@@ -2,7 +2,7 @@
 
 The token lives in the server-side session (``gateway.portal.sessions``) and is sent back in
 the form field ``csrf_token``. A browser that sends an ``Origin`` header must also send this
-site's own origin.
+site's own origin (or ``null``, which Chromium sends under ``Referrer-Policy: no-referrer``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ async def csrf_token(request: Request) -> str:
 async def check_csrf(request: Request, form: Mapping[str, Any]) -> None:
     """Refuse the POST unless ``form[FIELD]`` equals the session's token and the origin is ours."""
     origin = request.headers.get("origin")
-    if origin is not None and origin not in _own_origins(request):
+    # Under Referrer-Policy: no-referrer, Chromium sends "Origin: null" on same-site form posts; the token decides.
+    if origin is not None and origin != "null" and origin not in _own_origins(request):
         raise CsrfError("The form was sent from another site.", path="Origin")
     sent = form.get(FIELD)
     session = await load_session(request)
