@@ -96,6 +96,7 @@ async def _screen(
         accounts=accounts,
         request_uri=request_uri,
         csrf=_csrf_token(services, user_id, request_uri),
+        request=request,
         error=error,
     )
     return render_screen(services, context)
@@ -124,7 +125,9 @@ async def authorize(request: Request) -> Response:
             return _redirect(params, services, error="invalid_request", error_description=message)
         return await _screen(request, services, client, consent, user_id, request_uri, error="")
     except (GatewayError, ConsentError) as exc:
-        return render_error_page(services, exc.message, status=exc.status if exc.status >= 500 else 400)
+        return render_error_page(
+            services, exc.message, status=exc.status if exc.status >= 500 else 400, request=request
+        )
 
 
 def _one(form: FormData, name: str) -> str:
@@ -191,7 +194,9 @@ async def decide(request: Request) -> Response:
         opt_in = _one(form, "marketing_opt_in") == "yes"
         return await _approve(services, server, params, user_id, list(dict.fromkeys(chosen)), opt_in)
     except (GatewayError, ConsentError) as exc:
-        return render_error_page(services, exc.message, status=exc.status if exc.status >= 500 else 400)
+        return render_error_page(
+            services, exc.message, status=exc.status if exc.status >= 500 else 400, request=request
+        )
 
 
 async def _offered_accounts(

@@ -1,37 +1,30 @@
 """Render the authorization screen: what the wallet asks for, in words a bank customer reads.
 
-The screen shows the wallet's name, each data cluster with the permissions' plain text, the
-purpose, how long access lasts, the transaction-history window and the user's accounts as
-checkboxes (none ticked), with Approve and Reject side by side and equally prominent.
+The screen shows the wallet's name and what it is, each data cluster with the permissions' plain
+text, the purpose, how long access lasts, the transaction-history window and the user's accounts
+as checkboxes (none ticked), marketing as a separate unticked question, with Approve and Reject
+side by side and equally prominent. Strings come from ``gateway.portal.catalogue`` (English or
+Simplified Chinese); the page goes out through ``pages.render`` with the portal's strict headers.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from consent.model import Consent
 from gateway.clock import utc
 from gateway.oauth.clients import Client
+from gateway.portal import consent_view
+from gateway.portal.catalogue import Text, page_language
+from gateway.portal.pages import render
 from gateway.services import Services
-
-_TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-    auto_reload=False,
-)
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,60 +34,23 @@ class ScreenContext:
     accounts: list[dict[str, Any]]
     request_uri: str
     csrf: str
+    request: Request
     error: str = ""
 
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_EN = Text("en")
 
 
-def _date(value: datetime) -> str:
-    return value.strftime("%-d %B %Y")
-
-
-def _duration(consent: Consent, now: datetime) -> str:
+def _duration(consent: Consent, now: datetime, t: Text = _EN) -> str:
     if consent.expires_at is None:
-        return "Until you withdraw it"
+        return t("auth_forever")
     days = max(0, (consent.expires_at - now).days)
-    return f"Until {_date(consent.expires_at)} ({days} days), unless you withdraw it sooner"
+    return t("auth_until", date=t.date(consent.expires_at), days=days)
 
 
-def _history(consent: Consent) -> str:
-    start, end = consent.transaction_from, consent.transaction_to
-    if start is None and end is None:
-        return "All the history your bank holds"
-    if start is None:
-        return f"Up to {_date(end)}" if end else ""
-    return f"From {_date(start)} to {_date(end)}" if end else f"From {_date(start)} onwards"
-
-
-def _permissions(services: Services, consent: Consent) -> list[dict[str, Any]]:
-    catalogue = services.policies.permissions
-    codes = catalogue.expand(consent.permissions)
-    groups = []
-    for cluster in catalogue.clusters_of(codes):
-        items = [
-            p.text.get("en", p.code)
-            for p in catalogue.permissions.values()
-            if p.cluster == cluster.id and p.code in codes
-        ]
-        groups.append(
-            {
-                "title": cluster.title.get("en", cluster.id),
-                "description": cluster.description.get("en", ""),
-                "lines": items,
-            }
-        )
-    return groups
-
-
-def _purposes(services: Services, consent: Consent) -> list[dict[str, Any]]:
-    shown = []
-    for pid in consent.purposes:
-        purpose = services.policies.purposes.get(pid)
-        title = purpose.title.get("en", pid) if purpose else pid
-        text = purpose.text.get("en", "") if purpose else ""
-        shown.append({"title": title, "text": text, "opt_in": bool(purpose and purpose.requires_explicit_opt_in)})
-    return shown
+def _history(consent: Consent, t: Text = _EN) -> str:
+    return consent_view.history_window(consent, t)
 
 
 def _account(account: dict[str, Any]) -> dict[str, str]:
@@ -106,24 +62,53 @@ def _account(account: dict[str, Any]) -> dict[str, str]:
     return {"id": str(account["AccountId"]), "name": str(name), "kind": kind, "ending": identification[-4:]}
 
 
+def _switch_href(request: Request, t: Text) -> str:
+    here = request.url.path + ("?" + request.url.query if request.url.query else "")
+    return "/language?" + urlencode({"lang": t("switch_lang"), "next": here})
+
+
+def _page(request: Request) -> dict[str, Any]:
+    t = Text(page_language(request))
+    return {"lang": t.lang, "t": t, "switch_href": _switch_href(request, t)}
+
+
 def render_screen(services: Services, context: ScreenContext) -> HTMLResponse:
-    now = utc(services.clock)
-    purposes = _purposes(services, context.consent)
-    html = _TEMPLATES.get_template("authorize.html").render(
-        wallet=context.client.client_name,
-        permissions=_permissions(services, context.consent),
-        purposes=purposes,
-        opt_in=[p for p in purposes if p["opt_in"]],
-        duration=_duration(context.consent, now),
-        history=_history(context.consent),
-        accounts=[_account(a) for a in context.accounts],
-        request_uri=context.request_uri,
-        csrf=context.csrf,
-        error=context.error,
+    page = _page(context.request)
+    t: Text = page["t"]
+    consent = context.consent
+    purposes = consent_view.purposes(consent, services.policies, t.lang)
+    opt_in = [p for p in purposes if _opt_in(services, p["id"])]
+    wallet = context.client.client_name
+    return render(
+        context.request,
+        "authorize.html",
+        page
+        | {
+            "wallet": wallet,
+            "registered": t.date(context.client.created_at),
+            "permissions": consent_view.clusters(_expanded(services, consent), services.policies, t.lang),
+            "purposes": [p for p in purposes if p not in opt_in],
+            "opt_in": opt_in,
+            "opt_in_titles": ", ".join(p["title"] for p in opt_in),
+            "duration": _duration(consent, utc(services.clock), t),
+            "history": _history(consent, t),
+            "accounts": [_account(a) for a in context.accounts],
+            "request_uri": context.request_uri,
+            "csrf": context.csrf,
+            "error": t("auth_choose_account") if context.error else "",  # the one error the screen is shown with
+        },
     )
-    return HTMLResponse(html, headers=_HEADERS)
 
 
-def render_error_page(services: Services, message: str, *, status: int) -> HTMLResponse:
-    html = _TEMPLATES.get_template("authorize.html").render(failure=message)
-    return HTMLResponse(html, status_code=status, headers=_HEADERS)
+def _opt_in(services: Services, purpose_id: str) -> bool:
+    purpose = services.policies.purposes.get(purpose_id)
+    return bool(purpose and purpose.requires_explicit_opt_in)
+
+
+def _expanded(services: Services, consent: Consent) -> Consent:
+    """The consent with implied permissions spelled out (ReadAccountsDetail also shows Basic)."""
+    return replace(consent, permissions=services.policies.permissions.expand(consent.permissions))
+
+
+def render_error_page(services: Services, message: str, *, status: int, request: Request) -> HTMLResponse:
+    return render(request, "authorize.html", _page(request) | {"failure": message}, status=status)
