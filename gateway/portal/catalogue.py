@@ -135,14 +135,14 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
         # authorization screen
         "auth_title": "{wallet} asks to see some of your account data",
         "auth_wallet_what": "{wallet} is an app registered with your bank to read account data with your "
-        "permission (registered on {registered}). Your bank checked who runs it; it does not vouch for "
+        "permission (registered on {registered}). Your bank verified who runs it; it does not vouch for "
         "the app itself.",
         "auth_what": "What {wallet} will see",
         "auth_why": "Why",
         "auth_how_long": "For how long",
         "auth_history": "How far back",
-        "auth_until": "Until {date} ({days} days), unless you stop it sooner",
-        "auth_forever": "Until you stop it",
+        "auth_until": "Until {date} ({days} days), unless you withdraw it sooner",
+        "auth_forever": "Until you withdraw it",
         "auth_history_all": "All the history your bank holds",
         "auth_history_from": "From {start} onwards",
         "auth_history_to": "Up to {end}",
