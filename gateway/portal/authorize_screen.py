@@ -23,7 +23,7 @@ from gateway.clock import utc
 from gateway.oauth.clients import Client
 from gateway.portal import consent_view
 from gateway.portal.catalogue import Text, page_language
-from gateway.portal.pages import render
+from gateway.portal.pages import PAGE_HEADERS, render
 from gateway.services import Services
 
 
@@ -40,6 +40,7 @@ class ScreenContext:
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _EN = Text("en")
+_CSP_SAFE = re.compile(r"https?://[A-Za-z0-9._~:/?#@!$&'()*+,=%-]+")  # no spaces, quotes or semicolons
 
 
 def _duration(consent: Consent, now: datetime, t: Text = _EN) -> str:
@@ -79,7 +80,7 @@ def render_screen(services: Services, context: ScreenContext) -> HTMLResponse:
     purposes = consent_view.purposes(consent, services.policies, t.lang)
     opt_in = [p for p in purposes if _opt_in(services, p["id"])]
     wallet = context.client.client_name
-    return render(
+    response = render(
         context.request,
         "authorize.html",
         page
@@ -98,6 +99,19 @@ def render_screen(services: Services, context: ScreenContext) -> HTMLResponse:
             "error": t("auth_choose_account") if context.error else "",  # the one error the screen is shown with
         },
     )
+    response.headers["Content-Security-Policy"] = _policy_with_redirects(context.client)
+    return response
+
+
+def _policy_with_redirects(client: Client) -> str:
+    """The portal's CSP, letting the decision form's redirect reach the wallet's registered redirect URIs.
+
+    Browsers apply ``form-action`` to the redirect that follows a form post, so ``'self'`` alone
+    would block the answer on its way back to the wallet.
+    """
+    targets = " ".join(uri for uri in client.redirect_uris if _CSP_SAFE.fullmatch(uri))
+    policy = PAGE_HEADERS["Content-Security-Policy"]
+    return policy.replace("form-action 'self'", f"form-action 'self' {targets}".rstrip())
 
 
 def _opt_in(services: Services, purpose_id: str) -> bool:
