@@ -170,6 +170,7 @@ class MethodNotAllowedError(GatewayError):
 
 class TooManyRequestsError(GatewayError):
     status, code, message = 429, "UK.OBIE.Rules.TooManyRequests", "Too many requests."
+    oauth_error = "temporarily_unavailable"
 
 
 class UpstreamError(GatewayError):

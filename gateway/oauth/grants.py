@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from consent.model import ConsentStatus
+from gateway.limiter.endpoints import limit_endpoint
 from gateway.oauth.binding import token_binding
 from gateway.oauth.client_auth import AuthenticatedClient, authenticate_client
 from gateway.oauth.consents import find_consent
@@ -194,17 +195,20 @@ _GRANTS = {
 async def token(request: Request) -> Response:
     services, server = oauth_server(request)
     form = await read_form(request)
+    await limit_endpoint(services, "token", None, peer_ip(request))  # before any signature work
     auth = await authenticate_client(
         form, request.headers, peer_ip(request), clients=server.clients, settings=services.settings,
         replay=server.replay, now=services.clock(),
     )  # fmt: skip
+    limits = await limit_endpoint(services, "token", auth.client.client_id, None)  # only once it is proven
     grant_type = form.get("grant_type", "")
     handler = _GRANTS.get(grant_type)
     if handler is None:
         raise UnsupportedGrantTypeError(f"grant_type {grant_type!r} is not supported", path="grant_type")
     if grant_type not in auth.client.grant_types:
         raise UnauthorizedClientError(f"this client is not registered for {grant_type}", path="grant_type")
-    return json_no_store(await handler(request, form, auth, services, server), headers=server.nonce_headers())
+    body = await handler(request, form, auth, services, server)
+    return json_no_store(body, headers=server.nonce_headers() | limits)
 
 
 ROUTES = [Route("/token", token, methods=["POST"])]

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from consent.model import ConsentStatus
 from gateway.errors import InvalidDPoPProofError
+from gateway.limiter.endpoints import limit_endpoint
 from gateway.oauth.binding import at_token_endpoint
 from gateway.oauth.client_auth import authenticate_client
 from gateway.oauth.clients import Client
@@ -119,11 +120,13 @@ async def par(request: Request) -> Response:
     services, server = oauth_server(request)
     form = await read_form(request)
     now = services.clock()
+    await limit_endpoint(services, "par", None, peer_ip(request))  # before any signature work
     authenticated = await authenticate_client(
         form, request.headers, peer_ip(request), clients=server.clients, settings=services.settings,
         replay=server.replay, now=now,
     )  # fmt: skip
     client = authenticated.client
+    limits = await limit_endpoint(services, "par", client.client_id, None)  # only once it is proven
     if "request" in form:
         raise InvalidRequestObjectError("request objects are not supported; push the parameters", path="request")
     if "request_uri" in form:
@@ -152,7 +155,7 @@ async def par(request: Request) -> Response:
     request_uri = REQUEST_URI_PREFIX + new_secret()
     await server.store.create_par(request_uri, client.client_id, params, now + services.settings.par_ttl)
     body = {"request_uri": request_uri, "expires_in": services.settings.par_ttl}
-    return json_no_store(body, 201, server.nonce_headers())
+    return json_no_store(body, 201, server.nonce_headers() | limits)
 
 
 ROUTES = [Route("/par", par, methods=["POST"])]

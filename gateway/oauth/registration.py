@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from gateway.clock import utc
 from gateway.errors import OAuthError
+from gateway.limiter.endpoints import limit_endpoint
 from gateway.oauth.client_metadata import InvalidClientMetadataError, InvalidRedirectUriError, client_from_metadata
 from gateway.oauth.clients import Client
 from gateway.oauth.directory import InvalidSoftwareStatementError, trusted_directory_jwks, verify_software_statement
@@ -107,6 +108,8 @@ def _client_response(client: Client, settings: Settings, **extra: Any) -> dict[s
 async def register(request: Request) -> Response:
     """RFC 7591 §3.1: register a wallet that presents a software statement."""
     services = _services(request)
+    # A new wallet has no client_id yet: registration is limited per source address.
+    limits = await limit_endpoint(services, "register", None, request.client.host if request.client else None)
     doc = await _json_body(request)
     statement = doc.get("software_statement")
     metadata = _apply_statement(doc, services)
@@ -120,7 +123,7 @@ async def register(request: Request) -> Response:
     token = secrets.token_urlsafe(32)
     await services.clients.create(client, registration_token=token)
     body = _client_response(client, services.settings, registration_access_token=token, software_statement=statement)
-    return JSONResponse(body, status_code=201, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+    return JSONResponse(body, status_code=201, headers={"Cache-Control": "no-store", "Pragma": "no-cache", **limits})
 
 
 def _bearer(request: Request) -> str:
