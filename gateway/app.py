@@ -21,7 +21,7 @@ from consent.db import open_engine
 from consent.errors import ConsentError
 from consent.sql import SqlConsentStore
 from consent.sweeper import sweep_forever
-from gateway import consent_routes, publishing, user_routes
+from gateway import admin_metrics, consent_routes, publishing, user_routes
 from gateway.clock import Clock, system_clock
 from gateway.errors import GatewayError, handle_error
 from gateway.health import probe_routes
@@ -63,6 +63,7 @@ def _routes() -> list[BaseRoute]:
         *login_delegation.routes(),
         *oauth_routes(),
         *publishing.admin_routes(),
+        *admin_metrics.routes(),
         PublishedApisRoute(),  # keep last: it serves every published API's base path
     ]
 

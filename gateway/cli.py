@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gateway.commands.directory",
     "gateway.commands.clients",
     "gateway.commands.apis",
+    "gateway.commands.metrics",
 )
 
 Handler = Callable[[argparse.Namespace], int]
