@@ -105,12 +105,30 @@ def _plain(value: object) -> object:
 
 
 def authorise(
-    consent: Consent, *, user_id: str, account_ids: Iterable[str], marketing_opt_in: bool, at: datetime
+    consent: Consent,
+    *,
+    user_id: str,
+    account_ids: Iterable[str],
+    marketing_opt_in: bool,
+    at: datetime,
+    purposes: tuple[str, ...] | None = None,
 ) -> Change:
+    """``purposes``: what the user granted, when narrower than what the wallet asked (an unticked opt-in)."""
     accounts = tuple(dict.fromkeys(account_ids))
     if not accounts:
         raise ConsentFieldError("At least one account must be selected to authorise a consent.", path="account_ids")
-    return _move(consent, AUTHORISE, at, user_id=user_id, account_ids=accounts, marketing_opt_in=bool(marketing_opt_in))
+    granted = consent.purposes if purposes is None else purposes
+    if not set(granted) <= set(consent.purposes):
+        raise ConsentFieldError("The user can only grant purposes the wallet asked for.", path="purposes")
+    return _move(
+        consent,
+        AUTHORISE,
+        at,
+        user_id=user_id,
+        account_ids=accounts,
+        marketing_opt_in=bool(marketing_opt_in),
+        purposes=tuple(granted),
+    )
 
 
 def reject(consent: Consent, *, at: datetime, user_id: str | None = None) -> Change:

@@ -134,12 +134,23 @@ def check_new_consent(new: NewConsent, policies: PolicySet, now: datetime) -> Ne
     return replace(new, expires_at=expires_at, transaction_from=transaction_from)
 
 
-def check_opt_in(purposes: tuple[str, ...], policies: PolicySet, marketing_opt_in: bool) -> None:
-    """A purpose that needs its own opt-in is never authorised without it (never bundled silently)."""
-    for pid in purposes:
-        purpose = policies.purposes.get(pid)
-        if purpose is not None and purpose.requires_explicit_opt_in and not marketing_opt_in:
-            raise PurposeRuleError(
-                f"Purpose {pid!r} breaks rule 'requires_explicit_opt_in': the user must opt in to it separately.",
-                path="marketing_opt_in",
-            )
+def granted_purposes(purposes: tuple[str, ...], policies: PolicySet, marketing_opt_in: bool) -> tuple[str, ...]:
+    """The purposes the user actually grants: one that needs its own opt-in is dropped when not ticked.
+
+    Such a purpose (marketing) is never bundled silently with another: leaving its box unticked
+    approves the rest without it. A consent asking only for such purposes cannot be approved
+    without the opt-in.
+    """
+    if marketing_opt_in:
+        return purposes
+    needs_opt_in = [
+        p for p in purposes if (rule := policies.purposes.get(p)) is not None and rule.requires_explicit_opt_in
+    ]
+    kept = tuple(p for p in purposes if p not in needs_opt_in)
+    if not kept:
+        raise PurposeRuleError(
+            f"Purpose {needs_opt_in[0]!r} breaks rule 'requires_explicit_opt_in': the user must opt in to it "
+            "separately to approve this consent, or reject it.",
+            path="marketing_opt_in",
+        )
+    return kept

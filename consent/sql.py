@@ -32,7 +32,7 @@ from consent.model import (
     ConsentStatus,
     NewConsent,
 )
-from consent.purpose_rules import check_new_consent, check_opt_in
+from consent.purpose_rules import check_new_consent, granted_purposes
 from consent.sql_access import SqlAccessLog
 from consent.sql_rows import consent_from_row, consent_row, event_from_row, event_row
 from consent.store import Clock
@@ -247,11 +247,15 @@ class SqlConsentStore:
         marketing_opt_in: bool = False,
     ) -> Consent:
         def step(consent: Consent, at: datetime) -> lifecycle.Change:
-            change = lifecycle.authorise(
-                consent, user_id=user_id, account_ids=account_ids, marketing_opt_in=marketing_opt_in, at=at
+            purposes = granted_purposes(consent.purposes, self.policies, marketing_opt_in)
+            return lifecycle.authorise(
+                consent,
+                user_id=user_id,
+                account_ids=account_ids,
+                marketing_opt_in=marketing_opt_in,
+                at=at,
+                purposes=purposes,
             )
-            check_opt_in(consent.purposes, self.policies, marketing_opt_in)
-            return change
 
         return await self._change(consent_id, step, Actor.USER, actor_id or user_id, "authorised by the user")
 

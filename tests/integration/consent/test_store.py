@@ -99,6 +99,15 @@ async def test_authorise_refuses_marketing_without_opt_in(store: SqlConsentStore
     assert opted.marketing_opt_in
 
 
+async def test_authorise_without_opt_in_drops_marketing_and_records_it(store: SqlConsentStore) -> None:
+    created = await store.create(_new(purposes=("aggregation", "marketing"), permissions=("ReadAccountsBasic",)))
+    granted = await store.authorise(created.consent_id, user_id="alice", account_ids=["acc-1"])
+    assert granted.purposes == ("aggregation",)
+    assert not granted.marketing_opt_in
+    last = (await store.events(created.consent_id))[-1]
+    assert last.changes["purposes"] == [["aggregation", "marketing"], ["aggregation"]]
+
+
 async def test_another_wallet_or_user_gets_not_found(store: SqlConsentStore) -> None:
     consent = await _authorised(store)
     with pytest.raises(ConsentNotFoundError):

@@ -8,7 +8,7 @@ import pytest
 
 from consent.errors import ConsentFieldError, PurposeRuleError
 from consent.model import NewConsent
-from consent.purpose_rules import check_new_consent, check_opt_in, months_before
+from consent.purpose_rules import check_new_consent, granted_purposes, months_before
 from policies import SHIPPED, PolicySet
 from policies.permissions import load_permissions
 from policies.purposes import load_purposes
@@ -79,11 +79,20 @@ def test_bundled_purposes_keep_the_strictest_rules(policies: PolicySet) -> None:
         check_new_consent(_new(("aggregation", "marketing"), ("ReadTransactionsDetail",)), policies, NOW)
 
 
-def test_marketing_needs_its_own_opt_in(policies: PolicySet) -> None:
+def test_unticked_marketing_is_dropped_from_a_bundled_consent(policies: PolicySet) -> None:
+    assert granted_purposes(("aggregation", "marketing"), policies, marketing_opt_in=False) == ("aggregation",)
+
+
+def test_ticked_marketing_is_kept(policies: PolicySet) -> None:
+    assert granted_purposes(("aggregation", "marketing"), policies, marketing_opt_in=True) == (
+        "aggregation",
+        "marketing",
+    )
+
+
+def test_marketing_alone_cannot_be_approved_without_its_opt_in(policies: PolicySet) -> None:
     with pytest.raises(PurposeRuleError, match="Purpose 'marketing' breaks rule 'requires_explicit_opt_in'"):
-        check_opt_in(("aggregation", "marketing"), policies, marketing_opt_in=False)
-    check_opt_in(("aggregation", "marketing"), policies, marketing_opt_in=True)
-    check_opt_in(("aggregation",), policies, marketing_opt_in=False)
+        granted_purposes(("marketing",), policies, marketing_opt_in=False)
 
 
 def test_onward_sharing_is_refused_where_the_purpose_forbids_it(policies: PolicySet) -> None:
