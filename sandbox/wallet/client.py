@@ -137,9 +137,9 @@ class Wallet:
             "TransactionFromDateTime": (now - timedelta(days=history_days)).isoformat(),
             "TransactionToDateTime": (now + timedelta(days=days)).isoformat(),
         }
+        if purpose:  # WalletGate's documented extension (openapi/walletgate-consent-extension.md)
+            data["WalletGate"] = {"Purposes": [purpose]}
         extra = {"x-idempotency-key": uuid.uuid4().hex}
-        if purpose:
-            extra["x-walletgate-purpose"] = purpose
         result = self.api(
             "POST", f"{AISP}/account-access-consents", self.client_credentials(), {"Data": data, "Risk": {}}, extra
         )
