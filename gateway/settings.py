@@ -146,6 +146,11 @@ class Settings:
         min=0.0,
         max=120.0,
     )
+    audit_durable: bool = _f(
+        False,
+        "write each access record before its response is sent (none lost when a replica is killed; "
+        "costs one database write per call on the request path)",
+    )
 
     @property
     def issuer_url(self) -> str:

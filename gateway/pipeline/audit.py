@@ -2,7 +2,8 @@
 
 A call refused before its access token was verified names no wallet and no user, so it has
 no place in anyone's history (the access log and metrics count it); every other routed call,
-served or refused, is recorded.
+served or refused, is recorded. With ``audit_durable`` the record is written before the response
+is sent (see ``AuditWriter.write_now`` for the cost); otherwise it is queued.
 """
 
 from __future__ import annotations
@@ -18,21 +19,23 @@ async def audit(call: Call) -> None:
     token, consent = call.token, call.consent
     if call.api is None or call.operation is None or token is None:
         return
-    call.runtime.audit.submit(
-        AccessRecord(
-            interaction_id=call.interaction_id,
-            at=datetime.fromtimestamp(call.services.clock(), UTC),
-            client_id=token.client_id,
-            consent_id=token.consent_id,
-            user_id=(consent.user_id if consent else None) or (token.subject if token.consent_id else None),
-            api=call.api.name,
-            operation_id=call.operation.operation_id,
-            method=call.method,
-            path=call.path,
-            account_ids=call.account_ids,
-            status=call.status or 500,
-            response_bytes=len(call.response_body or b""),
-            latency_ms=round((time.perf_counter() - call.started) * 1000, 3),
-            record_count=call.record_count,
-        )
+    record = AccessRecord(
+        interaction_id=call.interaction_id,
+        at=datetime.fromtimestamp(call.services.clock(), UTC),
+        client_id=token.client_id,
+        consent_id=token.consent_id,
+        user_id=(consent.user_id if consent else None) or (token.subject if token.consent_id else None),
+        api=call.api.name,
+        operation_id=call.operation.operation_id,
+        method=call.method,
+        path=call.path,
+        account_ids=call.account_ids,
+        status=call.status or 500,
+        response_bytes=len(call.response_body or b""),
+        latency_ms=round((time.perf_counter() - call.started) * 1000, 3),
+        record_count=call.record_count,
     )
+    if call.services.settings.audit_durable:
+        await call.runtime.audit.write_now(record)
+    else:
+        call.runtime.audit.submit(record)

@@ -4,6 +4,11 @@
 waiting or ``interval`` seconds have passed; ``stop`` flushes whatever is left, so a clean
 shutdown loses nothing. A failed flush keeps the batch (up to ``max_pending`` records) and
 tries again on the next round.
+
+A process that is killed (SIGKILL, OOM) loses what is still queued: up to ``interval`` seconds of
+records of calls already answered. ``write_now`` is the durable alternative (``audit_durable``
+setting): the record is written, alone, before the response leaves, at the cost of one database
+round trip (a PostgreSQL commit) on every call's path and one insert per call instead of a batch.
 """
 
 from __future__ import annotations
@@ -38,6 +43,14 @@ class AuditWriter:
         self._pending.append(record)
         if len(self._pending) >= self._batch_size:
             self._wake.set()
+
+    async def write_now(self, record: AccessRecord) -> None:
+        """Write one record before returning; if the write fails, queue it as ``submit`` would."""
+        try:
+            await self._sink([record])
+        except Exception:
+            log.exception("audit: writing the record of interaction %s failed; queued", record.interaction_id)
+            self.submit(record)
 
     @property
     def pending(self) -> int:
