@@ -31,7 +31,7 @@ from gateway.limiter.build import build_limiter
 from gateway.logs import AccessLogMiddleware, configure_logging
 from gateway.metrics import Metrics, RequestMetricsMiddleware, metrics_routes
 from gateway.oauth import login_delegation, registration
-from gateway.oauth.keys import KeyRing
+from gateway.oauth.keys import GATEWAY_KEY_ALGORITHMS, KeyFileError, KeyRing
 from gateway.oauth.wiring import consent_token_revoker, oauth_routes, start_oauth
 from gateway.pipeline.endpoint import PublishedApisRoute, start_pipeline
 from gateway.portal import dashboard_routes, login
@@ -47,8 +47,16 @@ CONSENT_SWEEP_INTERVAL = 60.0  # seconds between background sweeps that expire l
 def load_keys(settings: Settings) -> KeyRing:
     """Production reads the configured key file; demo mode creates one in the data folder."""
     if settings.signing_keys_file is not None:
-        return KeyRing.load(settings.signing_keys_file)
-    return KeyRing.load_or_create(settings.data_dir / "keys" / "signing.jwks.json")
+        ring = KeyRing.load(settings.signing_keys_file)
+    else:
+        ring = KeyRing.load_or_create(settings.data_dir / "keys" / "signing.jwks.json")
+    for key in ring.keys:
+        if key.alg not in GATEWAY_KEY_ALGORITHMS:
+            raise KeyFileError(
+                f"{ring.path}: key {key.kid!r} has alg {key.alg}; the gateway signs ID tokens with its keys, "
+                f"so they must be one of {', '.join(GATEWAY_KEY_ALGORITHMS)}"
+            )
+    return ring
 
 
 def _routes() -> list[BaseRoute]:

@@ -88,4 +88,8 @@ class UserFacingError(Exception):
 __all__ = ["UserFacingError", "build_parser", "describe", "main", "settings_from_args"]
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Under ``python -m`` this file is ``__main__``; run the imported module's main so the
+    # commands' exception classes are the ones caught here.
+    from gateway.cli import main as _main
+
+    raise SystemExit(_main())

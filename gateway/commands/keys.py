@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.cli import UserFacingError, settings_from_args
-from gateway.oauth.keys import SIGNING_ALGORITHMS, KeyFileError, KeyRing, generate_jwk, write_private_file
+from gateway.oauth.keys import GATEWAY_KEY_ALGORITHMS, KeyFileError, KeyRing, generate_jwk, write_private_file
 from gateway.settings import Settings
 
 
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Publish a next key (first run) or promote it to current and retire the old one (second run).",
     )
     rotate_p.add_argument("--data-dir", help="data folder holding keys/signing.jwks.json (WALLETGATE_DATA_DIR)")
-    rotate_p.add_argument("--alg", choices=SIGNING_ALGORITHMS, help="algorithm of a new key (default: current's)")
+    rotate_p.add_argument("--alg", choices=GATEWAY_KEY_ALGORITHMS, help="algorithm of a new key (default: current's)")
     rotate_p.set_defaults(handler=run_rotate)
     show_p = actions.add_parser("show", help="list the signing keys (no private material)")
     show_p.add_argument("--data-dir", help="data folder holding keys/signing.jwks.json (WALLETGATE_DATA_DIR)")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from gateway.cli import settings_from_args
-from gateway.settings import env_name
+from gateway.cli import UserFacingError, settings_from_args
+from gateway.settings import Settings, env_name
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -21,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = settings_from_args(args, host=args.host, port=args.port, workers=args.workers)
+    _preflight(settings)
     # Workers re-read the settings from the environment: hand the flags on through it.
     for name in ("host", "port", "workers"):
         os.environ[env_name(name)] = str(getattr(settings, name))
@@ -37,3 +38,18 @@ def run(args: argparse.Namespace) -> int:
         access_log=False,
     )
     return 0
+
+
+def _preflight(settings: Settings) -> None:
+    """Read the keys and policies here, so a bad file is one clear line, not a worker's traceback."""
+    from gateway.app import load_keys
+    from gateway.oauth.keys import KeyFileError
+    from policies import PolicyError, load_policies
+
+    try:
+        load_keys(settings)
+        load_policies(settings.policies_dir)
+    except KeyFileError as exc:
+        raise UserFacingError(str(exc)) from None
+    except PolicyError as exc:
+        raise UserFacingError("policies refused:\n  " + "\n  ".join(exc.problems)) from None

@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAPSSAlgorithm
 
 SIGNING_ALGORITHMS = ("PS256", "ES256", "EdDSA")
+# The gateway's own keys also sign ID tokens, which must be PS256 or ES256.
+GATEWAY_KEY_ALGORITHMS = ("PS256", "ES256")
 _PUBLIC_MEMBERS = ("kty", "kid", "use", "alg", "crv", "x", "y", "n", "e")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from gateway.oauth.keys import KeyFileError, KeyRing, generate_jwk
+from gateway.oauth.keys import KeyFileError, KeyRing, generate_jwk, write_private_file
 
 
 def _ring(*algs: str) -> KeyRing:
@@ -82,3 +82,30 @@ def test_demo_key_file_is_created_private_to_the_owner(tmp_path: Path) -> None:
     KeyRing.load_or_create(path)
     assert path.stat().st_mode & 0o077 == 0
     assert KeyRing.load(path).current.alg == "ES256"
+
+
+def test_gateway_refuses_a_key_that_cannot_sign_id_tokens(tmp_path: Path, settings_factory) -> None:
+    from gateway.app import load_keys
+
+    path = tmp_path / "signing.jwks.json"
+    write_private_file(path, {"keys": [generate_jwk("EdDSA") | {"use_state": "current"}]})
+    with pytest.raises(KeyFileError, match="must be one of PS256, ES256"):
+        load_keys(settings_factory(signing_keys_file=path))
+
+
+def test_serve_reports_a_broken_key_file_in_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "signing.jwks.json"
+    path.write_text("{not json", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "serve", "--port", "1"],
+        env={"PATH": "/usr/bin:/bin", "WALLETGATE_SIGNING_KEYS_FILE": str(path), "WALLETGATE_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"walletgate: {path}: not valid JSON")
+    assert "Traceback" not in result.stderr
