@@ -187,7 +187,8 @@ def test_killing_a_replica_mid_load_loses_no_answered_call_and_the_others_keep_s
     recorded = asyncio.run(_recorded_interactions(cluster.stack.database_url))
     missing = [(i, s, r) for i, s, r in served if i not in recorded]
     assert not missing, f"{len(missing)} answered calls have no access record (of {len(served)}): {missing[:5]}"
-    assert len(served) + len(failures) + (len(answers) - len(served)) == 180
+    assert not failures, failures  # nginx answered every call (a retry on a live replica, or an error)
+    assert len(answers) == 180
 
 
 async def _recorded_interactions(url: str) -> set[str]:
