@@ -80,7 +80,7 @@ async def test_three_instances_admit_the_shared_limit_and_never_more(instances: 
     assert statuses[429] == 2 * BURST - admitted
     assert all(int(value) >= 1 for value in retry_after)
     assert bodies[0] == {
-        "error": "invalid_request",
+        "error": "temporarily_unavailable",
         "error_description": f"Rate limit exceeded: {RATE} /token calls per 1h per client (client:wallet-1); "
         f"retry after {retry_after[0]} s.",
     }
