@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import quote
 
 from playwright.sync_api import Page, Route
@@ -32,10 +33,15 @@ def wait_for(redirects: list[str], page: Page, timeout: float = 10.0) -> None:
         page.wait_for_timeout(100)
 
 
-def walk_pages(page: Page, demo: Demo, user: str, lang: str, visit: Callable[[str], None]) -> None:
-    """Show ``user`` each page in ``lang`` (approving one account of a new consent); ``visit(name)`` on each."""
+def walk_pages(
+    page: Page, demo: Demo, user: str, lang: str, visit: Callable[[str], None], wallet_file: Path | None = None
+) -> None:
+    """Show ``user`` each page in ``lang`` (approving one account of a new consent); ``visit(name)`` on each.
+
+    The consent is the demo wallet's, or that of the wallet in ``wallet_file``.
+    """
     redirects = capture_wallet_redirects(page)
-    wallet = WalletCli(demo.wallet_file)
+    wallet = WalletCli(wallet_file or demo.wallet_file)
     page.goto(wallet.start_consent())
     if lang != "en":
         here = quote(page.url.removeprefix(demo.issuer), safe="")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Dialog, Page
 
 from tests.browser.conftest import AXE, screenshot
 from tests.browser.demo import Demo
@@ -64,3 +64,28 @@ def test_pages_have_no_serious_accessibility_violations(
 
     walk_pages(page, demo, USERS[lang], lang, visit)
     assert violations == [], json.dumps(violations, indent=1, ensure_ascii=False)
+
+
+def test_wallet_named_like_a_script_never_runs_in_the_browser(
+    demo: Demo, new_context: Callable[..., BrowserContext]
+) -> None:
+    wallet_file = demo.register_wallet("<script>alert(1)</script><img src=x onerror=alert(2)>", "script-wallet")
+    page = new_context("en").new_page()
+    dialogs: list[str] = []
+
+    def record(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
+    shown: list[str] = []
+
+    def visit(name: str) -> None:
+        if name != "login":
+            shown.append(name)
+            assert "<script>alert(1)</script>" in page.locator("main").inner_text(), name
+            assert page.locator("main script, main img").count() == 0, name
+
+    walk_pages(page, demo, "dara", "en", visit, wallet_file=wallet_file)
+    assert shown == ["authorize", "dashboard", "detail", "revoke-confirmation"]
+    assert dialogs == []
