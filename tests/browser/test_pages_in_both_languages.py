@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Dialog, Page
 
-from tests.browser.conftest import AXE, screenshot
+from tests.browser.conftest import AXE, log_in, screenshot
 from tests.browser.demo import Demo
 from tests.browser.pages import walk_pages
 
@@ -89,3 +89,19 @@ def test_wallet_named_like_a_script_never_runs_in_the_browser(
     walk_pages(page, demo, "dara", "en", visit, wallet_file=wallet_file)
     assert shown == ["authorize", "dashboard", "detail", "revoke-confirmation"]
     assert dialogs == []
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_empty_dashboard_and_unknown_consent_pages_are_accessible(
+    demo: Demo, new_context: Callable[..., BrowserContext], lang: str
+) -> None:
+    page = new_context(lang, bypass_csp=True).new_page()
+    page.goto(f"{demo.issuer}/dashboard?lang={lang}")
+    log_in(page, "emeka")
+    assert page.locator("article.consent").count() == 0
+    screenshot(page, "dashboard-empty", lang)
+    violations = serious_violations(page)
+    page.goto(f"{demo.issuer}/dashboard/consents/no-such-consent?lang={lang}")
+    screenshot(page, "consent-not-found", lang)
+    violations += serious_violations(page)
+    assert violations == [], json.dumps(violations, indent=1, ensure_ascii=False)
