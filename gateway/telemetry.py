@@ -16,8 +16,12 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 INSTRUMENTATION = "walletgate.pipeline"
+
+
+W3C = TraceContextTextMapPropagator()  # traceparent/tracestate in, and out to the bank
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +43,14 @@ class Tracing:
         return cls(provider.get_tracer(INSTRUMENTATION), enabled=True)
 
     @contextlib.contextmanager
-    def server_span(self, name: str, attributes: Mapping[str, str]) -> Iterator[trace.Span]:
-        with self.tracer.start_as_current_span(name, kind=SpanKind.SERVER, attributes=dict(attributes)) as span:
+    def server_span(
+        self, name: str, attributes: Mapping[str, str], carrier: Mapping[str, str] | None = None
+    ) -> Iterator[trace.Span]:
+        """The call's server span, continuing the wallet's W3C ``traceparent`` when it sent one."""
+        parent = W3C.extract(carrier) if carrier is not None else None
+        with self.tracer.start_as_current_span(
+            name, context=parent, kind=SpanKind.SERVER, attributes=dict(attributes)
+        ) as span:
             yield span
 
     @contextlib.contextmanager

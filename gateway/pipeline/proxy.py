@@ -12,6 +12,7 @@ import time
 from gateway.assertion import ASSERTION_HEADER, mint_assertion
 from gateway.errors import GatewayError
 from gateway.pipeline.call import Call
+from gateway.telemetry import W3C
 
 _HOP_BY_HOP = frozenset(
     {"host", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length"}
@@ -48,6 +49,7 @@ def _headers(call: Call) -> dict[str, str]:
         raise GatewayError("The request was not authorised.")
     headers = {name: call.headers[name] for name in _FORWARDED if name in call.headers}
     headers["x-fapi-interaction-id"] = call.interaction_id
+    _propagate_trace(call, headers)
     headers[ASSERTION_HEADER] = mint_assertion(
         call.services.keys,
         issuer=call.services.settings.issuer_url,
@@ -69,3 +71,13 @@ def _passthrough_headers(call: Call) -> dict[str, str]:
     headers = {k: v for k, v in call.headers.items() if k not in _HOP_BY_HOP}
     headers["x-fapi-interaction-id"] = call.interaction_id
     return headers
+
+
+def _propagate_trace(call: Call, headers: dict[str, str]) -> None:
+    """W3C trace context to the bank: the upstream span's when tracing, else the wallet's own."""
+    if call.runtime.tracing.enabled:
+        W3C.inject(headers)
+    else:
+        for name in ("traceparent", "tracestate"):
+            if name in call.headers:
+                headers[name] = call.headers[name]

@@ -18,7 +18,8 @@ _Step = Callable[[Call], Awaitable[None]]
 
 async def traced(call: Call, before: Sequence[_Step], proxy: _Step, after: Sequence[_Step], audit: _Step) -> Response:
     tracing = call.runtime.tracing
-    with tracing.server_span(f"{call.method} {call.path}", {"walletgate.interaction_id": call.interaction_id}) as span:
+    name, attributes = f"{call.method} {call.path}", {"walletgate.interaction_id": call.interaction_id}
+    with tracing.server_span(name, attributes, carrier=call.headers) as span:
         call.trace_id = format(span.get_span_context().trace_id, "032x")
         try:
             for step in before:

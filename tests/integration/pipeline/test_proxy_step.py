@@ -90,3 +90,45 @@ async def test_proxy_sends_the_signed_assertion_and_the_clipped_window(
     assert "ReadTransactionsBasic" in claims["permissions"]
     assert claims["purposes"] == ["aggregation"]
     assert claims["exp"] - claims["iat"] <= 60
+
+
+async def _proxied(make_call: Callable[..., Call], consents: MemoryConsents, headers: dict[str, str]) -> Call:  # noqa: F811
+    consents.add(consent_id="c-1")
+    call = make_call(path=BASE + "/accounts", headers=headers)
+    await route(call)
+    call.token = AccessToken("j", "wallet-1", "alice", frozenset({"accounts"}), 0.0, "c-1", "k")
+    await authorize(call)
+    await proxy(call)
+    return call
+
+
+async def test_proxy_passes_the_wallets_trace_context_to_the_bank_when_not_tracing(
+    make_call: Callable[..., Call],  # noqa: F811
+    consents: MemoryConsents,  # noqa: F811
+    recorder: list[web.Request],
+) -> None:
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    await _proxied(make_call, consents, {"traceparent": traceparent})
+    (sent,) = recorder
+    assert sent.headers["traceparent"] == traceparent
+
+
+async def test_proxy_sends_its_own_span_as_parent_when_tracing(
+    make_call: Callable[..., Call],  # noqa: F811
+    consents: MemoryConsents,  # noqa: F811
+    recorder: list[web.Request],
+    runtime: PipelineRuntime,  # noqa: F811
+) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from gateway.telemetry import Tracing
+
+    runtime.tracing = Tracing.with_provider(TracerProvider())
+    with runtime.tracing.server_span(
+        "test", {}, carrier={"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+    ):
+        await _proxied(make_call, consents, {})
+    (sent,) = recorder
+    _version, trace_id, parent_id, _flags = sent.headers["traceparent"].split("-")
+    assert trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert parent_id != "00f067aa0ba902b7"

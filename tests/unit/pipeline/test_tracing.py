@@ -50,3 +50,21 @@ async def test_each_request_is_one_server_span_with_a_child_per_step(
 
 def test_tracing_is_off_without_an_exporter() -> None:
     assert tracing_for("").enabled is False
+
+
+WALLET_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+WALLET_TRACEPARENT = f"00-{WALLET_TRACE}-00f067aa0ba902b7-01"
+
+
+async def test_server_span_continues_the_wallets_traceparent(
+    make_call: Callable[..., Call], exporter: InMemorySpanExporter
+) -> None:
+    call = make_call(path=BASE + "/accounts", headers={"traceparent": WALLET_TRACEPARENT})
+    with pytest.raises(InvalidTokenError):
+        await handle(call)
+    server = next(s for s in exporter.get_finished_spans() if s.kind is SpanKind.SERVER)
+    assert server.context is not None
+    assert format(server.context.trace_id, "032x") == WALLET_TRACE
+    assert server.parent is not None
+    assert format(server.parent.span_id, "016x") == "00f067aa0ba902b7"
+    assert call.trace_id == WALLET_TRACE
