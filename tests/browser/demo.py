@@ -26,19 +26,21 @@ class Demo:
     def start(self) -> Demo:
         env = {**os.environ, "HOME": str(self.data_dir)}
         args = [sys.executable, "-m", "gateway.cli", "demo", "--port", "0", "--sandbox-port", "0"]
-        self.proc = subprocess.Popen(
-            [*args, "--data-dir", str(self.data_dir)],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=env,
-        )
+        with self.stderr_file.open("w", encoding="utf-8") as log:  # the child keeps its own copy
+            self.proc = subprocess.Popen(
+                [*args, "--data-dir", str(self.data_dir)],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                env=env,
+            )
         assert self.proc.stdout is not None
         self.issuer = self.proc.stdout.readline().strip()
         if not self.issuer.startswith("http://127.0.0.1:"):
             self.stop()
-            raise RuntimeError(f"walletgate demo did not print its issuer first: {self.issuer!r}")
+            errors = self.stderr_file.read_text(encoding="utf-8")[-3000:]
+            raise RuntimeError(f"walletgate demo did not print its issuer first: {self.issuer!r}\n{errors}")
         return self
 
     def stop(self) -> None:
@@ -53,6 +55,11 @@ class Demo:
                 self.proc.wait()
         if self.proc.stdout is not None:
             self.proc.stdout.close()
+
+    @property
+    def stderr_file(self) -> Path:
+        """Where the demo's log goes (read when it fails to start)."""
+        return self.data_dir / "demo.stderr.log"
 
     @property
     def wallet_file(self) -> Path:
