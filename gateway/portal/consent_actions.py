@@ -9,7 +9,6 @@ detail page again with the reason.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
@@ -23,6 +22,7 @@ from gateway.portal.catalogue import Text
 from gateway.portal.csrf import CsrfError, check_csrf
 from gateway.portal.dashboard import (
     LoginRequired,
+    consent_page,
     detail_context,
     error_page,
     login_redirect,
@@ -124,17 +124,4 @@ def action(change: Change, done: str) -> Callable[[Request], Awaitable[Response]
 
 async def revoke_confirmation(request: Request) -> Response:
     """The consequences of stopping access, and the confirming form (GET changes nothing)."""
-    try:
-        user_id = await require_user(request)
-    except LoginRequired as exc:
-        return login_redirect(request, exc)
-    context = await page_context(request)
-    store = store_of(request)
-    if store is None:
-        return error_page(request, context, "unavailable", 503)
-    try:
-        consent = await store.get_for_user(request.path_params["consent_id"], user_id)
-    except ConsentNotFoundError:
-        return error_page(request, context, "not_found", 404)
-    page: dict[str, Any] = await detail_context(request, consent, context)
-    return render(request, "consent_revoke.html", page)
+    return await consent_page(request, "consent_revoke.html")

@@ -144,35 +144,44 @@ async def detail_context(request: Request, consent: Consent, context: dict[str, 
     }
 
 
-async def detail_page(request: Request) -> Response:
+async def own_consent(request: Request) -> Consent | Response:
+    """The logged-in user's consent named in the path, or the page to answer with instead.
+
+    That page is the login redirect, a 503 when there is no store, or the same 404 for another
+    user's consent as for an unknown id (no oracle).
+    """
     try:
         user_id = await require_user(request)
     except LoginRequired as exc:
         return login_redirect(request, exc)
-    context = await page_context(request)
     store = store_of(request)
     if store is None:
-        return error_page(request, context, "unavailable", 503)
+        return error_page(request, await page_context(request), "unavailable", 503)
     try:
-        consent = await store.get_for_user(request.path_params["consent_id"], user_id)
+        return await store.get_for_user(request.path_params["consent_id"], user_id)
     except ConsentNotFoundError:
-        return error_page(request, context, "not_found", 404)
-    return render(request, "consent_detail.html", await detail_context(request, consent, context))
+        return error_page(request, await page_context(request), "not_found", 404)
+
+
+async def consent_page(request: Request, template: str) -> Response:
+    """A page about one of the user's consents (detail, revoke confirmation)."""
+    consent = await own_consent(request)
+    if isinstance(consent, Response):
+        return consent
+    return render(request, template, await detail_context(request, consent, await page_context(request)))
+
+
+async def detail_page(request: Request) -> Response:
+    return await consent_page(request, "consent_detail.html")
 
 
 async def receipt_download(request: Request) -> Response:
     """The consent as it stands, signed by the gateway (typ consent-receipt+jwt), as a file download."""
-    try:
-        user_id = await require_user(request)
-    except LoginRequired as exc:
-        return login_redirect(request, exc)
-    services, store = services_of(request), store_of(request)
-    if store is None:
-        return error_page(request, await page_context(request), "unavailable", 503)
-    try:
-        consent = await store.get_for_user(request.path_params["consent_id"], user_id)
-    except ConsentNotFoundError:
-        return error_page(request, await page_context(request), "not_found", 404)
+    consent = await own_consent(request)
+    if isinstance(consent, Response):
+        return consent
+    services = services_of(request)
+    store = cast("SqlConsentStore", store_of(request))  # own_consent answered 503 when there is none
     events = await store.events(consent.consent_id)
     claims = receipt_claims(consent, events, issuer=services.settings.issuer_url, now=services.clock())
     name = _UNSAFE_NAME.sub("", consent.consent_id)[:64]
