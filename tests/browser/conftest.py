@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.browser.demo import Demo
+from tests.support.demo import Demo
 from tests.support.servers import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from playwright.sync_api import Page, Route
 
 from tests.browser.conftest import log_in
-from tests.browser.demo import Demo, WalletCli
+from tests.support.demo import Demo, WalletCli
 
 WALLET_REDIRECTS = "http://127.0.0.1:8765/**"
 

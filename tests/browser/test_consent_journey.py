@@ -14,7 +14,7 @@ from collections.abc import Callable
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from tests.browser.conftest import log_in, screenshot
-from tests.browser.demo import Demo, WalletCli
+from tests.support.demo import Demo, WalletCli
 
 SHARED = ("acc-alice-current", "acc-alice-savings")
 NOT_SHARED = ("acc-alice-card", "acc-alice-travel")

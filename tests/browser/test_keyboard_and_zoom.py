@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
-from tests.browser.demo import Demo, WalletCli
 from tests.browser.pages import capture_wallet_redirects, wait_for, walk_pages
+from tests.support.demo import Demo, WalletCli
 
 MAX_TABS = 40
 FOCUSED = "() => { const e = document.activeElement; return e ? e.outerHTML.slice(0, 200) : ''; }"

@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import BrowserContext, Dialog, Page
 
 from tests.browser.conftest import AXE, log_in, screenshot
-from tests.browser.demo import Demo
 from tests.browser.pages import walk_pages
+from tests.support.demo import Demo
 
 AXE_CHECKED = {"login", "authorize", "dashboard", "detail", "revoke-confirmation"}
 USERS = {"en": "bob", "zh": "chen"}

@@ -29,6 +29,7 @@ from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
+from tests.support.demo import Demo
 from tests.support.servers import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -40,42 +41,9 @@ SERVER_ALGS = ["ES256", "PS256", "EdDSA"]
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    data_dir = tmp_path_factory.mktemp("oauth-e2e")
-    log = (data_dir / "demo.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway.cli",
-            "demo",
-            "--port",
-            "0",
-            "--sandbox-port",
-            "0",
-            "--data-dir",
-            str(data_dir),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(data_dir)},
-    )
-    assert proc.stdout is not None
-    try:
-        issuer = proc.stdout.readline().strip()
-        if not issuer.startswith("http://127.0.0.1:"):
-            pytest.fail(f"demo did not start: {issuer!r}; see {data_dir / 'demo.log'}")
-        yield issuer, data_dir
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        log.close()
+    demo = Demo(tmp_path_factory.mktemp("oauth-e2e")).start()
+    yield demo.issuer, demo.data_dir
+    demo.stop()
 
 
 class AuthlibWallet:

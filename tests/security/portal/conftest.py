@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.browser.demo import Demo, WalletCli
+from tests.support.demo import Demo, WalletCli
 
 XSS_NAME = "<script>alert(1)</script>"
 
