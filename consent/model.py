@@ -88,6 +88,7 @@ class AccessRecord:
     response_bytes: int
     latency_ms: float
     record_count: int | None = None
+    attended: bool = False  # the customer was present (x-fapi-customer-ip-address sent)
 
 
 @dataclass(frozen=True, slots=True)

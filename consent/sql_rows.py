@@ -98,6 +98,7 @@ def access_row(record: AccessRecord) -> dict[str, Any]:
         "response_bytes": record.response_bytes,
         "latency_ms": record.latency_ms,
         "record_count": record.record_count,
+        "attended": record.attended,
     }
 
 
@@ -117,4 +118,5 @@ def access_from_row(row: Mapping[Any, Any]) -> AccessRecord:
         response_bytes=row["response_bytes"],
         latency_ms=row["latency_ms"],
         record_count=row["record_count"],
+        attended=bool(row["attended"]),
     )

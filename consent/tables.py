@@ -1,7 +1,8 @@
 """The consent tables, registered on the one ``consent.db.metadata``.
 
 Migration ``0001`` creates them with explicit ``op.create_table`` calls that mirror these
-definitions; ``tests/integration/consent/test_migrations.py`` proves the two agree.
+definitions (``0004`` adds ``access_records.attended``); ``tests/integration/consent/test_migrations.py``
+proves the two agree.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
 )
 
 from consent.db import metadata
@@ -123,6 +125,7 @@ access_records = Table(
     Column("response_bytes", Integer, nullable=False),
     Column("latency_ms", Float, nullable=False),
     Column("record_count", Integer, nullable=True),
+    Column("attended", Boolean, nullable=False, server_default=false()),
     Index("ix_access_records_consent_id_at", "consent_id", "at"),
     Index("ix_access_records_user_id_at", "user_id", "at"),
 )

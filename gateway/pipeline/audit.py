@@ -34,6 +34,7 @@ async def audit(call: Call) -> None:
         response_bytes=len(call.response_body or b""),
         latency_ms=round((time.perf_counter() - call.started) * 1000, 3),
         record_count=call.record_count,
+        attended=call.attended,
     )
     if call.services.settings.audit_durable:
         await call.runtime.audit.write_now(record)

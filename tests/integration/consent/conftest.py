@@ -32,7 +32,7 @@ def published() -> list[Consent]:
 async def store(
     database_url: str, frozen_clock: FrozenClock, consent_policies: PolicySet, published: list[Consent]
 ) -> AsyncIterator[SqlConsentStore]:
-    upgrade(database_url, "0001")
+    upgrade(database_url, "head")
     engine = open_engine(database_url)
     changes = ConsentChanges()
 
