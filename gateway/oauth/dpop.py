@@ -8,6 +8,7 @@ step (``ath`` ties the proof to the access token). Every refusal raises
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
@@ -17,9 +18,11 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import jwt
+import orjson
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from gateway.errors import InvalidDPoPProofError
+from gateway.oauth import jws
 from gateway.oauth.replay import ReplayCache
 
 __all__ = [
@@ -129,15 +132,27 @@ def _refuse(message: str) -> InvalidDPoPProofError:
     return InvalidDPoPProofError(f"DPoP proof: {message}", path="header.DPoP")
 
 
-def _public_key(jwk: Any, alg: str) -> Any:
-    """The proof's embedded key, as a cryptography public key usable with ``alg``."""
+def _public_key(jwk: Any, alg: str) -> tuple[Any, str]:
+    """The proof's embedded key, as a cryptography public key usable with ``alg``, and its thumbprint."""
     if not isinstance(jwk, dict):
         raise _refuse("the jwk header must be a JSON object holding the public key")
     private = [m for m in _PRIVATE_MEMBERS if m in jwk]
     if private:
         raise _refuse(f"the jwk header carries private key material ({', '.join(private)}); send the public key only")
     try:
+        canonical = orjson.dumps(jwk, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        raise _refuse("the jwk header is not plain JSON") from None
+    return _key_and_thumbprint(canonical, alg)
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_and_thumbprint(canonical_jwk: bytes, alg: str) -> tuple[Any, str]:
+    """Decoding a JWK into a key costs more than verifying with it; a wallet keeps one key for many calls."""
+    jwk = orjson.loads(canonical_jwk)
+    try:
         key = jwt.PyJWK(jwk, algorithm=alg).key
+        thumbprint = jwk_thumbprint(jwk)
     except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, KeyError, TypeError) as exc:
         raise _refuse(f"the jwk header is not a usable {alg} public key ({exc})") from None
     if alg == "ES256" and not (isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1"):
@@ -146,38 +161,39 @@ def _public_key(jwk: Any, alg: str) -> Any:
         raise _refuse("PS256 needs an RSA key of at least 2048 bits in the jwk header")
     if alg == "EdDSA" and not isinstance(key, ed25519.Ed25519PublicKey):
         raise _refuse("EdDSA needs an Ed25519 key in the jwk header")
-    return key
+    return key, thumbprint
 
 
-def _checked_header(proof: str) -> tuple[dict[str, Any], str]:
+def _checked_header(proof: str) -> tuple[jws.CompactJws, str]:
     if len(proof) > _MAX_PROOF_LENGTH:
         raise _refuse(f"longer than {_MAX_PROOF_LENGTH} characters")
     try:
-        header = jwt.get_unverified_header(proof)
+        parsed = jws.parse(proof)
     except jwt.DecodeError:
         raise _refuse("not a well-formed JWS compact serialisation") from None
+    except jwt.InvalidTokenError as exc:
+        raise _refuse(f"cannot verify the JWS ({exc})") from None
+    header = parsed.header
     if header.get("typ") != "dpop+jwt":
         raise _refuse(f"typ must be 'dpop+jwt', got {header.get('typ')!r}")
     alg = header.get("alg")
     if alg not in DPOP_ALGORITHMS:
         raise _refuse(f"alg {alg!r} is not allowed; use one of {', '.join(DPOP_ALGORITHMS)}")
-    return header, str(alg)
+    return parsed, str(alg)
 
 
-def _signed_claims(proof: str, key: Any, alg: str) -> dict[str, Any]:
+def _signed_claims(proof: jws.CompactJws, key: Any, alg: str) -> dict[str, Any]:
     try:
-        payload = jwt.PyJWS().decode_complete(proof, key=key, algorithms=[alg])["payload"]
+        jws.verify_signature(proof, key, (alg,))
     except jwt.InvalidSignatureError:
         raise _refuse("the signature does not verify with the key in its jwk header") from None
     except jwt.InvalidTokenError as exc:
         raise _refuse(f"cannot verify the JWS ({exc})") from None
     try:
-        claims = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
-        raise _refuse("the payload is not JSON") from None
-    if not isinstance(claims, dict):
-        raise _refuse("the payload is not a JSON object")
-    return claims
+        return proof.claims()
+    except jwt.DecodeError as exc:
+        what = "is not a JSON object" if "json object" in str(exc) else "is not JSON"
+        raise _refuse(f"the payload {what}") from None
 
 
 def _require_string(claims: Mapping[str, Any], name: str) -> str:
@@ -252,16 +268,15 @@ async def verify_dpop_proof(
     """
     if not proof:
         raise InvalidDPoPProofError("A DPoP proof is required in the DPoP header.", path="header.DPoP")
-    header, alg = _checked_header(proof)
-    key = _public_key(header.get("jwk"), alg)
-    claims = _signed_claims(proof, key, alg)
+    parsed, alg = _checked_header(proof)
+    key, jkt = _public_key(parsed.header.get("jwk"), alg)
+    claims = _signed_claims(parsed, key, alg)
     jti = _require_string(claims, "jti")
     if len(jti) > _MAX_JTI_LENGTH:
         raise _refuse(f"jti is longer than {_MAX_JTI_LENGTH} characters")
     htm, htu = _check_target(claims, method, url)
     iat = _check_time(claims, now, window, future_skew)
     _check_bindings(claims, access_token, nonce, nonces)
-    jkt = jwk_thumbprint(header["jwk"])
     if not await replay.first_use(f"dpop:{jkt}:{jti}", window + future_skew):
         raise _refuse(f"jti {jti!r} was already used with this key")
     return DPoPProof(jkt=jkt, jti=jti, iat=iat, htm=htm, htu=htu)

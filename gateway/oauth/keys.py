@@ -21,6 +21,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAPSSAlgorithm
 
+from gateway.oauth import jws
+
 SIGNING_ALGORITHMS = ("PS256", "ES256", "EdDSA")
 # The gateway's own keys also sign ID tokens, which must be PS256 or ES256.
 GATEWAY_KEY_ALGORITHMS = ("PS256", "ES256")
@@ -86,6 +88,7 @@ class KeyRing:
         self.path = path
         self.current = current[0]
         self._by_kid = {k.kid: k for k in keys}
+        self._public = {k.kid: k.private.public_key() for k in keys}
 
     @classmethod
     def from_jwks(cls, data: Mapping[str, Any], path: Path | None = None) -> KeyRing:
@@ -137,8 +140,7 @@ class KeyRing:
 
     def sign(self, claims: Mapping[str, Any], typ: str = "JWT", extra_headers: Mapping[str, Any] | None = None) -> str:
         key = self.current
-        headers = {"kid": key.kid, "typ": typ, **(extra_headers or {})}
-        return jwt.encode(dict(claims), key.private, algorithm=key.alg, headers=headers)
+        return jws.sign(claims, key.private, key.alg, {"kid": key.kid, "typ": typ, **(extra_headers or {})})
 
     def verify(
         self,
@@ -149,9 +151,14 @@ class KeyRing:
         issuer: str | None = None,
         leeway: float = 0,
         required: Sequence[str] = ("exp", "iat"),
+        now: float | None = None,
     ) -> dict[str, Any]:
-        """Verify a JWT this gateway signed. Raises ``jwt.InvalidTokenError`` on any failure."""
-        header = jwt.get_unverified_header(token)
+        """Verify a JWT this gateway signed. Raises ``jwt.InvalidTokenError`` on any failure.
+
+        The token is parsed once (``gateway.oauth.jws``); this runs on every proxied call.
+        """
+        parsed = jws.parse(token)
+        header = parsed.header
         if typ is not None and str(header.get("typ", "")).lower() != typ.lower():
             raise jwt.InvalidTokenError(f"expected typ {typ!r}")
         key = self.verification_key(header.get("kid"))
@@ -159,15 +166,17 @@ class KeyRing:
             raise jwt.InvalidTokenError("unknown kid")
         if header.get("alg") != key.alg:
             raise jwt.InvalidAlgorithmError("alg does not match the key")
-        return jwt.decode(
-            token,
-            key.private.public_key(),
-            algorithms=[key.alg],
+        jws.verify_signature(parsed, self._public[key.kid], (key.alg,))
+        claims = parsed.claims()
+        jws.check_claims(
+            claims,
+            now=time.time() if now is None else now,
+            leeway=leeway,
             audience=audience,
             issuer=issuer,
-            leeway=leeway,
-            options={"require": list(required), "verify_aud": audience is not None},
+            required=required,
         )
+        return claims
 
 
 def write_private_file(path: Path, data: Mapping[str, Any]) -> None:
