@@ -3,8 +3,17 @@
 A policy file names an OpenAPI document (relative to the policy file), the bank's upstream
 base URL (``${upstream_url}`` is filled in from the gateway's settings), the base path at the
 gateway, and per operationId the permissions, account parameter, date window, response filter,
-scopes, purposes and limits. Only listed operations are published. The loader refuses the
-whole file on any problem, naming file, line and path.
+scopes, purposes, limits and CDR performance tier. Only listed operations are published. The
+loader refuses the whole file on any problem, naming file, line and path.
+
+``cdr_tier`` places an operation in a tier of Australia's CDR performance requirements (the NFRs'
+table of thresholds) for the regulatory report. Absent, it follows from the operation: one that
+names an account (``account_parameter``) reads one account and is ``low-priority``, like the
+CDR's per-account reads; one that does not reads every selected account at once and is
+``large-payload``, like the CDR's bulk direct debits. A policy sets it where the CDR names the
+equivalent endpoint differently (Get Accounts and Get Customer are ``high-priority``, Get Bulk
+Balances ``low-priority``). Calls without the customer present are reported as unattended
+whatever the tier, except ``large-payload``, which the CDR applies to any call.
 """
 
 from __future__ import annotations
@@ -21,6 +30,8 @@ from policies.openapi import OpenApiDocument, Router, SpecOperation, load_openap
 from policies.permissions import PermissionCatalogue
 
 ValidationMode = Literal["enforce", "report"]
+CdrTier = Literal["high-priority", "low-priority", "large-payload"]
+CDR_TIERS: tuple[CdrTier, ...] = ("high-priority", "low-priority", "large-payload")
 VARIABLES = frozenset({"upstream_url"})
 _VARIABLE = re.compile(r"\$\{([a-z_]+)\}")
 
@@ -57,6 +68,7 @@ class Operation:
     purposes: frozenset[str] | None  # None: every purpose may use it
     limits: tuple[str, ...]  # names of limit rules (policies/limits.yaml)
     spec: SpecOperation
+    cdr_tier: CdrTier = "low-priority"  # CDR performance tier (explicit, or derived: see the module docstring)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,4 +199,10 @@ def _operation(op_id: str, raw: Mapping[str, Any], spec: SpecOperation) -> Opera
         purposes=None if purposes is None else frozenset(purposes),
         limits=tuple(raw.get("limits", [])),
         spec=spec,
+        cdr_tier=raw.get("cdr_tier") or default_cdr_tier(raw.get("account_parameter")),
     )
+
+
+def default_cdr_tier(account_parameter: str | None) -> CdrTier:
+    """An operation on one account is ``low-priority``; a bulk read of every selected account is ``large-payload``."""
+    return "low-priority" if account_parameter else "large-payload"
