@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,6 +22,7 @@ from consent.errors import ConsentError
 from consent.sql import SqlConsentStore
 from consent.sweeper import sweep_forever
 from gateway import admin_metrics, consent_routes, publishing, user_routes
+from gateway.client_spans import limiter_redis, trace_clients
 from gateway.clock import Clock, system_clock
 from gateway.errors import GatewayError, handle_error
 from gateway.health import probe_routes
@@ -39,6 +40,7 @@ from gateway.portal.sessions import current_user
 from gateway.services import Services
 from gateway.settings import Settings, load_settings
 from gateway.shutdown import Drain, DrainMiddleware, install_signal_drain
+from gateway.telemetry import tracing_for
 from policies import load_policies
 
 CONSENT_SWEEP_INTERVAL = 60.0  # seconds between background sweeps that expire lapsed consents
@@ -76,6 +78,15 @@ def _routes() -> list[BaseRoute]:
     ]
 
 
+def _trace_clients(services: Services) -> Callable[[], None]:
+    """Database and Redis spans on the shared provider, only when tracing is on; returns undo."""
+    provider = services.tracing.provider
+    if provider is None:
+        return lambda: None
+    clients = (services.redis, limiter_redis(services.limiter))
+    return trace_clients(provider, services.engine.sync_engine, clients)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -109,8 +120,10 @@ def create_app(
             drain=drain,
             metrics=metrics,
             limiter=limiter or build_limiter(settings, policies.limits, clock or system_clock),
+            tracing=tracing_for(settings.otlp_endpoint),
         )
         app.state.services = services
+        untrace = _trace_clients(services)
         restore_signals = install_signal_drain(drain, settings.shutdown_grace)
         services.consents = SqlConsentStore(
             db, policies, services.clock, changes=services.consent_changes,
@@ -136,6 +149,8 @@ def create_app(
                 await redis.aclose()
             if engine is None:
                 await db.dispose()
+            untrace()
+            services.tracing.shutdown()  # the owner's flush; the pipeline's stop did it already (a second does nothing)
             metrics.shutdown()
 
     handlers: dict[Any, Any] = {GatewayError: handle_error, ConsentError: handle_error, Exception: handle_error}

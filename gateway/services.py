@@ -27,6 +27,7 @@ from gateway.oauth.users import UserStore
 from gateway.portal.sessions import SessionStore
 from gateway.settings import Settings
 from gateway.shutdown import Drain
+from gateway.telemetry import Tracing
 from policies import PolicySet
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class Services:
     limiter: Limiter = field(default_factory=MemoryLimiter)  # rate limits (Redis with failover when configured)
     drain: Drain = field(default_factory=Drain)  # graceful shutdown: draining flag, requests in flight
     metrics: Metrics = field(default_factory=Metrics)  # OpenTelemetry instruments (record_* methods)
+    tracing: Tracing = field(default_factory=Tracing.off)  # one provider for pipeline, database and Redis spans
     pipeline: PipelineRuntime | None = None  # published APIs, upstream client, consent cache, audit writer
     # Identity stores, built from the engine, clock and Redis above (replace them in tests if needed).
     clients: ClientStore = field(init=False)  # registered wallets

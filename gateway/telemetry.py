@@ -3,20 +3,25 @@
 With no exporter configured (``settings.otlp_endpoint`` empty) tracing is off and the
 pipeline skips span bookkeeping entirely, so it costs nothing on the hot path. With one,
 spans go over OTLP/HTTP to ``{otlp_endpoint}/v1/traces`` in batches from a background thread.
+Only a server span starts a trace: database and Redis spans (``gateway/client_spans.py``) are
+kept as children of a request and dropped when a call happens outside one.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode, Tracer, TraceState
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.util.types import Attributes
 
 INSTRUMENTATION = "walletgate.pipeline"
 
@@ -59,13 +64,37 @@ class Tracing:
             yield span
 
 
+class _RequestsStartTraces(Sampler):
+    """A trace starts at a server span; a client call outside any request (sweeper, probe) is not kept."""
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        if kind is SpanKind.SERVER:
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+        return SamplingResult(Decision.DROP)
+
+    def get_description(self) -> str:
+        return "RequestsStartTraces"
+
+
+SAMPLER = ParentBased(root=_RequestsStartTraces())  # a child follows its parent (the wallet's sampled flag too)
+
+
 def tracing_for(otlp_endpoint: str, service_name: str = "walletgate") -> Tracing:
     """OTLP/HTTP span export when an endpoint is configured, else tracing off."""
     if not otlp_endpoint:
         return Tracing.off()
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    provider = SdkTracerProvider(resource=Resource.create({"service.name": service_name}))
+    provider = SdkTracerProvider(resource=Resource.create({"service.name": service_name}), sampler=SAMPLER)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint.rstrip("/") + "/v1/traces")))
     return Tracing(provider.get_tracer(INSTRUMENTATION), enabled=True, provider=provider)
 

@@ -26,7 +26,6 @@ from gateway.pipeline.runtime import PipelineRuntime
 from gateway.publishing import PublishedApis
 from gateway.services import Services
 from gateway.settings import SettingsError
-from gateway.telemetry import tracing_for
 from gateway.upstream import UpstreamClient
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -124,7 +123,7 @@ async def start_pipeline(services: Services, *, passthrough: bool = False) -> Ca
         upstream=UpstreamClient(metrics=services.metrics),
         consents=consents,
         audit=AuditWriter(services.consents.record_access),
-        tracing=tracing_for(settings.otlp_endpoint),
+        tracing=services.tracing,
         passthrough=passthrough,
     )
     await runtime.start()

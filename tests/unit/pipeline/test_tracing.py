@@ -1,18 +1,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+from consent.db import open_engine
+from gateway.client_spans import limiter_redis, trace_clients
 from gateway.errors import InvalidTokenError
+from gateway.limiter.build import build_limiter
 from gateway.pipeline import handle
 from gateway.pipeline.call import Call
 from gateway.pipeline.runtime import PipelineRuntime
-from gateway.telemetry import Tracing, tracing_for
+from gateway.settings import Settings
+from gateway.telemetry import SAMPLER, Tracing, tracing_for
+from policies import load_policies
 from tests.unit.pipeline.conftest import BASE
 
 
@@ -68,3 +77,88 @@ async def test_server_span_continues_the_wallets_traceparent(
     assert server.parent is not None
     assert format(server.parent.span_id, "016x") == "00f067aa0ba902b7"
     assert call.trace_id == WALLET_TRACE
+
+
+@pytest.fixture
+def shared_provider() -> tuple[TracerProvider, InMemorySpanExporter]:
+    """A provider sampled like the gateway's own: only a server span starts a trace."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=SAMPLER)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider, exporter
+
+
+async def test_database_calls_in_a_request_are_client_spans_without_values(
+    shared_provider: tuple[TracerProvider, InMemorySpanExporter], tmp_path: Path
+) -> None:
+    provider, exporter = shared_provider
+    engine = open_engine(f"sqlite:///{tmp_path / 'spans.db'}")
+    untrace = trace_clients(provider, engine.sync_engine, [])
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))  # outside a request: no span
+            with provider.get_tracer("test").start_as_current_span("GET /accounts", kind=SpanKind.SERVER):
+                await conn.execute(text("SELECT :token AS t"), {"token": "secret-token-value"})
+                with pytest.raises(OperationalError):
+                    await conn.execute(text("SELECT * FROM missing WHERE id = :id"), {"id": "secret-id"})
+        untrace()
+        async with engine.connect() as conn:
+            with provider.get_tracer("test").start_as_current_span("GET /later", kind=SpanKind.SERVER):
+                await conn.execute(text("SELECT 2"))  # hooks removed: no span
+    finally:
+        await engine.dispose()
+    spans = exporter.get_finished_spans()
+    server = next(s for s in spans if s.name == "GET /accounts")
+    selects = [s for s in spans if s.kind is SpanKind.CLIENT]
+    assert [s.name for s in selects] == ["SELECT", "SELECT"]
+    assert server.context is not None
+    for span in selects:
+        assert span.parent is not None
+        assert span.parent.span_id == server.context.span_id
+    ok, failed = selects
+    assert ok.attributes is not None
+    assert ok.attributes["db.system"] == ok.attributes["db.system.name"] == "sqlite"
+    assert ok.attributes["db.operation"] == ok.attributes["db.operation.name"] == "SELECT"
+    assert ok.attributes["db.query.text"] == ok.attributes["db.statement"] == "SELECT ? AS t"
+    assert failed.status.status_code is StatusCode.ERROR
+    assert failed.attributes is not None
+    assert failed.attributes["error.type"] == "OperationalError"
+    assert not failed.events  # the driver's message is not recorded
+    for span in spans:
+        assert "secret" not in repr(dict(span.attributes or {}))
+
+
+def test_only_a_server_span_starts_a_trace(shared_provider: tuple[TracerProvider, InMemorySpanExporter]) -> None:
+    provider, exporter = shared_provider
+    tracer = provider.get_tracer("test")
+    with tracer.start_as_current_span("SELECT", kind=SpanKind.CLIENT) as orphan:
+        assert not orphan.is_recording()
+    with tracer.start_as_current_span("GET /accounts", kind=SpanKind.SERVER), tracer.start_as_current_span("route"):
+        pass
+    assert sorted(s.name for s in exporter.get_finished_spans()) == ["GET /accounts", "route"]
+
+
+async def test_redis_clients_are_wrapped_one_by_one_and_unwrapped(
+    shared_provider: tuple[TracerProvider, InMemorySpanExporter], tmp_path: Path
+) -> None:
+    provider, _ = shared_provider
+    engine = open_engine(f"sqlite:///{tmp_path / 'spans.db'}")
+    traced, untouched = (
+        Redis.from_url("redis://127.0.0.1:1/0"),
+        Redis.from_url("redis://127.0.0.1:1/0"),
+    )  # never connects
+    untrace = trace_clients(provider, engine.sync_engine, [traced, None])
+    try:
+        assert hasattr(traced.execute_command, "__wrapped__")
+        assert not hasattr(untouched.execute_command, "__wrapped__")
+        assert not hasattr(Redis.execute_command, "__wrapped__")  # the class is never patched
+    finally:
+        untrace()
+        await engine.dispose()
+    assert not hasattr(traced.execute_command, "__wrapped__")
+
+
+def test_the_limiters_redis_client_is_found_behind_its_failover(settings_factory: Callable[..., Settings]) -> None:
+    limiter = build_limiter(settings_factory(redis_url="redis://127.0.0.1:1/0"), load_policies().limits)
+    assert isinstance(limiter_redis(limiter), Redis)
+    assert limiter_redis(build_limiter(settings_factory(), load_policies().limits)) is None
