@@ -1,18 +1,20 @@
 """The gateway's one error family, and how any refusal is rendered.
 
-GatewayError                              400  UK.OBIE.Field.Invalid
- ├── FieldMissingError                    400  UK.OBIE.Field.Missing
- ├── HeaderInvalidError                   400  UK.OBIE.Header.Invalid
- ├── HeaderMissingError                   400  UK.OBIE.Header.Missing
- ├── InvalidTokenError                    401  (WWW-Authenticate: error="invalid_token")
- │    └── InvalidDPoPProofError           401  (WWW-Authenticate: DPoP error="invalid_dpop_proof")
- ├── ForbiddenError                       403  UK.OBIE.Resource.ConsentMismatch
- │    └── InvalidConsentStatusError       403  UK.OBIE.Resource.InvalidConsentStatus
- ├── ResourceNotFoundError                404  UK.OBIE.Resource.NotFound
- ├── MethodNotAllowedError                405
- ├── TooManyRequestsError                 429  (Retry-After, RateLimit-*)
- ├── UpstreamError                        502  UK.OBIE.UnexpectedError
- ├── ServiceUnavailableError              503  (Retry-After)
+GatewayError                              400  U002 UK.OBIE.Field.Invalid
+ ├── FieldMissingError                    400  U004 UK.OBIE.Field.Missing
+ ├── FieldInvalidDateError                400  U003 UK.OBIE.Field.InvalidDate
+ ├── HeaderInvalidError                   400  U006 UK.OBIE.Header.Invalid
+ ├── HeaderMissingError                   400  U007 UK.OBIE.Header.Missing
+ ├── ResourceInvalidFormatError           400  U010 UK.OBIE.Resource.InvalidFormat
+ ├── InvalidTokenError                    401  U006 UK.OBIE.Header.Invalid (WWW-Authenticate: error="invalid_token")
+ │    └── InvalidDPoPProofError           401  U006 UK.OBIE.Header.Invalid (... error="invalid_dpop_proof")
+ ├── ForbiddenError                       403  U008 UK.OBIE.Resource.ConsentMismatch
+ │    └── InvalidConsentStatusError       403  U009 UK.OBIE.Resource.InvalidConsentStatus
+ ├── ResourceNotFoundError                404  U011 UK.OBIE.Resource.NotFound
+ ├── MethodNotAllowedError                405  U002 UK.OBIE.Field.Invalid
+ ├── TooManyRequestsError                 429  U042 UK.OBIE.OtherReason (Retry-After, RateLimit-*)
+ ├── UpstreamError                        502  U000 UK.OBIE.UnexpectedError
+ ├── ServiceUnavailableError              503  U000 UK.OBIE.UnexpectedError (Retry-After)
  └── OAuthError                           400  RFC 6749 body: error / error_description
       └── ... (gateway/oauth defines the RFC error codes as subclasses)
 
@@ -36,9 +38,17 @@ from consent.errors import ConsentError
 
 log = logging.getLogger("walletgate.errors")
 
-# UK OB v4 documents carry 4-letter ExternalReason1Code values in Errors[].ErrorCode; the v3
-# namespaced codes map onto them here, in the order of the OB standard error-code list.
+# UK OB v4.0 documents carry a 4-character OBExternalStatusReason1Code in Errors[].ErrorCode (the
+# v4.0.0 OpenAPI: OBError1.ErrorCode, minLength = maxLength = 4). Each code replaces the v3 namespaced
+# code that the code set gives as its "Code Name"; the error classes carry those v3 names.
+# Source: github.com/OpenBankingUK/External_Internal_CodeSets, OB_Internal_Codeset.csv, code set
+# OBExternalStatusReason1Code (file commit 3901233). The earlier versions stored from the v4.0 cycle
+# (OB_Internal_CodeSet.csv, commits 8da4ecc and 48eee25 = v0.2 of 2025-01-16) have the same U000-U029,
+# and the v4.0.1 release (2025-11-20) only reworded U037. The v3 order is not the v4 numbering: UnexpectedError
+# is U000 and FailsControlParameters takes U014. U030-U040 and the numeric codes are payment status
+# reasons, never error codes.
 _V4_REASON_CODES: dict[str, str] = {
+    "UK.OBIE.UnexpectedError": "U000",
     "UK.OBIE.Field.Expected": "U001",
     "UK.OBIE.Field.Invalid": "U002",
     "UK.OBIE.Field.InvalidDate": "U003",
@@ -52,23 +62,34 @@ _V4_REASON_CODES: dict[str, str] = {
     "UK.OBIE.Resource.NotFound": "U011",
     "UK.OBIE.Rules.AfterCutOffDateTime": "U012",
     "UK.OBIE.Rules.DuplicateReference": "U013",
-    "UK.OBIE.Signature.Invalid": "U014",
-    "UK.OBIE.Signature.InvalidClaim": "U015",
-    "UK.OBIE.Signature.Malformed": "U016",
-    "UK.OBIE.Signature.Missing": "U017",
-    "UK.OBIE.Signature.MissingClaim": "U018",
-    "UK.OBIE.Signature.Unexpected": "U019",
-    "UK.OBIE.Unsupported.AccountIdentifier": "U020",
-    "UK.OBIE.Unsupported.AccountSecondaryIdentifier": "U021",
-    "UK.OBIE.Unsupported.Currency": "U022",
-    "UK.OBIE.Unsupported.Frequency": "U023",
-    "UK.OBIE.Unsupported.LocalInstrument": "U024",
-    "UK.OBIE.Unsupported.Scheme": "U025",
-    "UK.OBIE.Reauthenticate": "U026",
-    "UK.OBIE.Rules.ResourceAlreadyExists": "U027",
-    "UK.OBIE.UnexpectedError": "U028",
-    "UK.OBIE.Rules.TooManyRequests": "U029",
-    "UK.OBIE.Unauthorized": "U030",
+    "UK.OBIE.Rules.FailsControlParameters": "U014",
+    "UK.OBIE.Signature.Invalid": "U015",
+    "UK.OBIE.Signature.InvalidClaim": "U016",
+    "UK.OBIE.Signature.MissingClaim": "U017",
+    "UK.OBIE.Signature.Malformed": "U018",
+    "UK.OBIE.Signature.Missing": "U019",
+    "UK.OBIE.Signature.Unexpected": "U020",
+    "UK.OBIE.Unsupported.AccountIdentifier": "U021",
+    "UK.OBIE.Unsupported.AccountSecondaryIdentifier": "U022",
+    "UK.OBIE.Unsupported.Currency": "U023",
+    "UK.OBIE.Unsupported.EventType": "U024",
+    "UK.OBIE.Unsupported.Frequency": "U025",
+    "UK.OBIE.Unsupported.LocalInstrument": "U026",
+    "UK.OBIE.Unsupported.Scheme": "U027",
+    "UK.OBIE.Reauthenticate": "U028",
+    "UK.OBIE.Rules.ResourceAlreadyExists": "U029",
+    "UK.OBIE.ExemptionNotApplied": "U041",
+    "UK.OBIE.OtherReason": "U042",
+}
+
+# Codes that no Open Banking list defines (neither v3 nor the v4 code set) but gateway errors carry,
+# or carried, rendered as the nearest published code in both versions. New code uses published names.
+_NEAREST_PUBLISHED: dict[str, str] = {
+    # A refused credential (401). The token, DPoP proof, admin token and session all travel in
+    # headers, so Header.Invalid is the nearest; WWW-Authenticate carries the precise RFC 6750 reason.
+    "UK.OBIE.Unauthorized": "UK.OBIE.Header.Invalid",
+    # See TooManyRequestsError.
+    "UK.OBIE.Rules.TooManyRequests": "UK.OBIE.OtherReason",
 }
 
 _STATUS_PHRASES = {
@@ -79,6 +100,7 @@ _STATUS_PHRASES = {
     405: "405 MethodNotAllowed",
     406: "406 NotAcceptable",
     409: "409 Conflict",
+    413: "413 PayloadTooLarge",
     415: "415 UnsupportedMediaType",
     429: "429 TooManyRequests",
     500: "500 InternalError",
@@ -88,9 +110,15 @@ _STATUS_PHRASES = {
 }
 
 
-def v4_reason_code(code: str) -> str:
-    """The 4-letter v4 ErrorCode for a namespaced UK OB code (unknown codes → UnexpectedError)."""
-    return _V4_REASON_CODES.get(code, _V4_REASON_CODES["UK.OBIE.UnexpectedError"])
+def ob_error_code(code: str, *, v4: bool = True) -> str:
+    """The ErrorCode to send for an error's logical code: the v4 reason code, or the v3 name.
+
+    A code that is not published becomes its nearest published one, else UnexpectedError.
+    """
+    code = _NEAREST_PUBLISHED.get(code, code)
+    if code not in _V4_REASON_CODES:
+        code = "UK.OBIE.UnexpectedError"
+    return _V4_REASON_CODES[code] if v4 else code
 
 
 class GatewayError(Exception):
@@ -116,6 +144,12 @@ class FieldMissingError(GatewayError):
     code, message = "UK.OBIE.Field.Missing", "A required field is missing."
 
 
+class FieldInvalidDateError(GatewayError):
+    """A date or date-time is malformed or outside the range the operation accepts."""
+
+    code, message = "UK.OBIE.Field.InvalidDate", "A date is invalid."
+
+
 class HeaderInvalidError(GatewayError):
     code, message = "UK.OBIE.Header.Invalid", "A header is invalid."
 
@@ -124,10 +158,21 @@ class HeaderMissingError(GatewayError):
     code, message = "UK.OBIE.Header.Missing", "A required header is missing."
 
 
-class InvalidTokenError(GatewayError):
-    """RFC 6750 §3.1 invalid_token: the access token is missing, malformed, expired or revoked."""
+class ResourceInvalidFormatError(GatewayError):
+    """The body cannot be parsed as the operation's payload at all (e.g. it is not JSON)."""
 
-    status, code, message, oauth_error = 401, "UK.OBIE.Unauthorized", "The access token is invalid.", "invalid_token"
+    code, message = "UK.OBIE.Resource.InvalidFormat", "The request body cannot be parsed."
+
+
+class InvalidTokenError(GatewayError):
+    """RFC 6750 §3.1 invalid_token: the access token is missing, malformed, expired or revoked.
+
+    The code set has no code for a refused access token (the v4.0.0 OpenAPI gives 401 no body;
+    WWW-Authenticate carries the reason). The token travels in the Authorization header, so the
+    nearest code is U006 Header.Invalid.
+    """
+
+    status, code, message, oauth_error = 401, "UK.OBIE.Header.Invalid", "The access token is invalid.", "invalid_token"
     scheme = "DPoP"
 
     def __init__(self, message: str | None = None, **kwargs: Any) -> None:
@@ -146,7 +191,11 @@ class InvalidDPoPProofError(InvalidTokenError):
 
 
 class ForbiddenError(GatewayError):
-    """The token is valid but its consent does not cover this request."""
+    """The token is valid but its consent does not cover this request.
+
+    U008 ConsentMismatch is defined for a payment order that does not match its consent; it is
+    the only code in the set for "this request is not what the consent allows", so the nearest.
+    """
 
     status, code, message, oauth_error = (
         403,
@@ -165,11 +214,19 @@ class ResourceNotFoundError(GatewayError):
 
 
 class MethodNotAllowedError(GatewayError):
+    """No code names an HTTP method; U002 Field.Invalid (an invalid value was sent) is the nearest."""
+
     status, code, message = 405, "UK.OBIE.Field.Invalid", "This method is not allowed on this resource."
 
 
 class TooManyRequestsError(GatewayError):
-    status, code, message = 429, "UK.OBIE.Rules.TooManyRequests", "Too many requests."
+    """A limit refused the call.
+
+    The code set has no rate-limit code (the v4.0.0 OpenAPI gives 429 no body, only Retry-After).
+    U042 OtherReason is its catch-all; U014 FailsControlParameters would claim a payment limit.
+    """
+
+    status, code, message = 429, "UK.OBIE.OtherReason", "Too many requests."
     oauth_error = "temporarily_unavailable"
 
 
@@ -207,7 +264,7 @@ def interaction_id(request: Request) -> str:
 
 
 def ob_error_body(exc: GatewayError | ConsentError, error_id: str, *, v4: bool = True) -> dict[str, Any]:
-    error: dict[str, Any] = {"ErrorCode": v4_reason_code(exc.code) if v4 else exc.code, "Message": exc.message[:500]}
+    error: dict[str, Any] = {"ErrorCode": ob_error_code(exc.code, v4=v4), "Message": exc.message[:500]}
     if exc.path:
         error["Path"] = exc.path[:500]
     return {

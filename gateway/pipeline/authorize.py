@@ -13,7 +13,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from consent.model import Consent, ConsentStatus
-from gateway.errors import ForbiddenError, GatewayError, InvalidConsentStatusError, ResourceNotFoundError
+from gateway.errors import (
+    FieldInvalidDateError,
+    ForbiddenError,
+    GatewayError,
+    InvalidConsentStatusError,
+    ResourceNotFoundError,
+)
 from gateway.pipeline.call import AccessToken, Call
 
 FROM, TO = "fromBookingDateTime", "toBookingDateTime"
@@ -127,7 +133,7 @@ def _requested(call: Call, name: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise GatewayError(f"{name} is not an ISO 8601 date-time.", path=name) from None
+        raise FieldInvalidDateError(f"{name} is not an ISO 8601 date-time.", path=name) from None
     # UK OB: the bank ignores any time-zone component of these parameters.
     return value.replace(tzinfo=UTC)
 

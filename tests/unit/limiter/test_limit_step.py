@@ -127,7 +127,7 @@ async def test_unattended_calls_over_the_daily_frequency_get_429_saying_when_it_
     assert refused.headers["Retry-After"] == "3600"
     body = orjson.loads(render_ob_error(refused, "i-1").body)
     assert body["Code"] == "429 TooManyRequests"
-    assert body["Errors"][0]["ErrorCode"] == "U029"
+    assert body["Errors"][0]["ErrorCode"] == "U042"
 
 
 async def test_daily_frequency_resets_at_midnight_utc(services: Any, clock: FrozenClock) -> None:

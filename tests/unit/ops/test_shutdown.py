@@ -43,7 +43,7 @@ def test_draining_refuses_new_api_requests_with_503_and_retry_after() -> None:
     body = response.json()
     assert body["Code"] == "503 ServiceUnavailable"
     assert body["Message"] == "This gateway instance is shutting down; retry the request."
-    assert body["Errors"][0]["ErrorCode"] == "U028"
+    assert body["Errors"][0]["ErrorCode"] == "U000"
     assert seen == []
 
 
