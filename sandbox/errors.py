@@ -2,13 +2,14 @@
 
 BankError                 400  U002  a field is invalid
  ├── InvalidDateError      400  U003  a date-time query parameter is not ISO 8601
- ├── UnauthorisedError     401  U030  the gateway assertion is missing or not acceptable
+ ├── UnauthorisedError     401  U006  the gateway assertion header is missing or not acceptable
  ├── NotFoundError         404  U011  no such resource (also: a resource the caller may not see)
  ├── MethodNotAllowedError 405  U002  the bank only reads
- └── UnexpectedError       500  U028  anything else; the body never carries internals
+ └── UnexpectedError       500  U000  anything else; the body never carries internals
 
-The 4-letter ``ErrorCode`` values are the ones the gateway uses for the same logical codes, so
-an error looks the same whichever side raised it.
+The 4-character ``ErrorCode`` values are OBExternalStatusReason1Code values (OpenBankingUK/
+External_Internal_CodeSets, OB_Internal_Codeset.csv), the ones the gateway uses for the same
+logical codes, so an error looks the same whichever side raised it.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class InvalidDateError(BankError):
 
 
 class UnauthorisedError(BankError):
-    status, code, message = 401, "U030", "The gateway assertion is not acceptable."
+    status, code, message = 401, "U006", "The gateway assertion is not acceptable."
 
 
 class NotFoundError(BankError):
@@ -54,7 +55,7 @@ class MethodNotAllowedError(BankError):
 
 
 class UnexpectedError(BankError):
-    status, code, message = 500, "U028", "The bank could not answer; quote the Id when you report it."
+    status, code, message = 500, "U000", "The bank could not answer; quote the Id when you report it."
 
 
 def interaction_id(request: Request) -> str:

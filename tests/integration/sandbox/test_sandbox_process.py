@@ -73,7 +73,7 @@ def test_sandbox_process_default_audience_is_its_own_url(bank: str, keys: KeyRin
 def test_sandbox_process_refuses_a_call_without_assertion(bank: str) -> None:
     status, _, body = _get(f"{bank}{BASE}/balances", None)
     assert status == 401
-    assert body["Errors"][0]["ErrorCode"] == "U030"
+    assert body["Errors"][0]["ErrorCode"] == "U006"
 
 
 def test_sandbox_process_links_point_back_at_itself(bank: str, keys: KeyRing) -> None:

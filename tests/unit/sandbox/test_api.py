@@ -176,6 +176,6 @@ def test_unexpected_failure_is_a_500_without_internals(client: TestClient, keys:
     assert response.status_code == 500
     body = response.json()
     assert body["Errors"] == [
-        {"ErrorCode": "U028", "Message": "The bank could not answer; quote the Id when you report it."}
+        {"ErrorCode": "U000", "Message": "The bank could not answer; quote the Id when you report it."}
     ]
     assert "Traceback" not in response.text

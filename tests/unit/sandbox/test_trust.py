@@ -48,7 +48,7 @@ def _refused(client: TestClient, token: str | None, official_schemas: ResponseSc
     assert response.status_code == 401, response.text
     body = response.json()
     assert official_schemas.errors_for_ref("#/components/schemas/OBErrorResponse1", body) == []
-    assert body["Errors"][0]["ErrorCode"] == "U030"
+    assert body["Errors"][0]["ErrorCode"] == "U006"
     assert body["Errors"][0]["Path"] == "x-walletgate-assertion"
     return str(body["Errors"][0]["Message"])
 
