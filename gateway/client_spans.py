@@ -21,6 +21,7 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode, Tracer
+from redis.asyncio import Redis
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, ExceptionContext
 
@@ -30,7 +31,9 @@ _DEFAULT_PORTS = {"postgresql": 5432}
 _SPAN = "_walletgate_span"  # where a statement's span waits on SQLAlchemy's execution context
 
 
-def trace_clients(provider: trace.TracerProvider, engine: Engine, redis_clients: Iterable[Any]) -> Callable[[], None]:
+def trace_clients(
+    provider: trace.TracerProvider, engine: Engine, redis_clients: Iterable[Redis | None]
+) -> Callable[[], None]:
     """Spans for ``engine`` (a sync engine: pass ``AsyncEngine.sync_engine``) and each Redis client; returns undo."""
     undo = [_trace_engine(provider.get_tracer(INSTRUMENTATION), engine)]
     undo += [_trace_redis(client, provider) for client in redis_clients if client is not None]
@@ -42,16 +45,16 @@ def trace_clients(provider: trace.TracerProvider, engine: Engine, redis_clients:
     return untrace
 
 
-def limiter_redis(limiter: object) -> Any | None:
+def limiter_redis(limiter: object) -> Redis | None:
     """The limiter's own Redis client (``FailoverLimiter.shared.client``), when it has one."""
-    shared = getattr(limiter, "shared", limiter)
-    return getattr(shared, "client", None)
+    client = getattr(getattr(limiter, "shared", limiter), "client", None)
+    return client if isinstance(client, Redis) else None
 
 
 class _EngineSpans:
     def __init__(self, tracer: Tracer, engine: Engine) -> None:
         self._tracer = tracer
-        self._system = {"postgresql": "postgresql", "sqlite": "sqlite"}.get(engine.dialect.name, engine.dialect.name)
+        self._system = engine.dialect.name  # "postgresql", "sqlite": OTel's db.system values
         url = engine.url
         attributes: dict[str, str | int] = {"db.system": self._system, "db.system.name": self._system}
         if url.database:
@@ -117,7 +120,7 @@ def _operation(statement: str) -> str:
     return words[0].upper() if words and words[0].isalpha() else ""
 
 
-def _trace_redis(client: Any, provider: trace.TracerProvider) -> Callable[[], None]:
+def _trace_redis(client: Redis, provider: trace.TracerProvider) -> Callable[[], None]:
     from opentelemetry.instrumentation.redis import RedisInstrumentor
 
     RedisInstrumentor.instrument_client(
