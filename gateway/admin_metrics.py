@@ -1,4 +1,4 @@
-"""``GET /admin/metrics?from=ISO&to=ISO``: the CDR Get Metrics report, behind the admin token."""
+"""``GET /admin/metrics?period=CURRENT|HISTORIC|ALL``: the CDR Get Metrics (v5) report, behind the admin token."""
 
 from __future__ import annotations
 
@@ -8,27 +8,37 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.cdr_metrics import period_from, report
+from gateway.cdr_metrics import operation_tiers, parse_mode, report
 from gateway.errors import GatewayError
 from gateway.oauth.login_delegation import require_admin
 from gateway.services import Services
 
+VERSION = "5"  # the Get Metrics endpoint version answered (CDR x-v)
+
 
 class ReportPeriodInvalidError(GatewayError):
-    code, message = "UK.OBIE.Field.InvalidDate", "The report period is invalid."
+    """CDR Get Metrics: ``period`` is an Enum of CURRENT, HISTORIC and ALL (400 Invalid Field)."""
+
+    message = "The report period is invalid."
 
 
 async def metrics_report(request: Request) -> Response:
     require_admin(request)
     services: Services = request.app.state.services
-    now = datetime.fromtimestamp(services.clock(), UTC)
     try:
-        period = period_from(request.query_params.get("from"), request.query_params.get("to"), now)
+        mode = parse_mode(request.query_params.get("period"))
     except ValueError as exc:
-        name = str(exc).partition(":")[0]
-        raise ReportPeriodInvalidError(str(exc), path=name) from None
-    doc = await report(services.engine, period, access_token_ttl=services.settings.access_token_ttl, request_time=now)
-    return JSONResponse(doc, headers={"Cache-Control": "no-store"})
+        raise ReportPeriodInvalidError(str(exc), path="period") from None
+    apis = services.pipeline.published.apis if services.pipeline else services.policies.apis
+    doc = await report(
+        services.engine,
+        datetime.fromtimestamp(services.clock(), UTC),
+        mode,
+        tiers=operation_tiers(apis.values()),
+        access_token_ttl=services.settings.access_token_ttl,
+        self_url=str(request.url),
+    )
+    return JSONResponse(doc, headers={"Cache-Control": "no-store", "x-v": VERSION})
 
 
 def routes() -> list[BaseRoute]:

@@ -1,195 +1,388 @@
-"""The regulatory report, in the shape of Australia's CDR Get Metrics, from the gateway's own data.
+"""The regulatory report: Australia's CDR Get Metrics response (v5), from the gateway's own data.
 
-``compute`` is pure: it turns the facts of one period (answered calls, access-token issuances,
-consent events, the active-consent count) into the report. ``load`` reads those facts from the
-database; ``report`` does both. Every figure is derived from rows the gateway already writes:
+Shape: the CDR Standards' Admin API, Get Metrics endpoint version 5 (``GET /admin/metrics``,
+``x-v: 5``, response ``ResponseMetricsListV5`` with ``AvailabilityMetricsV2``,
+``PerformanceMetricsV3``, ``InvocationMetricsV3``, ``AverageResponseMetricsV2``,
+``SessionCountMetricsV2``, ``AverageTPSMetricsV2``, ``PeakTPSMetricsV2``, ``ErrorMetricsV2``,
+``RejectionMetricsV3``, ``SecondaryHolderMetricsV2``, ``AuthorisationMetricsV2``), as published in
+ConsumerDataStandardsAustralia/standards (the Admin API page's Get Metrics section, "Version 5,
+MUST be implemented by May 13th 2024"); tiers and thresholds from its NFRs
+(``slate/source/includes/nfrs/_performance-requirements.md``); ``RateString`` from its common
+field types (``slate/source/includes/standards/_types.md``).
 
-- ``availability``: share of answered calls not answered with a 5xx (the gateway records no outage
-  windows, so availability is measured on calls, not on probes); ``null`` for a day with no calls.
-- ``performance``: per UTC hour, the share of calls answered within each CDR response-time threshold
-  (1000 ms high priority, 1500 ms low priority/unauthenticated, 4000 ms unattended, 6000 ms large payload).
-- ``invocations``, ``averageResponse`` (ms), ``errors`` (5xx by status), ``rejections`` (429, refused by
-  the traffic limits): per UTC day and for the whole period, from ``access_records``.
-- ``averageTps`` (calls / seconds of the day inside the period) and ``peakTps`` (most calls in one second).
-- ``sessionCount``: access tokens issued (``oauth_access_tokens``; issue time = expiry - access-token TTL).
-  Expired token rows are swept in the background, so old days undercount: run the report for recent periods.
-- ``authorisations``: consents active (AUTH or PAUS, not lapsed) at the end of the period, and the
-  ``authorised`` / ``revoked`` / ``expired`` consent events inside it.
+``compute`` is pure: the facts (calls since the first previous day, per-month call counts,
+access-token issuances, consent events, the counts of active consents) and the clock give the
+report. ``load`` reads the facts; ``report`` does both.
+
+Windows, all in UTC (the CDR leaves the time zone to the holder, if consistent): ``currentDay`` is
+today so far, ``previousDays`` yesterday first, ``currentMonth``/``previousMonths`` calendar months,
+last month first. History goes back at most 7 days / 12 months, and no further than the first
+access record or consent event the gateway holds ("if available"): a fresh gateway reports empty
+``previous*`` lists rather than invented zeros. ``period`` is CURRENT (only ``current*``),
+HISTORIC (only ``previous*``) or ALL.
+
+How each figure is computed:
+
+- Tiers. A recorded call is high priority, low priority or large payload by its operation's
+  ``cdr_tier`` (``policies/apis.py``; an operation no longer published counts as low priority);
+  a call without the customer present (no ``x-fapi-customer-ip-address``, ``attended`` false) is
+  unattended unless it is large payload, which the CDR applies to any call. Thresholds (ms): high
+  1000, low 1500, unattended 4000, large payload 6000, unauthenticated 1500.
+- ``availability``: share of calls not answered with a 5xx in each month (the gateway records no
+  outage windows, so availability is measured on calls). ``aggregate`` equals ``authenticated``.
+- ``performance``: share of calls answered within their tier's threshold: ``aggregate`` per day,
+  each tier per hour (``currentDay`` has one entry per hour begun so far, a previous day 24).
+- Rates are ``RateString`` texts, truncated (never rounded up) to four decimals: ``"0.6666"``,
+  ``"1.0"``. A window in which no call was recorded has no failed or slow call: ``"1.0"``.
+- ``invocations``, ``averageResponse`` (seconds, at millisecond resolution; 0 for no calls),
+  ``averageTps`` (calls / seconds of the day elapsed), ``peakTps`` (most calls in one second),
+  ``errors`` (5xx, by status code), ``rejections`` (429, refused by the traffic limits).
+- ``sessionCount``: access tokens issued (``oauth_access_tokens``; issue time = expiry - access-token
+  TTL). Expired token rows are swept in the background, so a previous day may undercount.
+- ``customerCount`` / ``recipientCount``: distinct users / wallets (software products) with an
+  active consent (Authorised or Paused, not lapsed) now; ``activeAuthorisationCount`` counts them.
+- ``authorisations``: per day, ``authorised``, ``revoked``, ``amended`` and ``expired`` consent
+  events (revocation or expiry of a consent that was never authorised is an abandoned flow, not a
+  revoked or expired authorisation). ``abandonedConsentFlowCount``: consents rejected by the user,
+  or revoked or expired while awaiting authorisation.
+
+What the gateway cannot observe is reported as the schema's zero or empty value:
+
+- Unauthenticated traffic: calls the gateway answers without a token (discovery, JWKS) are not
+  recorded, so every ``unauthenticated`` count and TPS is 0, its error maps empty, and its rates
+  are absent (``currentMonth`` left out, empty lists) rather than claiming 0% or 100%.
+- ``nonIndividual`` customers (the gateway does not know a customer's type; all are individual)
+  and ``onceOff`` authorisations (every consent is ongoing: each has a refresh token).
+- Shared-responsibility tiers (``secondary``, ``largeSecondary``, ``secondaryHolder``): the gateway
+  is not a secondary data holder; reported as zero.
+- Abandonment stages before the user's answer (``preIdentification``, ``preAuthentication``,
+  ``preAccountSelection``, ``preAuthorisation``) and ``failedTokenExchange``: the gateway cannot tell
+  at which step a flow stopped, so they are 0 and only ``rejected`` is counted by stage; the
+  stages may therefore sum to less than ``abandonedConsentFlowCount``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from decimal import ROUND_DOWN, Decimal
+from functools import partial
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consent.tables import access_records, consent_events, consents
 from gateway.oauth.tables import access_tokens
 
-TIERS_MS: tuple[int, ...] = (1000, 1500, 4000, 6000)
-DEFAULT_DAYS = 8  # the CDR's "current day" and the seven before it
+Tier = Literal["unauthenticated", "highPriority", "lowPriority", "unattended", "largePayload"]
+Mode = Literal["CURRENT", "HISTORIC", "ALL"]
+MODES: tuple[Mode, ...] = ("CURRENT", "HISTORIC", "ALL")
+THRESHOLDS_MS: Mapping[Tier, int] = {
+    "unauthenticated": 1500,
+    "highPriority": 1000,
+    "lowPriority": 1500,
+    "unattended": 4000,
+    "largePayload": 6000,
+}
+TIERS: tuple[Tier, ...] = tuple(THRESHOLDS_MS)
+PREVIOUS_DAYS, PREVIOUS_MONTHS = 7, 12
+_POLICY_TIERS: Mapping[str, Tier] = {
+    "high-priority": "highPriority",
+    "low-priority": "lowPriority",
+    "large-payload": "largePayload",
+}
+_DAY, _HOUR = timedelta(days=1), timedelta(hours=1)
+T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+def parse_mode(text: str | None) -> Mode:
+    """The ``period`` parameter (absent: ALL); ``ValueError`` names the accepted values."""
+    if text is None:
+        return "ALL"
+    for mode in MODES:
+        if text == mode:
+            return mode
+    raise ValueError(f"period: {text!r} is not one of {', '.join(MODES)}")
+
+
+def classify(cdr_tier: str | None, attended: bool) -> Tier:
+    """The CDR tier of one authenticated call to an operation of ``cdr_tier`` (None: low priority)."""
+    tier = _POLICY_TIERS.get(cdr_tier or "", "lowPriority")
+    return tier if attended or tier == "largePayload" else "unattended"
+
+
+def rate(part: int, whole: int) -> str:
+    """A CDR ``RateString``: ``part / whole`` truncated to four decimals; ``"1.0"`` when ``whole`` is 0."""
+    if not whole:
+        return "1.0"
+    text = str((Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)).rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+@dataclass(frozen=True, slots=True)
 class CallFact:
     at: datetime
     latency_ms: float
     status: int
+    tier: Tier = "lowPriority"
+
+    @property
+    def within(self) -> bool:
+        return self.latency_ms <= THRESHOLDS_MS[self.tier]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Facts:
-    calls: Sequence[CallFact] = ()
+    calls: Sequence[CallFact] = ()  # recorded calls since the first previous day
+    months: Mapping[datetime, tuple[int, int]] = field(default_factory=dict)  # month start: (calls, 5xx)
     sessions: Sequence[datetime] = ()  # when each access token was issued
-    events: Sequence[tuple[datetime, str]] = ()  # (at, kind) of consent events
+    events: Sequence[tuple[datetime, str]] = ()  # authorised, revoked, amended, expired, rejected, abandoned
     active_authorisations: int = 0
+    customers: int = 0
+    recipients: int = 0
+    since: datetime | None = None  # the first access record or consent event the gateway holds
 
 
-@dataclass(frozen=True)
-class Period:
-    """``[start, end)`` in UTC."""
-
-    start: datetime
-    end: datetime
-    days: list[datetime] = field(init=False)
-
-    def __post_init__(self) -> None:
-        if self.start.tzinfo is None or self.end.tzinfo is None:
-            raise ValueError("the period's ends must carry a timezone")
-        if self.end <= self.start:
-            raise ValueError("the period must end after it starts")
-        first = _floor_day(self.start)
-        days = [
-            first + timedelta(days=i)
-            for i in range((_floor_day(self.end - timedelta(microseconds=1)) - first).days + 1)
-        ]
-        object.__setattr__(self, "days", days)
-
-    @classmethod
-    def default(cls, now: datetime) -> Period:
-        return cls(_floor_day(now) - timedelta(days=DEFAULT_DAYS - 1), now)
-
-    def seconds_in(self, day: datetime) -> float:
-        return (min(self.end, day + timedelta(days=1)) - max(self.start, day)).total_seconds()
-
-
-def _floor_day(at: datetime) -> datetime:
+def floor_day(at: datetime) -> datetime:
     at = at.astimezone(UTC)
     return datetime(at.year, at.month, at.day, tzinfo=UTC)
+
+
+def floor_month(at: datetime) -> datetime:
+    at = at.astimezone(UTC)
+    return datetime(at.year, at.month, 1, tzinfo=UTC)
+
+
+def _month_before(month: datetime) -> datetime:
+    return floor_month(month - _DAY)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """The report's windows at ``now``: today and this month so far, and the previous ones with data."""
+
+    now: datetime
+    days: tuple[datetime, ...]  # today first, then yesterday and back
+    months: tuple[datetime, ...]  # this month first, then last month and back
+
+    @classmethod
+    def at(cls, now: datetime, since: datetime | None) -> Span:
+        now = now.astimezone(UTC)
+        first = floor_day(since) if since is not None and since <= now else floor_day(now)
+        today = floor_day(now)
+        days = [today - timedelta(days=i) for i in range(PREVIOUS_DAYS + 1)]
+        months = [floor_month(now)]
+        while len(months) <= PREVIOUS_MONTHS and months[-1] > floor_month(first):
+            months.append(_month_before(months[-1]))
+        return cls(now, tuple(d for d in days if d >= first), tuple(months))
+
+    @property
+    def start(self) -> datetime:
+        """The first instant the day figures need."""
+        return self.days[-1]
+
+    def day_end(self, day: datetime) -> datetime:
+        return min(day + _DAY, self.now)
+
+    def month_end(self, month: datetime) -> datetime:
+        return min(floor_month(month + timedelta(days=32)), self.now)
+
+
+def _pick(mode: Mode, current: Any, previous: list[Any], names: tuple[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if mode != "HISTORIC":
+        out[names[0]] = current
+    if mode != "CURRENT":
+        out[names[1]] = previous
+    return out
+
+
+class _Days:
+    """Day series over the span: ``{"currentDay": f(today), "previousDays": [f(yesterday), ...]}``."""
+
+    def __init__(self, span: Span, mode: Mode, facts: Facts) -> None:
+        self.span, self.mode = span, mode
+        self.calls: dict[datetime, list[CallFact]] = {day: [] for day in span.days}
+        for call in facts.calls:
+            if span.start <= call.at < span.now:
+                self.calls[floor_day(call.at)].append(call)
+
+    def series(self, f: Callable[[datetime], T]) -> dict[str, Any]:
+        values = [f(day) for day in self.span.days]
+        return _pick(self.mode, values[0], values[1:], ("currentDay", "previousDays"))
+
+    def counts(self, keep: Callable[[CallFact], bool]) -> dict[str, Any]:
+        return self.series(lambda day: sum(1 for c in self.calls[day] if keep(c)))
+
+    def tally(self, items: Iterable[datetime]) -> Callable[[datetime], int]:
+        counts = Counter(floor_day(at) for at in items if self.span.start <= at < self.span.now)
+        return lambda day: counts.get(day, 0)
+
+    def hours(self, day: datetime, tier: Tier) -> list[str]:
+        hours = int((self.span.day_end(day) - day) / _HOUR) + (1 if day == self.span.days[0] else 0)
+        hours = min(hours, 24)
+        per_hour: list[list[CallFact]] = [[] for _ in range(hours)]
+        for call in self.calls[day]:
+            if call.tier == tier:
+                per_hour[int((call.at - day) / _HOUR)].append(call)
+        return [rate(sum(1 for c in group if c.within), len(group)) for group in per_hour]
+
+
+def _zeros(days: _Days) -> dict[str, Any]:
+    return days.series(lambda _: 0)
+
+
+def compute(facts: Facts, now: datetime, mode: Mode = "ALL", *, self_url: str) -> dict[str, Any]:
+    """The ``ResponseMetricsListV5`` document at ``now`` from ``facts``."""
+    span = Span.at(now, facts.since)
+    days = _Days(span, mode, facts)
+    return {
+        "data": {
+            "requestTime": _iso(span.now),
+            "availability": _availability(facts, span, mode),
+            "performance": _performance(days),
+            "invocations": {
+                **{tier: days.counts(_in_tier(tier)) for tier in TIERS},
+                "secondary": _zeros(days),
+                "largeSecondary": _zeros(days),
+            },
+            "averageResponse": _average_response(days),
+            "sessionCount": days.series(days.tally(facts.sessions)),
+            "averageTps": _authenticated_split(days, lambda day: _average_tps(days, day)),
+            "peakTps": _authenticated_split(days, lambda day: _peak_tps(days.calls[day])),
+            "errors": {
+                "aggregate": days.counts(lambda c: c.status >= 500),
+                "unauthenticated": days.series(lambda _: {}),
+                "authenticated": days.series(lambda day: _by_status(days.calls[day])),
+            },
+            "rejections": {
+                "authenticated": days.counts(lambda c: c.status == 429),
+                "unauthenticated": _zeros(days),
+            },
+            "customerCount": facts.customers,
+            "recipientCount": facts.recipients,
+            "secondaryHolder": {"errors": _zeros(days), "rejections": _zeros(days)},
+            "authorisations": _authorisations(facts, days),
+        },
+        "links": {"self": self_url},
+        "meta": {},
+    }
 
 
 def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _ratio(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
+def _availability(facts: Facts, span: Span, mode: Mode) -> dict[str, Any]:
+    rates = [rate(calls - failed, calls) for calls, failed in (facts.months.get(m, (0, 0)) for m in span.months)]
+    measured = _pick(mode, rates[0], rates[1:], ("currentMonth", "previousMonths"))
+    unmeasured: dict[str, list[str]] = {"previousMonths": []} if mode != "CURRENT" else {}
+    return {"aggregate": measured, "unauthenticated": unmeasured, "authenticated": dict(measured)}
 
 
-def _by_day(period: Period, items: Iterable[datetime]) -> list[int]:
-    counts = Counter(_floor_day(at) for at in items)
-    return [counts.get(day, 0) for day in period.days]
+def _performance(days: _Days) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "aggregate": days.series(lambda day: rate(sum(1 for c in days.calls[day] if c.within), len(days.calls[day])))
+    }
+    for tier in TIERS:
+        if tier == "unauthenticated":
+            out[tier] = days.series(lambda _: [])
+        else:
+            out[tier] = days.series(partial(days.hours, tier=tier))
+    unused = {"primary": _empty_hours(days), "secondary": _empty_hours(days)}
+    return {**out, "secondary": unused, "largeSecondary": unused}
 
 
-def compute(facts: Facts, period: Period, request_time: datetime) -> dict[str, Any]:
-    """The report for ``period`` from ``facts`` (facts outside the period are ignored)."""
-    calls = [c for c in facts.calls if period.start <= c.at < period.end]
-    day_calls: dict[datetime, list[CallFact]] = {day: [] for day in period.days}
-    for call in calls:
-        day_calls[_floor_day(call.at)].append(call)
-    dates = [day.date().isoformat() for day in period.days]
-    total_seconds = (period.end - period.start).total_seconds()
-    per_second = Counter(int(c.at.timestamp()) for c in calls)
+def _empty_hours(days: _Days) -> dict[str, Any]:
+    return days.series(lambda _: [])
+
+
+def _in_tier(tier: Tier) -> Callable[[CallFact], bool]:
+    return lambda call: call.tier == tier
+
+
+def _average_seconds(days: _Days, day: datetime, tier: Tier) -> float:
+    group = [c.latency_ms for c in days.calls[day] if c.tier == tier]
+    return round(sum(group) / len(group) / 1000, 3) if group else 0
+
+
+def _average_response(days: _Days) -> dict[str, Any]:
+    out: dict[str, Any] = {tier: days.series(partial(_average_seconds, days, tier=tier)) for tier in TIERS}
+    unused = {"primary": _zeros(days), "secondary": _zeros(days)}
+    return {**out, "secondary": unused, "largeSecondary": unused}
+
+
+def _authenticated_split(days: _Days, f: Callable[[datetime], float]) -> dict[str, Any]:
+    measured = days.series(f)
+    return {"aggregate": measured, "unauthenticated": _zeros(days), "authenticated": dict(measured)}
+
+
+def _average_tps(days: _Days, day: datetime) -> float:
+    seconds = (days.span.day_end(day) - day).total_seconds()
+    return round(len(days.calls[day]) / seconds, 6) if seconds > 0 else 0
+
+
+def _peak_tps(calls: Sequence[CallFact]) -> int:
+    return max(Counter(int(c.at.timestamp()) for c in calls).values(), default=0)
+
+
+def _by_status(calls: Sequence[CallFact]) -> dict[str, int]:
     errors = Counter(c.status for c in calls if c.status >= 500)
-    sessions = [at for at in facts.sessions if period.start <= at < period.end]
-    events = Counter(kind for at, kind in facts.events if period.start <= at < period.end)
+    return {str(status): errors[status] for status in sorted(errors)}
 
-    def day_series(values: list[Any], name: str) -> list[dict[str, Any]]:
-        return [{"date": date, name: value} for date, value in zip(dates, values, strict=True)]
 
-    def availability(group: Sequence[CallFact]) -> float | None:
-        return _ratio(sum(1 for c in group if c.status < 500), len(group))
+def _authorisations(facts: Facts, days: _Days) -> dict[str, Any]:
+    def events(*kinds: str) -> Callable[[datetime], int]:
+        return days.tally(at for at, kind in facts.events if kind in kinds)
 
-    def average(group: Sequence[CallFact]) -> float | None:
-        return round(sum(c.latency_ms for c in group) / len(group), 3) if group else None
+    def people(f: Callable[[datetime], int]) -> Callable[[datetime], dict[str, int]]:
+        return lambda day: {"individual": f(day), "nonIndividual": 0}
 
-    def peak(group: Sequence[CallFact]) -> int:
-        return max(Counter(int(c.at.timestamp()) for c in group).values(), default=0)
-
+    new = people(events("authorised"))
+    stages = ("preIdentification", "preAuthentication", "preAccountSelection", "preAuthorisation")
     return {
-        "data": {
-            "requestTime": _iso(request_time),
-            "period": {"from": _iso(period.start), "to": _iso(period.end)},
-            "availability": {
-                "aggregate": availability(calls),
-                "days": day_series([availability(day_calls[d]) for d in period.days], "availability"),
-            },
-            "performance": {"thresholdsMs": list(TIERS_MS), "hours": _performance(calls)},
-            "invocations": {
-                "total": len(calls),
-                "days": day_series([len(day_calls[d]) for d in period.days], "count"),
-            },
-            "averageResponse": {
-                "aggregate": average(calls),
-                "days": day_series([average(day_calls[d]) for d in period.days], "milliseconds"),
-            },
-            "sessionCount": {"total": len(sessions), "days": day_series(_by_day(period, sessions), "count")},
-            "averageTps": {
-                "aggregate": round(len(calls) / total_seconds, 6),
-                "days": day_series([round(len(day_calls[d]) / period.seconds_in(d), 6) for d in period.days], "tps"),
-            },
-            "peakTps": {
-                "aggregate": max(per_second.values(), default=0),
-                "days": day_series([peak(day_calls[d]) for d in period.days], "tps"),
-            },
-            "errors": {
-                "total": sum(errors.values()),
-                "byStatus": {str(status): errors[status] for status in sorted(errors)},
-                "days": day_series(_by_day(period, (c.at for c in calls if c.status >= 500)), "count"),
-            },
-            "rejections": {
-                "total": sum(1 for c in calls if c.status == 429),
-                "days": day_series(_by_day(period, (c.at for c in calls if c.status == 429)), "count"),
-            },
-            "authorisations": {
-                "activeAuthorisationCount": facts.active_authorisations,
-                "newAuthorisationCount": events["authorised"],
-                "revokedAuthorisationCount": events["revoked"],
-                "expiredAuthorisationCount": events["expired"],
-            },
+        "activeAuthorisationCount": {"individual": facts.active_authorisations, "nonIndividual": 0},
+        "newAuthorisationCount": days.series(
+            lambda day: {"onceOff": {"individual": 0, "nonIndividual": 0}, "ongoing": new(day)}
+        ),
+        "revokedAuthorisationCount": days.series(people(events("revoked"))),
+        "amendedAuthorisationCount": days.series(people(events("amended"))),
+        "expiredAuthorisationCount": days.series(people(events("expired"))),
+        "abandonedConsentFlowCount": days.series(events("rejected", "abandoned")),
+        "abandonmentsByStage": {
+            **{stage: _zeros(days) for stage in stages},
+            "rejected": days.series(events("rejected")),
+            "failedTokenExchange": _zeros(days),
         },
-        "meta": {},
     }
 
 
-def _performance(calls: Sequence[CallFact]) -> list[dict[str, Any]]:
-    hours: dict[datetime, list[float]] = {}
-    for call in calls:
-        at = call.at.astimezone(UTC)
-        hours.setdefault(at.replace(minute=0, second=0, microsecond=0), []).append(call.latency_ms)
-    out = []
-    for hour in sorted(hours):
-        latencies = hours[hour]
-        within = {str(t): _ratio(sum(1 for ms in latencies if ms <= t), len(latencies)) for t in TIERS_MS}
-        out.append({"hour": _iso(hour), "invocations": len(latencies), "withinThreshold": within})
-    return out
-
-
-async def load(engine: AsyncEngine, period: Period, access_token_ttl: float) -> Facts:
-    """Read the period's facts (and the consents still active at its end) from the database."""
-    start, end = period.start, period.end
+async def load(
+    engine: AsyncEngine, now: datetime, *, tiers: Mapping[tuple[str, str], str], access_token_ttl: float
+) -> Facts:
+    """Read the facts for the report at ``now``; ``tiers`` maps (api, operationId) to the policy's ``cdr_tier``."""
     async with engine.connect() as conn:
+        since = await _first_fact(conn)
+        span = Span.at(now, since)
+        start, end = span.start, span.now
         rows = await conn.execute(
-            select(access_records.c.at, access_records.c.latency_ms, access_records.c.status).where(
-                access_records.c.at >= start, access_records.c.at < end
-            )
+            select(
+                access_records.c.at,
+                access_records.c.latency_ms,
+                access_records.c.status,
+                access_records.c.api,
+                access_records.c.operation_id,
+                access_records.c.attended,
+            ).where(access_records.c.at >= start, access_records.c.at < end)
         )
-        calls = [CallFact(at, float(latency), int(status)) for at, latency, status in rows]
+        calls = [
+            CallFact(at, float(ms), int(status), classify(tiers.get((api, op)), bool(attended)))
+            for at, ms, status, api, op, attended in rows
+        ]
+        months = await _month_counts(conn, span)
         issued = await conn.execute(
             select(access_tokens.c.expires_at).where(
                 access_tokens.c.expires_at >= start.timestamp() + access_token_ttl,
@@ -197,47 +390,72 @@ async def load(engine: AsyncEngine, period: Period, access_token_ttl: float) -> 
             )
         )
         sessions = [datetime.fromtimestamp(float(exp) - access_token_ttl, UTC) for (exp,) in issued]
-        found = await conn.execute(
-            select(consent_events.c.at, consent_events.c.kind).where(
-                consent_events.c.at >= start,
-                consent_events.c.at < end,
-                consent_events.c.kind.in_(("authorised", "revoked", "expired")),
-            )
+        events = await _events(conn, start, end)
+        active, customers, recipients = (await conn.execute(_active_consents(end))).one()
+    return Facts(calls, months, sessions, events, int(active), int(customers), int(recipients), since)
+
+
+async def _first_fact(conn: AsyncConnection) -> datetime | None:
+    firsts = [
+        await conn.scalar(select(func.min(access_records.c.at))),
+        await conn.scalar(select(func.min(consent_events.c.at))),
+    ]
+    known = [at if at.tzinfo else at.replace(tzinfo=UTC) for at in firsts if at is not None]
+    return min(known, default=None)
+
+
+async def _month_counts(conn: AsyncConnection, span: Span) -> dict[datetime, tuple[int, int]]:
+    """Calls and 5xx answers per month, in one pass over the table."""
+    at, status = access_records.c.at, access_records.c.status
+    columns = []
+    for month in span.months:
+        inside = and_(at >= month, at < span.month_end(month))
+        columns.append(func.coalesce(func.sum(case((inside, 1), else_=0)), 0))
+        columns.append(func.coalesce(func.sum(case((and_(inside, status >= 500), 1), else_=0)), 0))
+    row = (await conn.execute(select(*columns).where(at >= span.months[-1], at < span.now))).one()
+    return {month: (int(row[2 * i]), int(row[2 * i + 1])) for i, month in enumerate(span.months)}
+
+
+async def _events(conn: AsyncConnection, start: datetime, end: datetime) -> list[tuple[datetime, str]]:
+    """Consent events by kind; a revocation or expiry before authorisation is an ``abandoned`` flow."""
+    found = await conn.execute(
+        select(consent_events.c.at, consent_events.c.kind, consent_events.c.changes).where(
+            consent_events.c.at >= start,
+            consent_events.c.at < end,
+            consent_events.c.kind.in_(("authorised", "revoked", "amended", "expired", "rejected")),
         )
-        events = [(at, str(kind)) for at, kind in found]
-        active = await conn.scalar(
-            select(func.count()).where(
-                consents.c.status.in_(("AUTH", "PAUS")),
-                consents.c.created_at < end,
-                or_(consents.c.expires_at.is_(None), and_(consents.c.expires_at > end)),
-            )
-        )
-    return Facts(calls, sessions, events, int(active or 0))
+    )
+    events = []
+    for at, kind, changes in found:
+        before = (changes or {}).get("status", [None])[0]
+        events.append((at, "abandoned" if kind in ("revoked", "expired") and before == "AWAU" else str(kind)))
+    return events
+
+
+def _active_consents(now: datetime) -> Select[int, int, int]:
+    """Active consents, and the distinct customers and wallets holding them, at ``now``."""
+    return select(
+        func.count(), func.count(func.distinct(consents.c.user_id)), func.count(func.distinct(consents.c.client_id))
+    ).where(
+        consents.c.status.in_(("AUTH", "PAUS")),
+        consents.c.created_at <= now,
+        or_(consents.c.expires_at.is_(None), consents.c.expires_at > now),
+    )
 
 
 async def report(
-    engine: AsyncEngine, period: Period, *, access_token_ttl: float, request_time: datetime
+    engine: AsyncEngine,
+    now: datetime,
+    mode: Mode = "ALL",
+    *,
+    tiers: Mapping[tuple[str, str], str],
+    access_token_ttl: float,
+    self_url: str,
 ) -> dict[str, Any]:
-    return compute(await load(engine, period, access_token_ttl), period, request_time)
+    facts = await load(engine, now, tiers=tiers, access_token_ttl=access_token_ttl)
+    return compute(facts, now, mode, self_url=self_url)
 
 
-def parse_instant(text: str) -> datetime:
-    """An ISO 8601 instant or date (``2026-11-23``, ``2026-11-23T10:00:00Z``); naive means UTC."""
-    at = datetime.fromisoformat(text.strip())
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
-def period_from(start: str | None, end: str | None, now: datetime) -> Period:
-    """The period named by optional ``from``/``to`` texts; ``ValueError`` names the one that is wrong."""
-    to = now if end is None else _parse_named(end, "to")
-    since = Period.default(to).start if start is None else _parse_named(start, "from")
-    if to <= since:
-        raise ValueError("from: must be before to")
-    return Period(since, to)
-
-
-def _parse_named(text: str, name: str) -> datetime:
-    try:
-        return parse_instant(text)
-    except ValueError:
-        raise ValueError(f"{name}: {text!r} is not an ISO 8601 date or instant") from None
+def operation_tiers(apis: Iterable[Any]) -> dict[tuple[str, str], str]:
+    """(api name, operationId) to ``cdr_tier`` for the published APIs (``policies.apis.PublishedApi``)."""
+    return {(api.name, op_id): op.cdr_tier for api in apis for op_id, op in api.operations.items()}

@@ -1,4 +1,4 @@
-"""``walletgate metrics report``: the CDR Get Metrics report for a period, as JSON on stdout."""
+"""``walletgate metrics report``: the CDR Get Metrics (v5) report, as JSON on stdout."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from gateway.cli import UserFacingError, settings_from_args
+from gateway.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -18,36 +19,53 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     rep = actions.add_parser(
         "report",
         help="the CDR Get Metrics report",
-        description="Print, as JSON, the report in the shape of Australia's CDR Get Metrics, computed from the "
-        "gateway's access records, consents and token tables. Default period: the current UTC day and the "
-        "seven before it.",
+        description="Print, as JSON, the report in the shape of Australia's CDR Get Metrics v5 "
+        "(ResponseMetricsListV5), computed from the gateway's access records, consents and token tables: "
+        "today and this month so far, the seven days and twelve months before (UTC).",
     )
-    rep.add_argument("--from", dest="start", metavar="ISO", help="start of the period (ISO 8601, UTC if naive)")
-    rep.add_argument("--to", dest="end", metavar="ISO", help="end of the period, exclusive (default: now)")
+    rep.add_argument(
+        "--period",
+        default="ALL",
+        metavar="PERIOD",
+        help="CURRENT (today, this month), HISTORIC (the days and months before) or ALL (default)",
+    )
     rep.add_argument("--database-url", help="the gateway's database (WALLETGATE_DATABASE_URL)")
     rep.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from gateway.cdr_metrics import period_from
+    from gateway.cdr_metrics import parse_mode
 
-    settings = settings_from_args(args, database_url=args.database_url)
-    now = datetime.now(UTC)
     try:
-        period = period_from(args.start, args.end, now)
+        mode = parse_mode(args.period)
     except ValueError as exc:
         raise UserFacingError(str(exc)) from None
-    doc = asyncio.run(_report(settings.effective_database_url, period, settings.access_token_ttl, now))
+    settings = settings_from_args(args, database_url=args.database_url)
+    doc = asyncio.run(_report(settings, mode, datetime.now(UTC)))
     print(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
     return 0
 
 
-async def _report(url: str, period: Any, ttl: float, now: datetime) -> dict[str, Any]:
+async def _report(settings: Settings, mode: Any, now: datetime) -> dict[str, Any]:
     from consent.db import open_engine
-    from gateway.cdr_metrics import report
+    from gateway.cdr_metrics import operation_tiers, report
+    from gateway.publishing import load_overlay, overlay_dir
+    from policies import PolicyError, load_policies
 
-    engine = open_engine(url)
+    policies = load_policies(settings.policies_dir)
     try:
-        return await report(engine, period, access_token_ttl=ttl, request_time=now)
+        apis = {**policies.apis, **load_overlay(overlay_dir(settings), policies.permissions, policies.apis)}
+    except PolicyError as exc:
+        raise UserFacingError(f"published APIs: {'; '.join(exc.problems)}") from None
+    engine = open_engine(settings.effective_database_url)
+    try:
+        return await report(
+            engine,
+            now,
+            mode,
+            tiers=operation_tiers(apis.values()),
+            access_token_ttl=settings.access_token_ttl,
+            self_url=f"{settings.issuer_url}/admin/metrics?period={mode}",
+        )
     finally:
         await engine.dispose()
