@@ -6,6 +6,11 @@ nothing is consumed; otherwise every hit is consumed. Hits in ``report`` mode ar
 logged but never refuse. Back-ends: ``memory.MemoryLimiter`` (one process) and
 ``redis.RedisLimiter`` (shared by every instance), wrapped by ``failover.FailoverLimiter``.
 
+A request may also carry a ``OneTimeKey`` (its DPoP proof's ``jti``): the limiter spends it in
+the same step, so the gateway makes one Redis round trip per call, not two. A key already spent
+refuses the request (``Decision.first_use`` is False) and consumes none of its hits; a fresh key
+is spent even when a limit refuses, so a refused proof cannot be sent again.
+
 Rules are GCRA (``gcra.py``): on average ``limit`` calls per ``period``, at most ``burst`` at
 once, so no period-long window admits more than ``limit + burst``. The ``daily`` kind is the
 Berlin Group frequencyPerDay quota: ``limit`` calls per UTC calendar day, reset at midnight.
@@ -79,6 +84,14 @@ class HitResult:
 
 
 @dataclass(frozen=True, slots=True)
+class OneTimeKey:
+    """A value that may be used once within ``ttl`` seconds, such as ``dpop:<jkt>:<jti>``."""
+
+    key: str
+    ttl: float
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """The verdict on all of a request's hits; ``binding`` is the limit that decided it."""
 
@@ -86,6 +99,7 @@ class Decision:
     binding: HitResult | None  # refused: the enforced rule with the longest wait; else the tightest
     results: tuple[HitResult, ...]
     now: float  # the time the back-end decided at (Redis TIME for Redis)
+    first_use: bool = True  # False: the request's OneTimeKey was spent before (nothing was counted)
 
     @property
     def remaining(self) -> int:
@@ -103,8 +117,11 @@ class Decision:
 class Limiter(Protocol):
     """Checks and consumes all of a request's hits atomically."""
 
-    async def acquire(self, hits: Sequence[Hit], now: float | None = None) -> Decision:
-        """Admit (consuming every hit) or refuse (consuming none). ``now`` overrides the clock (tests)."""
+    async def acquire(self, hits: Sequence[Hit], now: float | None = None, once: OneTimeKey | None = None) -> Decision:
+        """Admit (consuming every hit) or refuse (consuming none). ``now`` overrides the clock (tests).
+
+        ``once`` is spent first: already spent, the request is refused with ``first_use`` False.
+        """
         ...
 
     async def peek(self, hits: Sequence[Hit], now: float | None = None) -> Decision:
@@ -121,6 +138,11 @@ class LimiterUnavailable(Exception):  # noqa: N818 - reads as a state, like Conn
 def enforced_refusal(results: Sequence[HitResult]) -> bool:
     """Whether any enforced hit refuses: the request is refused and nothing is consumed."""
     return any(not r.allowed and r.hit.rule.mode == "enforce" for r in results)
+
+
+def replayed(now: float) -> Decision:
+    """The verdict on a request whose ``OneTimeKey`` was spent before: refused, nothing counted."""
+    return Decision(False, None, (), now, first_use=False)
 
 
 def decide(results: Sequence[HitResult], now: float) -> Decision:

@@ -4,7 +4,8 @@ Every Redis call gets ``budget`` seconds (an asyncio timeout on top of the clien
 timeouts). Past it, or on any Redis error, the limiter switches to degraded mode at once
 (logged and counted) and stops calling Redis on the hot path; a background probe pings Redis
 every ``probe_interval`` seconds and switches back when it answers. While degraded, a
-request whose hits say ``open`` is counted by a local ``MemoryLimiter`` against
+request carrying a ``OneTimeKey`` is refused with 503 (a replay check cannot be done locally); one
+whose hits say ``open`` is counted by a local ``MemoryLimiter`` against
 ``1/instances`` of each limit; one whose hits say ``closed`` is refused with 503.
 """
 
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from gateway.errors import ServiceUnavailableError
-from gateway.limiter import Decision, Hit, LimiterUnavailable, OnFailure, Rule
+from gateway.limiter import Decision, Hit, LimiterUnavailable, OneTimeKey, OnFailure, Rule
 from gateway.limiter.memory import MemoryLimiter
 from gateway.limiter.metrics import FAILOVERS
 from gateway.limiter.redis import RedisLimiter
@@ -51,13 +52,19 @@ class FailoverLimiter:
         self._shares: dict[Rule, Rule] = {}
         self._probe: asyncio.Task[None] | None = None
 
-    async def acquire(self, hits: Sequence[Hit], now: float | None = None) -> Decision:
+    async def acquire(self, hits: Sequence[Hit], now: float | None = None, once: OneTimeKey | None = None) -> Decision:
         if self.healthy:
             try:
                 async with asyncio.timeout(self.budget):
-                    return await self.shared.acquire(hits, now)
+                    return await self.shared.acquire(hits, now, once)
             except (LimiterUnavailable, TimeoutError) as exc:
                 self._lose(exc)
+        if once is not None:
+            # A one-time key spent only locally could be spent again on another replica: fail closed.
+            raise ServiceUnavailableError(
+                "The replay cache is unavailable; retry later.",
+                headers={"Retry-After": str(max(1, math.ceil(self.probe_interval)))},
+            )
         return self._degraded(hits, now)
 
     async def peek(self, hits: Sequence[Hit], now: float | None = None) -> Decision:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from gateway.limiter import Decision, Hit, HitResult, decide, enforced_refusal
+from gateway.limiter import Decision, Hit, HitResult, OneTimeKey, decide, enforced_refusal, replayed
 from gateway.limiter.gcra import Outcome, daily, daily_peek, gcra, gcra_peek, utc_day
 
 
@@ -20,14 +20,19 @@ class MemoryLimiter:
     def __init__(self, clock: Callable[[], float] = time.time, *, sweep_every: int = 10_000) -> None:
         self._clock = clock
         self._state: dict[str, tuple[float, float]] = {}
+        self._spent: dict[str, float] = {}  # OneTimeKey.key → until when it stays spent
         self._sweep_every = sweep_every
         self._calls = 0
 
-    async def acquire(self, hits: Sequence[Hit], now: float | None = None) -> Decision:
-        return self.acquire_now(hits, self._clock() if now is None else now)
+    async def acquire(self, hits: Sequence[Hit], now: float | None = None, once: OneTimeKey | None = None) -> Decision:
+        return self.acquire_now(hits, self._clock() if now is None else now, once)
 
-    def acquire_now(self, hits: Sequence[Hit], now: float) -> Decision:
+    def acquire_now(self, hits: Sequence[Hit], now: float, once: OneTimeKey | None = None) -> Decision:
         """``acquire`` without the coroutine, for callers already on the hot path."""
+        if once is not None:
+            if self._spent.get(once.key, 0.0) > now:
+                return replayed(now)
+            self._spent[once.key] = now + once.ttl
         outcomes = [self._outcome(hit, now) for hit in hits]
         results = [_result(hit, o) for hit, o in zip(hits, outcomes, strict=True)]
         if not enforced_refusal(results):
@@ -45,6 +50,7 @@ class MemoryLimiter:
 
     async def aclose(self) -> None:
         self._state.clear()
+        self._spent.clear()
 
     def __len__(self) -> int:
         return len(self._state)
@@ -69,6 +75,7 @@ class MemoryLimiter:
         stale = [k for k, (a, b) in self._state.items() if (b == 0.0 and a <= now) or (b > 0.0 and a < today)]
         for key in stale:
             del self._state[key]
+        self._spent = {k: until for k, until in self._spent.items() if until > now}
 
 
 def _result(hit: Hit, outcome: Outcome) -> HitResult:

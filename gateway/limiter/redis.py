@@ -1,6 +1,7 @@
 """The shared limiter: every gateway instance counts in one Redis, one round trip per request.
 
-One Lua script checks all of a request's hits and consumes them only if every enforced hit
+One Lua script spends the request's one-time key (a DPoP ``jti``, under ``replay_prefix`` like
+``RedisReplayCache``'s), then checks all of its hits and consumes them only if every enforced hit
 conforms, so a refusal consumes nothing, and concurrent requests on other instances see
 either all or none of it. Time comes from Redis ``TIME`` inside the script, so instances
 with skewed clocks agree. The script is loaded once and called by ``EVALSHA``; after a
@@ -19,7 +20,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, RedisError
 
-from gateway.limiter import Decision, Hit, HitResult, LimiterUnavailable, decide
+from gateway.limiter import Decision, Hit, HitResult, LimiterUnavailable, OneTimeKey, decide, replayed
+from gateway.oauth.replay import REPLAY_PREFIX
 
 SCRIPT = """
 local peek = ARGV[1] == '1'
@@ -30,14 +32,21 @@ else
   local t = redis.call('TIME')
   now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 end
+local first = 0
+if ARGV[3] ~= '' then
+  first = 1
+  if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then
+    return {string.format('%.17g', now), {}, 0}
+  end
+end
 local EPS, DAY = 1e-6, 86400
 local results, writes, refused = {}, {}, false
-for i = 1, #KEYS do
-  local at = 2 + (i - 1) * 5
+for i = 1, #KEYS - first do
+  local at = 3 + (i - 1) * 5
   local kind, a, burst = ARGV[at + 1], tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
   local cost, enforce = tonumber(ARGV[at + 4]), ARGV[at + 5] == '1'
   if peek then cost = 1 end
-  local stored = redis.call('GET', KEYS[i])
+  local stored = redis.call('GET', KEYS[i + first])
   local allowed, remaining, reset, retry, value, ttl
   if kind == 'g' then
     local base = now
@@ -70,7 +79,7 @@ for i = 1, #KEYS do
   end
   if peek and allowed then remaining = remaining + 1 end
   if enforce and not allowed then refused = true end
-  if value then writes[#writes + 1] = {KEYS[i], value, ttl} end
+  if value then writes[#writes + 1] = {KEYS[i + first], value, ttl} end
   results[#results + 1] = allowed and 1 or 0
   results[#results + 1] = remaining
   results[#results + 1] = string.format('%.17g', reset)
@@ -79,7 +88,7 @@ end
 if not peek and not refused then
   for _, w in ipairs(writes) do redis.call('SET', w[1], w[2], 'PX', w[3]) end
 end
-return {string.format('%.17g', now), results}
+return {string.format('%.17g', now), results, 1}
 """
 
 SCRIPT_SHA = hashlib.sha1(SCRIPT.encode(), usedforsecurity=False).hexdigest()
@@ -88,9 +97,10 @@ SCRIPT_SHA = hashlib.sha1(SCRIPT.encode(), usedforsecurity=False).hexdigest()
 class RedisLimiter:
     """Limits counted in Redis, shared by every gateway instance that uses the same ``prefix``."""
 
-    def __init__(self, client: Redis, *, prefix: str = "wg:rl:") -> None:
+    def __init__(self, client: Redis, *, prefix: str = "wg:rl:", replay_prefix: str = REPLAY_PREFIX) -> None:
         self.client = client
         self._prefix = prefix
+        self._replay_prefix = replay_prefix
 
     async def load(self) -> None:
         """Load the script (start-up); ``EVALSHA`` falls back to this by itself after a restart."""
@@ -99,20 +109,23 @@ class RedisLimiter:
         except (RedisError, OSError) as exc:
             raise LimiterUnavailable(f"Redis did not load the limiter script: {exc}") from exc
 
-    async def acquire(self, hits: Sequence[Hit], now: float | None = None) -> Decision:
-        return await self._run(hits, now, peek=False)
+    async def acquire(self, hits: Sequence[Hit], now: float | None = None, once: OneTimeKey | None = None) -> Decision:
+        return await self._run(hits, now, peek=False, once=once)
 
     async def peek(self, hits: Sequence[Hit], now: float | None = None) -> Decision:
-        return await self._run(hits, now, peek=True)
+        return await self._run(hits, now, peek=True, once=None)
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    async def _run(self, hits: Sequence[Hit], now: float | None, *, peek: bool) -> Decision:
-        if not hits:
+    async def _run(self, hits: Sequence[Hit], now: float | None, *, peek: bool, once: OneTimeKey | None) -> Decision:
+        if not hits and once is None:
             return decide([], 0.0 if now is None else now)
         keys = [self._prefix + hit.storage_key for hit in hits]
-        args: list[str | int | float] = ["1" if peek else "0", "" if now is None else repr(now)]
+        args: list[str | int | float] = ["1" if peek else "0", "" if now is None else repr(now), ""]
+        if once is not None:
+            keys.insert(0, self._replay_prefix + once.key)
+            args[2] = max(1, int(once.ttl * 1000))
         for hit in hits:
             rule = hit.rule
             if rule.kind == "daily":
@@ -132,6 +145,8 @@ class RedisLimiter:
 
 def _decision(hits: Sequence[Hit], raw: Any) -> Decision:
     now, flat = float(raw[0]), raw[1]
+    if int(raw[2]) == 0:
+        return replayed(now)
     results = [
         HitResult(
             hit,

@@ -12,6 +12,8 @@ from typing import Any, Protocol
 from gateway.clock import Clock
 from gateway.errors import ServiceUnavailableError
 
+REPLAY_PREFIX = "wg:replay:"  # shared with the limiter script, which spends DPoP jti values on the hot path
+
 
 class ReplayCache(Protocol):
     async def first_use(self, key: str, ttl: float) -> bool:
@@ -44,7 +46,7 @@ class MemoryReplayCache:
 class RedisReplayCache:
     """A replay cache shared by every replica: one ``SET NX PX`` per check."""
 
-    def __init__(self, redis: Any, prefix: str = "wg:replay:") -> None:
+    def __init__(self, redis: Any, prefix: str = REPLAY_PREFIX) -> None:
         self._redis = redis
         self._prefix = prefix
 

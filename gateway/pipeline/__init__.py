@@ -14,7 +14,7 @@ from gateway.pipeline.audit import audit
 from gateway.pipeline.authenticate import authenticate
 from gateway.pipeline.authorize import authorize
 from gateway.pipeline.call import Call
-from gateway.pipeline.limit import limit
+from gateway.pipeline.limit import limit, spend_proof
 from gateway.pipeline.minimise import minimise
 from gateway.pipeline.proxy import proxy
 from gateway.pipeline.route import route
@@ -31,7 +31,7 @@ PASSTHROUGH_BEFORE: tuple[Step, ...] = (route,)  # benchmark only: the bare prox
 
 async def handle(call: Call) -> Response:
     if call.runtime.tracing.enabled:
-        return await traced(call, BEFORE, proxy, AFTER, audit)
+        return await traced(call, BEFORE, proxy, AFTER, _settle)
     before, after = (PASSTHROUGH_BEFORE, ()) if call.runtime.passthrough else (BEFORE, AFTER)
     try:
         for step in before:
@@ -44,4 +44,11 @@ async def handle(call: Call) -> Response:
         call.fail(exc)
         raise
     finally:
-        await audit(call)
+        await _settle(call)
+
+
+async def _settle(call: Call) -> None:
+    """After every call: spend a DPoP proof the limit step did not reach, and record the call."""
+    if call.proof_jti is not None:
+        await spend_proof(call)
+    await audit(call)

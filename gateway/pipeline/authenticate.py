@@ -17,8 +17,10 @@ import jwt
 from starlette.datastructures import Headers
 
 from gateway.errors import InvalidDPoPProofError, InvalidTokenError
+from gateway.limiter import OneTimeKey
 from gateway.oauth.dpop import verify_dpop_proof
 from gateway.oauth.mtls import client_certificate, x5t_s256
+from gateway.oauth.replay import ReplayCache
 from gateway.pipeline.call import AccessToken, Call
 from gateway.services import Services
 
@@ -29,16 +31,46 @@ class BearerTokenError(InvalidTokenError):
     scheme = "Bearer"
 
 
+class DeferredReplayCheck:
+    """Takes the DPoP proof's one-time key instead of spending it: the limit step spends it with the
+    call's limits, in the same Redis round trip (see ``gateway.limiter``)."""
+
+    __slots__ = ("once",)
+
+    def __init__(self) -> None:
+        self.once: OneTimeKey | None = None
+
+    async def first_use(self, key: str, ttl: float) -> bool:
+        self.once = OneTimeKey(key, ttl)
+        return True
+
+
 async def authenticate(call: Call) -> None:
+    deferred = DeferredReplayCheck()
     call.token = await authenticate_request(
-        call.services, method=call.method, url=call.url, headers=call.headers, client_ip=call.client_ip
+        call.services,
+        method=call.method,
+        url=call.url,
+        headers=call.headers,
+        client_ip=call.client_ip,
+        replay=deferred,
     )
+    call.proof_jti = deferred.once
 
 
 async def authenticate_request(
-    services: Services, *, method: str, url: str, headers: Headers, client_ip: str | None
+    services: Services,
+    *,
+    method: str,
+    url: str,
+    headers: Headers,
+    client_ip: str | None,
+    replay: ReplayCache | None = None,
 ) -> AccessToken:
-    """The verified access token of a request, or ``InvalidTokenError`` saying what is wrong."""
+    """The verified access token of a request, or ``InvalidTokenError`` saying what is wrong.
+
+    A DPoP proof's ``jti`` is spent in ``replay`` (default: ``services.replay``).
+    """
     if "access_token=" in url.partition("?")[2]:
         raise InvalidTokenError("Access tokens in the query string are refused; use the Authorization header.")
     scheme, token = _credentials(headers)
@@ -58,7 +90,9 @@ async def authenticate_request(
     if services.revocation.is_revoked(access.jti):
         raise InvalidTokenError("The access token has been revoked.")
     if access.jkt is not None:
-        await _check_dpop(services, access, scheme, token, method=method, url=url, headers=headers)
+        await _check_dpop(
+            services, access, scheme, token, method=method, url=url, headers=headers, replay=replay or services.replay
+        )
     elif access.x5t_s256 is not None:
         _check_mtls(services, access, scheme, headers, client_ip)
     else:
@@ -107,6 +141,7 @@ async def _check_dpop(
     method: str,
     url: str,
     headers: Headers,
+    replay: ReplayCache,
 ) -> None:
     if scheme != "dpop":
         raise InvalidTokenError("A DPoP-bound access token must be sent with the DPoP scheme.")
@@ -118,7 +153,7 @@ async def _check_dpop(
         method=method,
         url=url,
         access_token=token,
-        replay=services.replay,
+        replay=replay,
         now=services.clock(),
     )
     if not hmac.compare_digest(proof.jkt, access.jkt or ""):

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from consent.errors import ConsentError
 from gateway.errors import GatewayError
+from gateway.limiter import OneTimeKey
 
 if TYPE_CHECKING:
     from starlette.datastructures import Headers, QueryParams
@@ -60,6 +61,7 @@ class Call:
     upstream_path: str = ""  # the path after the API's base path
     # authenticate
     token: AccessToken | None = None
+    proof_jti: OneTimeKey | None = None  # the DPoP proof's jti, spent by the limit step (one Redis trip)
     # authorize
     consent: Consent | None = None
     permissions: frozenset[str] = frozenset()  # the consent's permissions, Detail expanded to Basic

@@ -6,10 +6,17 @@ unattended wallet limit and the consent's daily frequency for the operation (res
 midnight UTC). Every call counts against its
 API's ceiling and its operation's limits. ``call.rate_limit_headers`` is set on success
 and refusal alike.
+
+The DPoP proof's ``jti`` (``call.proof_jti``, from ``authenticate``) is spent in the same limiter
+call: one Redis round trip per request. A replayed proof is refused here with 401 and counts
+against nothing; a call refused between the two steps spends it in ``spend_proof``.
 """
 
 from __future__ import annotations
 
+import contextlib
+
+from gateway.errors import GatewayError, InvalidDPoPProofError
 from gateway.limiter.response import rate_limit_headers, refusal
 from gateway.limiter.rules import CallFacts, rule_book
 from gateway.pipeline.call import Call
@@ -32,7 +39,18 @@ def facts(call: Call) -> CallFacts:
 
 async def limit(call: Call) -> None:
     hits = rule_book(call.services.policies.limits).call_hits(facts(call))
-    decision = await call.services.limiter.acquire(hits)
+    once, call.proof_jti = call.proof_jti, None
+    decision = await call.services.limiter.acquire(hits, once=once)
+    if not decision.first_use:
+        raise InvalidDPoPProofError("DPoP proof: its jti was already used with this key", path="header.DPoP")
     call.rate_limit_headers = rate_limit_headers(decision)
     if not decision.allowed:
         raise refusal(decision, call.rate_limit_headers)
+
+
+async def spend_proof(call: Call) -> None:
+    """Spend the DPoP proof's jti of a call refused before the limit step, so the proof cannot be sent again."""
+    once, call.proof_jti = call.proof_jti, None
+    if once is not None:
+        with contextlib.suppress(GatewayError):
+            await call.services.limiter.acquire((), once=once)

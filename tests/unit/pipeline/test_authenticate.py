@@ -13,6 +13,7 @@ from gateway.oauth.keys import KeyRing, generate_jwk
 from gateway.oauth.mtls import x5t_s256
 from gateway.pipeline.authenticate import authenticate
 from gateway.pipeline.call import Call
+from gateway.pipeline.limit import limit, spend_proof
 from gateway.services import Services
 from tests.unit.pipeline.conftest import BASE, ISSUER, Wallet
 
@@ -141,11 +142,38 @@ async def test_authenticate_refuses_proof_from_another_key(make_call: Callable[.
         await authenticate(make_call(headers=headers))
 
 
-async def test_authenticate_refuses_replayed_proof(make_call: Callable[..., Call], wallet: Wallet) -> None:
+async def test_authenticate_leaves_the_proofs_jti_to_the_limit_step(
+    make_call: Callable[..., Call], wallet: Wallet
+) -> None:
+    call = make_call(headers=wallet.headers("GET", PATH))
+    await authenticate(call)
+    assert call.proof_jti is not None
+    assert call.proof_jti.key.startswith(f"dpop:{wallet.jkt}:")
+
+
+async def test_a_replayed_proof_is_refused_by_the_limit_step(make_call: Callable[..., Call], wallet: Wallet) -> None:
     headers = wallet.headers("GET", PATH)
-    await authenticate(make_call(headers=headers))
+    first = make_call(headers=headers)
+    await authenticate(first)
+    await limit(first)
+    second = make_call(headers=headers)
+    await authenticate(second)
+    with pytest.raises(InvalidDPoPProofError, match="already used") as refused:
+        await limit(second)
+    assert refused.value.status == 401
+
+
+async def test_a_proof_of_a_call_refused_before_the_limit_step_is_spent(
+    make_call: Callable[..., Call], wallet: Wallet
+) -> None:
+    headers = wallet.headers("GET", PATH)
+    refused = make_call(headers=headers)
+    await authenticate(refused)
+    await spend_proof(refused)
+    again = make_call(headers=headers)
+    await authenticate(again)
     with pytest.raises(InvalidDPoPProofError, match="already used"):
-        await authenticate(make_call(headers=headers))
+        await limit(again)
 
 
 async def test_authenticate_refuses_proof_for_another_url(make_call: Callable[..., Call], wallet: Wallet) -> None:
