@@ -2,7 +2,8 @@
 
 The first test runs the gateway and the sandbox bank as real processes (tests/e2e/pipeline/harness.py)
 with Redis on loopback, and a loopback HTTP server stands in for the OpenTelemetry collector.
-The others run the app's lifespan in-process and look at what it installed.
+The others run the app's lifespan in-process and look at what it installed, and run one
+statement on each database back-end.
 """
 
 from __future__ import annotations
@@ -16,14 +17,22 @@ from typing import Any
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
+from consent.db import open_engine
 from consent.migrate import upgrade
 from gateway.app import create_app
-from gateway.client_spans import limiter_redis
+from gateway.client_spans import limiter_redis, trace_clients
 from gateway.services import Services
 from gateway.settings import Settings
+from gateway.telemetry import SAMPLER
 from tests.e2e.pipeline.harness import BASE, Stack, Wallet, start_stack
 from tests.integration.ops.test_otlp_export import collector
 
@@ -190,3 +199,27 @@ def test_without_tracing_nothing_is_hooked_in(app_settings: Callable[..., Settin
         assert not services.tracing.enabled
         assert _hooked(services) == {"database": False, "redis": False, "limiter": False}
         assert not hasattr(Redis.execute_command, "__wrapped__")
+
+
+async def test_database_spans_on_each_back_end_name_the_system_and_server(database_url: str) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=SAMPLER)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    engine = open_engine(database_url)
+    untrace = trace_clients(provider, engine.sync_engine, [])
+    try:
+        with provider.get_tracer("test").start_as_current_span("GET /accounts", kind=SpanKind.SERVER):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT :account AS a"), {"account": "40400187654321"})
+    finally:
+        untrace()
+        await engine.dispose()
+    (span,) = [s for s in exporter.get_finished_spans() if s.kind is SpanKind.CLIENT]
+    attributes = dict(span.attributes or {})
+    backend = make_url(database_url).get_backend_name()
+    assert attributes["db.system.name"] == backend
+    assert attributes["db.operation.name"] == "SELECT"
+    assert "40400187654321" not in repr(attributes)
+    if backend == "postgresql":
+        assert attributes["server.address"] == make_url(database_url).host
+        assert isinstance(attributes["server.port"], int)
