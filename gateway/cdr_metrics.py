@@ -427,7 +427,7 @@ async def _events(conn: AsyncConnection, start: datetime, end: datetime) -> list
     )
     events = []
     for at, kind, changes in found:
-        before = (changes or {}).get("status", [None])[0]
+        before = ((changes or {}).get("status") or [None])[0]
         events.append((at, "abandoned" if kind in ("revoked", "expired") and before == "AWAU" else str(kind)))
     return events
 

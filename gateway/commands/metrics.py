@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from gateway.cli import UserFacingError, settings_from_args
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from gateway.cdr_metrics import Mode
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _report(settings: Settings, mode: Any, now: datetime) -> dict[str, Any]:
+async def _report(settings: Settings, mode: Mode, now: datetime) -> dict[str, Any]:
     from consent.db import open_engine
     from gateway.cdr_metrics import operation_tiers, report
     from gateway.publishing import load_overlay, overlay_dir
