@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
 from gateway.consent_cache import ConsentCache
@@ -9,6 +10,17 @@ from gateway.pipeline.audit_writer import AuditWriter
 from gateway.publishing import PublishedApis
 from gateway.telemetry import Tracing
 from gateway.upstream import UpstreamClient
+
+
+def _freeze_startup_objects() -> None:
+    """Move what start-up built (OpenAPI documents, compiled validators, policies, SQLAlchemy
+    metadata: hundreds of thousands of objects) out of the garbage collector's reach.
+
+    They live as long as the process, yet every full collection would walk them again: tens
+    of milliseconds of pause, landing in some request's p99. ``gc.freeze`` is meant for this.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass(slots=True)
@@ -25,6 +37,7 @@ class PipelineRuntime:
         await self.consents.start()
         await self.audit.start()
         await self.published.start()
+        _freeze_startup_objects()
 
     async def stop(self) -> None:
         await self.published.stop()
