@@ -204,3 +204,14 @@ def test_admin_metrics_refuses_an_unknown_period_with_400(
     assert bad.status_code == 400
     error = bad.json()["Errors"][0]
     assert (error["Path"], error["Message"]) == ("period", "period: 'current' is not one of CURRENT, HISTORIC, ALL")
+
+
+def test_admin_metrics_refuses_a_version_range_without_5_with_406(
+    sqlite_url: str, settings_factory: Callable[..., Settings]
+) -> None:
+    upgrade(sqlite_url, "head")
+    app = create_app(settings_factory(database_url=sqlite_url, admin_token=ADMIN))
+    with TestClient(app) as client:
+        old = client.get("/admin/metrics", headers={"Authorization": f"Bearer {ADMIN}", "x-v": "4"})
+    assert old.status_code == 406
+    assert old.json()["Errors"][0]["Path"] == "x-v"
