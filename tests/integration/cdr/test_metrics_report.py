@@ -194,13 +194,19 @@ def test_admin_metrics_serves_the_v5_report_to_the_admin_token_only(
     assert "currentDay" not in doc["data"]["sessionCount"]
 
 
+def _admin_get(url: str, settings_factory: Callable[..., Settings], **kwargs: Any) -> Any:
+    """One admin-token GET /admin/metrics on a freshly migrated, empty database."""
+    upgrade(url, "head")
+    app = create_app(settings_factory(database_url=url, admin_token=ADMIN))
+    headers = {"Authorization": f"Bearer {ADMIN}", **kwargs.pop("headers", {})}
+    with TestClient(app) as client:
+        return client.get("/admin/metrics", headers=headers, **kwargs)
+
+
 def test_admin_metrics_refuses_an_unknown_period_with_400(
     sqlite_url: str, settings_factory: Callable[..., Settings]
 ) -> None:
-    upgrade(sqlite_url, "head")
-    app = create_app(settings_factory(database_url=sqlite_url, admin_token=ADMIN))
-    with TestClient(app) as client:
-        bad = client.get("/admin/metrics", params={"period": "current"}, headers={"Authorization": f"Bearer {ADMIN}"})
+    bad = _admin_get(sqlite_url, settings_factory, params={"period": "current"})
     assert bad.status_code == 400
     error = bad.json()["Errors"][0]
     assert (error["Path"], error["Message"]) == ("period", "period: 'current' is not one of CURRENT, HISTORIC, ALL")
@@ -209,9 +215,6 @@ def test_admin_metrics_refuses_an_unknown_period_with_400(
 def test_admin_metrics_refuses_a_version_range_without_5_with_406(
     sqlite_url: str, settings_factory: Callable[..., Settings]
 ) -> None:
-    upgrade(sqlite_url, "head")
-    app = create_app(settings_factory(database_url=sqlite_url, admin_token=ADMIN))
-    with TestClient(app) as client:
-        old = client.get("/admin/metrics", headers={"Authorization": f"Bearer {ADMIN}", "x-v": "4"})
+    old = _admin_get(sqlite_url, settings_factory, headers={"x-v": "4"})
     assert old.status_code == 406
     assert old.json()["Errors"][0]["Path"] == "x-v"
