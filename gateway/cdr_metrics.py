@@ -52,7 +52,7 @@ What the gateway cannot observe is reported as the schema's zero or empty value:
   recorded, so every ``unauthenticated`` count and TPS is 0, its error maps empty, and its rates
   are absent (``currentMonth`` left out, empty lists) rather than claiming 0% or 100%.
 - ``nonIndividual`` customers (the gateway does not know a customer's type; all are individual)
-  and ``onceOff`` authorisations (every consent is ongoing: each has a refresh token).
+  and ``onceOff`` authorisations (the gateway has no single-use consent: every one is ongoing).
 - Shared-responsibility tiers (``secondary``, ``largeSecondary``, ``secondaryHolder``): the gateway
   is not a secondary data holder; reported as zero.
 - Abandonment stages before the user's answer (``preIdentification``, ``preAuthentication``,
