@@ -132,7 +132,10 @@ class Settings:
         "open", "default when Redis is lost: open (local share of each limit) or closed (503)"
     )
     otlp_endpoint: str = _f(
-        "", "OTLP/HTTP endpoint for traces and metrics; empty means no export", url=True, empty_ok=True
+        "",
+        "OTLP/HTTP endpoint for traces and metrics; empty: the standard OTEL_EXPORTER_OTLP_* variables decide",
+        url=True,
+        empty_ok=True,
     )
     log_level: LogLevel = _f("info", "log level")
     log_format: LogFormat = _f("auto", "log lines: json (one object per line), text, or auto (json in production)")

@@ -10,6 +10,7 @@ kept as children of a request and dropped when a call happens outside one.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -88,14 +89,23 @@ class _RequestsStartTraces(Sampler):
 SAMPLER = ParentBased(root=_RequestsStartTraces())  # a child follows its parent (the wallet's sampled flag too)
 
 
-def tracing_for(otlp_endpoint: str, service_name: str = "walletgate") -> Tracing:
-    """OTLP/HTTP span export when an endpoint is configured, else tracing off."""
-    if not otlp_endpoint:
+def tracing_for(
+    otlp_endpoint: str, service_name: str = "walletgate", environ: Mapping[str, str] | None = None
+) -> Tracing:
+    """OTLP/HTTP span export when an endpoint is configured, else tracing off.
+
+    The setting wins; without it, the standard ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` or
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` turns export on, and the exporter reads its ``OTEL_*`` variables itself.
+    """
+    environ = os.environ if environ is None else environ
+    standard = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    if not otlp_endpoint and not standard:
         return Tracing.off()
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     provider = SdkTracerProvider(resource=Resource.create({"service.name": service_name}), sampler=SAMPLER)
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint.rstrip("/") + "/v1/traces")))
+    endpoint = otlp_endpoint.rstrip("/") + "/v1/traces" if otlp_endpoint else None
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     return Tracing(provider.get_tracer(INSTRUMENTATION), enabled=True, provider=provider)
 
 

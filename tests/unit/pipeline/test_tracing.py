@@ -58,7 +58,26 @@ async def test_each_request_is_one_server_span_with_a_child_per_step(
 
 
 def test_tracing_is_off_without_an_exporter() -> None:
-    assert tracing_for("").enabled is False
+    assert tracing_for("", environ={}).enabled is False
+
+
+@pytest.mark.parametrize("variable", ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"])
+def test_a_standard_otel_endpoint_variable_turns_tracing_on(variable: str) -> None:
+    tracing = tracing_for("", environ={variable: "http://127.0.0.1:4318"})
+    try:
+        assert tracing.enabled
+    finally:
+        tracing.shutdown()
+
+
+def test_the_setting_names_the_trace_endpoint_under_its_base() -> None:
+    tracing = tracing_for("http://collector.test:4318/", environ={})
+    try:
+        assert tracing.provider is not None
+        exporters = [p.span_exporter for p in tracing.provider._active_span_processor._span_processors]  # type: ignore[attr-defined]
+        assert [e._endpoint for e in exporters] == ["http://collector.test:4318/v1/traces"]
+    finally:
+        tracing.shutdown()
 
 
 WALLET_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
