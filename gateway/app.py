@@ -62,6 +62,11 @@ def load_keys(settings: Settings) -> KeyRing:
 
 
 def _routes() -> list[BaseRoute]:
+    own = _gateway_routes()
+    return [PublishedApisRoute(own), *own]  # it yields to any of ``own`` that matches a path fully
+
+
+def _gateway_routes() -> list[BaseRoute]:
     return [
         *probe_routes(),
         *metrics_routes(),
@@ -74,7 +79,6 @@ def _routes() -> list[BaseRoute]:
         *oauth_routes(),
         *publishing.admin_routes(),
         *admin_metrics.routes(),
-        PublishedApisRoute(),  # keep last: it serves every published API's base path
     ]
 
 

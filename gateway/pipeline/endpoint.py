@@ -8,7 +8,7 @@ the gateway's own endpoints under a published base path (the consent API) come f
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.datastructures import URLPath
@@ -38,14 +38,38 @@ class PayloadTooLargeError(GatewayError):
 
 
 class PublishedApisRoute(BaseRoute):
+    """Placed first so that a proxied call is not tried against every gateway route (~25 µs), yet the
+    gateway's own routes under a published base path (the consent API) still win: ``matches`` steps
+    aside for a path one of them matches fully, exactly as if this route came last."""
+
+    def __init__(self, gateway_routes: Sequence[BaseRoute] = ()) -> None:
+        self._gateway_routes = tuple(gateway_routes)
+        self._under: dict[str, tuple[BaseRoute, ...]] = {}
+
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http":
             return Match.NONE, {}
         services = getattr(scope["app"].state, "services", None)
         runtime = services.pipeline if services is not None else None
-        if runtime is None or runtime.published.find(scope["path"]) is None:
+        found = runtime.published.find(scope["path"]) if runtime is not None else None
+        if found is None:
             return Match.NONE, {}
+        for route in self._routes_under(found[0].base_path):
+            if route.matches(scope)[0] == Match.FULL:
+                return Match.NONE, {}
         return Match.FULL, {}
+
+    def _routes_under(self, base: str) -> tuple[BaseRoute, ...]:
+        """The gateway routes a path under ``base`` could match (their fixed prefixes overlap)."""
+        routes = self._under.get(base)
+        if routes is None:
+            routes = self._under[base] = tuple(
+                route
+                for route in self._gateway_routes
+                if (fixed := str(getattr(route, "path", "")).split("{", 1)[0]).startswith(base)
+                or base.startswith(fixed)
+            )
+        return routes
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         raise NoMatchFound(name, {})
