@@ -126,7 +126,10 @@ class Settings:
         "x-ssl-client-cert", "header in which the TLS terminator forwards the PEM client certificate (URL-encoded)"
     )
     redis_budget_ms: int = _f(
-        20, "milliseconds a Redis call may take before the limiter treats Redis as lost", min=1, max=5000
+        250,
+        "milliseconds a Redis call may take before the limiter treats Redis as lost (event-loop lag under load counts)",
+        min=1,
+        max=5000,
     )
     limiter_on_redis_failure: LimiterFailure = _f(
         "open", "default when Redis is lost: open (local share of each limit) or closed (503)"

@@ -19,8 +19,9 @@ Berlin Group frequencyPerDay quota: ``limit`` calls per UTC calendar day, reset 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from gateway.limiter.metrics import WOULD_REFUSE
@@ -85,10 +86,15 @@ class HitResult:
 
 @dataclass(frozen=True, slots=True)
 class OneTimeKey:
-    """A value that may be used once within ``ttl`` seconds, such as ``dpop:<jkt>:<jti>``."""
+    """A value that may be used once within ``ttl`` seconds, such as ``dpop:<jkt>:<jti>``.
+
+    ``token`` is what the request stores under ``key``: when a Redis call times out and the
+    request tries again, finding its own token there means the first try spent it, not a replay.
+    """
 
     key: str
     ttl: float
+    token: str = field(default_factory=lambda: os.urandom(9).hex())
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,9 @@ Every Redis call gets ``budget`` seconds (an asyncio timeout on top of the clien
 timeouts). Past it, or on any Redis error, the limiter switches to degraded mode at once
 (logged and counted) and stops calling Redis on the hot path; a background probe pings Redis
 every ``probe_interval`` seconds and switches back when it answers. While degraded, a
-request carrying a ``OneTimeKey`` is refused with 503 (a replay check cannot be done locally); one
-whose hits say ``open`` is counted by a local ``MemoryLimiter`` against
+request carrying a ``OneTimeKey`` (a DPoP jti) still spends it in Redis, on its own, and is refused
+with 503 if Redis does not answer (a replay check cannot be done locally); one whose hits say ``open``
+is counted by a local ``MemoryLimiter`` against
 ``1/instances`` of each limit; one whose hits say ``closed`` is refused with 503.
 """
 
@@ -19,12 +20,14 @@ import time
 from collections.abc import Callable, Sequence
 
 from gateway.errors import ServiceUnavailableError
-from gateway.limiter import Decision, Hit, LimiterUnavailable, OneTimeKey, OnFailure, Rule
+from gateway.limiter import Decision, Hit, LimiterUnavailable, OneTimeKey, OnFailure, Rule, replayed
 from gateway.limiter.memory import MemoryLimiter
 from gateway.limiter.metrics import FAILOVERS
 from gateway.limiter.redis import RedisLimiter
 
 log = logging.getLogger("walletgate.limiter")
+
+ONE_TIME_KEY_TIMEOUT = 1.0  # seconds a replay check may take once Redis missed its budget
 
 
 class FailoverLimiter:
@@ -59,13 +62,20 @@ class FailoverLimiter:
                     return await self.shared.acquire(hits, now, once)
             except (LimiterUnavailable, TimeoutError) as exc:
                 self._lose(exc)
-        if once is not None:
-            # A one-time key spent only locally could be spent again on another replica: fail closed.
+        if once is not None and not await self._spend_once(once):
+            return replayed(self._clock() if now is None else now)
+        return self._degraded(hits, now)
+
+    async def _spend_once(self, once: OneTimeKey) -> bool:
+        """The replay check on its own, straight to Redis: it cannot be done locally, so it fails closed."""
+        try:
+            async with asyncio.timeout(max(self.budget, ONE_TIME_KEY_TIMEOUT)):
+                return await self.shared.spend_once(once)
+        except (LimiterUnavailable, TimeoutError):
             raise ServiceUnavailableError(
                 "The replay cache is unavailable; retry later.",
                 headers={"Retry-After": str(max(1, math.ceil(self.probe_interval)))},
-            )
-        return self._degraded(hits, now)
+            ) from None
 
     async def peek(self, hits: Sequence[Hit], now: float | None = None) -> Decision:
         if self.healthy:

@@ -35,14 +35,14 @@ end
 local first = 0
 if ARGV[3] ~= '' then
   first = 1
-  if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then
+  if not redis.call('SET', KEYS[1], ARGV[4], 'NX', 'PX', ARGV[3]) then
     return {string.format('%.17g', now), {}, 0}
   end
 end
 local EPS, DAY = 1e-6, 86400
 local results, writes, refused = {}, {}, false
 for i = 1, #KEYS - first do
-  local at = 3 + (i - 1) * 5
+  local at = 4 + (i - 1) * 5
   local kind, a, burst = ARGV[at + 1], tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
   local cost, enforce = tonumber(ARGV[at + 4]), ARGV[at + 5] == '1'
   if peek then cost = 1 end
@@ -115,6 +115,19 @@ class RedisLimiter:
     async def peek(self, hits: Sequence[Hit], now: float | None = None) -> Decision:
         return await self._run(hits, now, peek=True, once=None)
 
+    async def spend_once(self, once: OneTimeKey) -> bool:
+        """Spend ``once`` alone (the limits were counted elsewhere): True unless another request spent it.
+
+        Finding this request's own token means an earlier try that timed out did spend it.
+        """
+        try:
+            old = await self.client.set(
+                self._replay_prefix + once.key, once.token, nx=True, get=True, px=max(1, int(once.ttl * 1000))
+            )
+        except (RedisError, OSError) as exc:
+            raise LimiterUnavailable(f"Redis replay check failed: {type(exc).__name__}: {exc}") from exc
+        return old is None or old == once.token.encode()
+
     async def aclose(self) -> None:
         await self.client.aclose()
 
@@ -122,10 +135,10 @@ class RedisLimiter:
         if not hits and once is None:
             return decide([], 0.0 if now is None else now)
         keys = [self._prefix + hit.storage_key for hit in hits]
-        args: list[str | int | float] = ["1" if peek else "0", "" if now is None else repr(now), ""]
+        args: list[str | int | float] = ["1" if peek else "0", "" if now is None else repr(now), "", ""]
         if once is not None:
             keys.insert(0, self._replay_prefix + once.key)
-            args[2] = max(1, int(once.ttl * 1000))
+            args[2], args[3] = max(1, int(once.ttl * 1000)), once.token
         for hit in hits:
             rule = hit.rule
             if rule.kind == "daily":

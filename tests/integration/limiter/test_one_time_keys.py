@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+
 import pytest
 import redis.asyncio
 
 from gateway.errors import ServiceUnavailableError
-from gateway.limiter import Hit, Limiter, OneTimeKey, Rule
+from gateway.limiter import Decision, Hit, Limiter, OneTimeKey, Rule
 from gateway.limiter.build import redis_client
 from gateway.limiter.failover import FailoverLimiter
 from gateway.limiter.redis import RedisLimiter
@@ -98,5 +101,50 @@ async def test_without_redis_a_call_with_a_key_fails_closed_even_on_an_open_api(
         with pytest.raises(ServiceUnavailableError, match="replay cache is unavailable"):
             await limiter.acquire([Hit(TWO, "wallet:w1")], once=PROOF)
         assert (await limiter.acquire([Hit(TWO, "wallet:w1")])).allowed  # without a key: the local share
+    finally:
+        await limiter.aclose()
+
+
+async def test_spending_alone_tells_its_own_earlier_spend_from_a_replay(redis_url: str) -> None:
+    limiter = RedisLimiter(redis_client(redis_url, 1.0))
+    try:
+        assert await limiter.spend_once(PROOF)
+        assert await limiter.spend_once(PROOF)  # the same request trying again: its own token is there
+        assert not await limiter.spend_once(OneTimeKey(PROOF.key, PROOF.ttl, token="another-request"))
+    finally:
+        await limiter.aclose()
+
+
+class _AnswersLate(RedisLimiter):
+    """Redis runs the script, but the answer comes after the budget (a congested event loop, say)."""
+
+    async def acquire(self, hits: Sequence[Hit], now: float | None = None, once: OneTimeKey | None = None) -> Decision:
+        decision = await super().acquire(hits, now, once)
+        await asyncio.sleep(0.2)
+        return decision
+
+
+async def test_a_call_whose_answer_missed_the_budget_is_not_taken_for_a_replay(redis_url: str) -> None:
+    limiter = FailoverLimiter(
+        _AnswersLate(redis_client(redis_url, 1.0)), instances=1, on_failure="open", budget=0.05, probe_interval=60
+    )
+    try:
+        decision = await limiter.acquire([Hit(TWO, "wallet:w1")], once=PROOF)
+        assert decision.first_use
+        assert decision.allowed
+        assert not limiter.healthy
+    finally:
+        await limiter.aclose()
+
+
+async def test_while_redis_is_degraded_a_replay_is_still_refused(redis_url: str) -> None:
+    limiter = FailoverLimiter(
+        _AnswersLate(redis_client(redis_url, 1.0)), instances=1, on_failure="open", budget=0.05, probe_interval=60
+    )
+    try:
+        await limiter.acquire([Hit(TWO, "wallet:w1")], once=PROOF)
+        again = await limiter.acquire([Hit(TWO, "wallet:w1")], once=OneTimeKey(PROOF.key, PROOF.ttl, token="thief"))
+        assert not again.first_use
+        assert not again.allowed
     finally:
         await limiter.aclose()
