@@ -32,21 +32,24 @@ else
   local t = redis.call('TIME')
   now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 end
+local US = 1000000  -- times go back as integer microseconds: formatting floats costs more than the rest
 local first = 0
 if ARGV[3] ~= '' then
   first = 1
   if not redis.call('SET', KEYS[1], ARGV[4], 'NX', 'PX', ARGV[3]) then
-    return {string.format('%.17g', now), {}, 0}
+    return {math.floor(now * US), {}, 0}
   end
 end
 local EPS, DAY = 1e-6, 86400
 local results, writes, refused = {}, {}, false
+local all_stored = {}
+if #KEYS > first then all_stored = redis.call('MGET', unpack(KEYS, first + 1)) end
 for i = 1, #KEYS - first do
   local at = 4 + (i - 1) * 5
   local kind, a, burst = ARGV[at + 1], tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
   local cost, enforce = tonumber(ARGV[at + 4]), ARGV[at + 5] == '1'
   if peek then cost = 1 end
-  local stored = redis.call('GET', KEYS[i + first])
+  local stored = all_stored[i]
   local allowed, remaining, reset, retry, value, ttl
   if kind == 'g' then
     local base = now
@@ -82,13 +85,13 @@ for i = 1, #KEYS - first do
   if value then writes[#writes + 1] = {KEYS[i + first], value, ttl} end
   results[#results + 1] = allowed and 1 or 0
   results[#results + 1] = remaining
-  results[#results + 1] = string.format('%.17g', reset)
-  results[#results + 1] = string.format('%.17g', retry)
+  results[#results + 1] = math.floor(reset * US + 0.5)
+  results[#results + 1] = math.floor(retry * US + 0.5)
 end
 if not peek and not refused then
   for _, w in ipairs(writes) do redis.call('SET', w[1], w[2], 'PX', w[3]) end
 end
-return {string.format('%.17g', now), results, 1}
+return {math.floor(now * US), results, 1}
 """
 
 SCRIPT_SHA = hashlib.sha1(SCRIPT.encode(), usedforsecurity=False).hexdigest()
@@ -157,16 +160,16 @@ class RedisLimiter:
 
 
 def _decision(hits: Sequence[Hit], raw: Any) -> Decision:
-    now, flat = float(raw[0]), raw[1]
-    if int(raw[2]) == 0:
+    now, flat = raw[0] / 1e6, raw[1]
+    if raw[2] == 0:
         return replayed(now)
     results = [
         HitResult(
             hit,
-            int(flat[i * 4]) == 1,
-            int(flat[i * 4 + 1]),
-            float(flat[i * 4 + 2]),
-            float(flat[i * 4 + 3]),
+            flat[i * 4] == 1,
+            flat[i * 4 + 1],
+            flat[i * 4 + 2] / 1e6,
+            flat[i * 4 + 3] / 1e6,
         )
         for i, hit in enumerate(hits)
     ]
