@@ -219,6 +219,8 @@ def _check_target(claims: Mapping[str, Any], method: str, url: str) -> tuple[str
     if htm != method:
         raise _refuse(f"htm {htm!r} does not match the request method {method!r}")
     htu = _require_string(claims, "htu")
+    if htu == url.partition("?")[0]:  # the usual case: no normalising needed (url is the gateway's own, absolute)
+        return htm, htu
     try:
         matches = normalise_htu(htu) == normalise_htu(url)
     except ValueError:
