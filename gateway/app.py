@@ -29,6 +29,7 @@ from gateway.health import probe_routes
 from gateway.interaction import InteractionIdMiddleware
 from gateway.limiter import Limiter
 from gateway.limiter.build import build_limiter
+from gateway.limiter.redis import RedisLimiter
 from gateway.logs import AccessLogMiddleware, configure_logging
 from gateway.metrics import Metrics, RequestMetricsMiddleware, metrics_routes
 from gateway.oauth import login_delegation, registration
@@ -88,7 +89,17 @@ def _trace_clients(services: Services) -> Callable[[], None]:
     if provider is None:
         return lambda: None
     clients = (services.redis, limiter_redis(services.limiter))
-    return trace_clients(provider, services.engine.sync_engine, clients)
+    untrace = trace_clients(provider, services.engine.sync_engine, clients)
+    shared = getattr(services.limiter, "shared", services.limiter)
+    if not isinstance(shared, RedisLimiter):
+        return untrace
+    through_client = shared.traced()  # the script's pipelined connection has no spans
+
+    def undo() -> None:
+        through_client()
+        untrace()
+
+    return undo
 
 
 def create_app(

@@ -14,13 +14,14 @@ Keys of one request must live on one node: for Redis Cluster give ``prefix`` a h
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, RedisError
 
 from gateway.limiter import Decision, Hit, HitResult, LimiterUnavailable, OneTimeKey, decide, replayed
+from gateway.limiter.resp import PipelinedConnection, RespError
 from gateway.oauth.replay import REPLAY_PREFIX
 
 SCRIPT = """
@@ -100,10 +101,15 @@ SCRIPT_SHA = hashlib.sha1(SCRIPT.encode(), usedforsecurity=False).hexdigest()
 class RedisLimiter:
     """Limits counted in Redis, shared by every gateway instance that uses the same ``prefix``."""
 
-    def __init__(self, client: Redis, *, prefix: str = "wg:rl:", replay_prefix: str = REPLAY_PREFIX) -> None:
+    def __init__(
+        self, client: Redis, *, prefix: str = "wg:rl:", replay_prefix: str = REPLAY_PREFIX, pipelined: bool = True
+    ) -> None:
         self.client = client
         self._prefix = prefix
         self._replay_prefix = replay_prefix
+        # The script's own connection (see resp.py); None: every call goes through ``client``.
+        self.pipelined = PipelinedConnection.for_client(client) if pipelined else None
+        self.use_pipelined = self.pipelined is not None
 
     async def load(self) -> None:
         """Load the script (start-up); ``EVALSHA`` falls back to this by itself after a restart."""
@@ -132,6 +138,8 @@ class RedisLimiter:
         return old is None or old == once.token.encode()
 
     async def aclose(self) -> None:
+        if self.pipelined is not None:
+            self.pipelined.close()
         await self.client.aclose()
 
     async def _run(self, hits: Sequence[Hit], now: float | None, *, peek: bool, once: OneTimeKey | None) -> Decision:
@@ -148,6 +156,8 @@ class RedisLimiter:
                 args += ("d", rule.limit, rule.limit, hit.cost, "1" if rule.mode == "enforce" else "0")
             else:
                 args += ("g", repr(rule.interval), rule.burst, hit.cost, "1" if rule.mode == "enforce" else "0")
+        if self.pipelined is not None and self.use_pipelined:
+            return _decision(hits, await self._run_pipelined(self.pipelined, keys, args))
         try:
             try:
                 raw = await self.client.evalsha(SCRIPT_SHA, len(keys), *keys, *args)
@@ -157,6 +167,29 @@ class RedisLimiter:
         except (RedisError, OSError) as exc:
             raise LimiterUnavailable(f"Redis limiter call failed: {type(exc).__name__}: {exc}") from exc
         return _decision(hits, raw)
+
+    async def _run_pipelined(
+        self, connection: PipelinedConnection, keys: list[str], args: list[str | int | float]
+    ) -> Any:
+        try:
+            try:
+                return await connection.call("EVALSHA", SCRIPT_SHA, len(keys), *keys, *args)
+            except RespError as exc:
+                if not str(exc).startswith("NOSCRIPT"):
+                    raise
+                await connection.call("SCRIPT", "LOAD", SCRIPT)
+                return await connection.call("EVALSHA", SCRIPT_SHA, len(keys), *keys, *args)
+        except (RespError, OSError) as exc:
+            raise LimiterUnavailable(f"Redis limiter call failed: {type(exc).__name__}: {exc}") from exc
+
+    def traced(self) -> Callable[[], None]:
+        """Send the script through ``client`` (whose calls become spans) until the returned undo is called."""
+        self.use_pipelined = False
+
+        def undo() -> None:
+            self.use_pipelined = self.pipelined is not None
+
+        return undo
 
 
 def _decision(hits: Sequence[Hit], raw: Any) -> Decision:

@@ -18,13 +18,15 @@ from gateway.limiter.redis import RedisLimiter
 from tests.support.servers import free_port
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis-py"])
 async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[Limiter]:
+    """``redis``: the script on its pipelined connection (the hot path); ``redis-py``: through the client."""
     backend: Limiter
     if request.param == "memory":
         backend = MemoryLimiter()
     else:
-        backend = RedisLimiter(redis_client(request.getfixturevalue("redis_url"), 1.0))
+        client = redis_client(request.getfixturevalue("redis_url"), 1.0)
+        backend = RedisLimiter(client, pipelined=request.param == "redis")
     yield backend
     await backend.aclose()
 
