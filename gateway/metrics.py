@@ -21,7 +21,7 @@ import hmac
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
@@ -45,6 +45,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.errors import InvalidTokenError, ResourceNotFoundError
 from gateway.logs import request_facts
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from gateway.limiter import Decision
 
 EXPORT_INTERVAL_MS = 15_000
 # Seconds; the 1 s / 1.5 s / 2 s / 4 s marks are the CDR response-time tiers.
@@ -115,6 +118,14 @@ class Metrics:
     def record_limit(self, decision: str, rule: str = "") -> None:
         """``decision``: e.g. allowed, limited, failed_open, failed_closed; ``rule``: the limit's name."""
         self._limits.add(1, {"decision": decision, "rule": rule})
+
+    def record_limit_decision(self, decision: Decision) -> None:
+        """One limiter verdict: allowed or limited (by the binding rule), or a replayed DPoP proof."""
+        if not decision.first_use:
+            self.record_limit("replayed")
+            return
+        rule = decision.binding.hit.rule.name if decision.binding is not None else ""
+        self.record_limit("allowed" if decision.allowed else "limited", rule)
 
     def record_consent_decision(self, allowed: bool, reason: str = "") -> None:
         """``reason``: why a call was refused (e.g. permission, account, window, status, purpose)."""

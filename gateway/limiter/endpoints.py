@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gateway.errors import ServiceUnavailableError
 from gateway.limiter.response import rate_limit_headers, refusal
 from gateway.limiter.rules import rule_book
 
@@ -22,7 +23,12 @@ async def limit_endpoint(
     hits = rule_book(services.policies.limits).endpoint_hits(endpoint, client_id, source_ip)
     if not hits:
         return {}
-    decision = await services.limiter.acquire(hits)
+    try:
+        decision = await services.limiter.acquire(hits)
+    except ServiceUnavailableError:
+        services.metrics.record_limit("failed_closed")
+        raise
+    services.metrics.record_limit_decision(decision)
     headers = rate_limit_headers(decision)
     if not decision.allowed:
         raise refusal(decision, headers)

@@ -208,6 +208,7 @@ async def token(request: Request) -> Response:
     if grant_type not in auth.client.grant_types:
         raise UnauthorizedClientError(f"this client is not registered for {grant_type}", path="grant_type")
     body = await handler(request, form, auth, services, server)
+    services.metrics.record_token_issued(grant_type)
     return json_no_store(body, headers=server.nonce_headers() | limits)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 
-from gateway.errors import GatewayError, InvalidDPoPProofError
+from gateway.errors import GatewayError, InvalidDPoPProofError, ServiceUnavailableError
 from gateway.limiter.response import rate_limit_headers, refusal
 from gateway.limiter.rules import CallFacts, rule_book
 from gateway.pipeline.call import Call
@@ -40,7 +40,12 @@ def facts(call: Call) -> CallFacts:
 async def limit(call: Call) -> None:
     hits = rule_book(call.services.policies.limits).call_hits(facts(call))
     once, call.proof_jti = call.proof_jti, None
-    decision = await call.services.limiter.acquire(hits, once=once)
+    try:
+        decision = await call.services.limiter.acquire(hits, once=once)
+    except ServiceUnavailableError:
+        call.services.metrics.record_limit("failed_closed")
+        raise
+    call.services.metrics.record_limit_decision(decision)
     if not decision.first_use:
         raise InvalidDPoPProofError("DPoP proof: its jti was already used with this key", path="header.DPoP")
     call.rate_limit_headers = rate_limit_headers(decision)

@@ -23,6 +23,7 @@ from starlette.routing import Route
 from gateway.errors import GatewayError, handle_error
 from gateway.limiter.build import build_limiter
 from gateway.limiter.endpoints import limit_endpoint
+from gateway.metrics import Metrics
 from gateway.settings import load_settings
 from policies.limits import load_limits
 
@@ -38,7 +39,7 @@ def create() -> Starlette:
             "data_dir": Path(tempfile.gettempdir()),
         },
     )
-    services: Any = SimpleNamespace(policies=SimpleNamespace(limits=limits), limiter=None)
+    services: Any = SimpleNamespace(policies=SimpleNamespace(limits=limits), limiter=None, metrics=Metrics())
 
     async def token(request: Request) -> Response:
         client = request.client.host if request.client else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -11,9 +12,11 @@ import pytest
 from starlette.datastructures import Headers, QueryParams
 
 from gateway.clock import FrozenClock
-from gateway.errors import TooManyRequestsError, render_ob_error
+from gateway.errors import InvalidDPoPProofError, TooManyRequestsError, render_ob_error
+from gateway.limiter import OneTimeKey
 from gateway.limiter.endpoints import limit_endpoint
 from gateway.limiter.memory import MemoryLimiter
+from gateway.metrics import Metrics
 from gateway.pipeline.call import AccessToken, Call
 from gateway.pipeline.limit import limit
 from policies.limits import load_limits
@@ -50,7 +53,7 @@ def clock() -> FrozenClock:
 def services(tmp_path: Path, clock: FrozenClock) -> Any:
     (tmp_path / "limits.yaml").write_text(POLICY, encoding="utf-8")
     policies = SimpleNamespace(limits=load_limits(tmp_path / "limits.yaml"))
-    return SimpleNamespace(policies=policies, limiter=MemoryLimiter(clock))
+    return SimpleNamespace(policies=policies, limiter=MemoryLimiter(clock), metrics=Metrics())
 
 
 def _call(
@@ -89,6 +92,29 @@ async def _refusal(call: Call) -> TooManyRequestsError:
     with pytest.raises(TooManyRequestsError) as refused:
         await limit(call)
     return refused.value
+
+
+def _decisions(services: Any, decision: str) -> float:
+    text = services.metrics.prometheus_text().decode()
+    pattern = rf'walletgate_limiter_decisions_total{{[^}}]*decision="{decision}"[^}}]*}} (\S+)'
+    return sum(float(value) for value in re.findall(pattern, text))
+
+
+async def test_every_decision_is_counted_in_the_metrics(services: Any) -> None:
+    for _ in range(3):
+        await limit(_call(services, attended=True))
+    await _refusal(_call(services, attended=True))
+    assert _decisions(services, "allowed") == 3
+    assert _decisions(services, "limited") == 1
+
+
+async def test_a_replayed_proof_is_counted_as_replayed(services: Any) -> None:
+    first, second = _call(services, attended=True), _call(services, attended=True)
+    first.proof_jti = second.proof_jti = OneTimeKey("dpop:k:j", 70)
+    await limit(first)
+    with pytest.raises(InvalidDPoPProofError):
+        await limit(second)
+    assert _decisions(services, "replayed") == 1
 
 
 async def test_success_carries_rate_limit_headers(services: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import jwt
 
 from consent.model import ConsentStatus
@@ -31,6 +33,21 @@ def test_client_credentials_issue_a_dpop_bound_at_jwt(gateway, wallet):
     assert claims["cnf"] == {"jkt": jwk_thumbprint(wallet.dpop_key.public_jwk)}
     assert (claims["sub"], claims["client_id"], claims["scope"]) == (wallet.client_id, wallet.client_id, "accounts")
     assert claims["exp"] - claims["iat"] == gateway.services.settings.access_token_ttl
+
+
+def test_each_issued_token_is_counted_by_grant_type(gateway, wallet):
+    wallet.client_credentials()
+    wallet.client_credentials()
+    text = gateway.services.metrics.prometheus_text().decode()
+    assert 'walletgate_tokens_issued_total{grant_type="client_credentials"} 2.0' in text
+
+
+def test_token_endpoint_limit_decisions_are_counted(gateway, wallet):
+    wallet.client_credentials()
+    text = gateway.services.metrics.prometheus_text().decode()
+    assert re.search(
+        r'walletgate_limiter_decisions_total\{decision="allowed",rule="endpoint\.token[^"]*"\} [1-9]', text
+    ), text
 
 
 def test_code_flow_authorises_consent_and_issues_tokens(gateway, wallet):
