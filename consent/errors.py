@@ -10,7 +10,8 @@ ConsentError
  ├── ConsentFieldMissingError      400  UK.OBIE.Field.Missing
  ├── ConsentFieldUnexpectedError   400  UK.OBIE.Field.Unexpected
  ├── PurposeRuleError              400  UK.OBIE.Field.Invalid (names the purpose and rule)
- └── IdempotencyConflictError      400  UK.OBIE.Rules.DuplicateReference
+ ├── IdempotencyConflictError      400  UK.OBIE.Rules.DuplicateReference
+ └── ConcurrentChangeError         409  UK.OBIE.UnexpectedError (the consent kept changing; retry)
 """
 
 from __future__ import annotations
@@ -62,3 +63,9 @@ class IdempotencyConflictError(ConsentError):
 
     code = "UK.OBIE.Rules.DuplicateReference"
     message = "This x-idempotency-key was already used with a different request body."
+
+
+class ConcurrentChangeError(ConsentError):
+    """The consent kept changing under this request; the client may retry."""
+
+    status, code, message = 409, "UK.OBIE.UnexpectedError", "The consent changed concurrently; retry the request."

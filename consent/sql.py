@@ -21,7 +21,12 @@ from consent import lifecycle
 from consent.chain import GENESIS, chained_event
 from consent.chain_check import first_break
 from consent.changes import ConsentChanges
-from consent.errors import ConsentError, ConsentNotFoundError, IdempotencyConflictError, InvalidTransitionError
+from consent.errors import (
+    ConcurrentChangeError,
+    ConsentNotFoundError,
+    IdempotencyConflictError,
+    InvalidTransitionError,
+)
 from consent.model import (
     AccessRecord,
     Actor,
@@ -45,12 +50,6 @@ _RETRIES = 8
 _SWEEP_BATCH = 500
 
 Step = Callable[[Consent, datetime], lifecycle.Change]
-
-
-class ConcurrentChangeError(ConsentError):
-    """The consent kept changing under this request; the client may retry."""
-
-    status, code, message = 409, "UK.OBIE.UnexpectedError", "The consent changed concurrently; retry the request."
 
 
 class SqlConsentStore:
