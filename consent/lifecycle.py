@@ -13,7 +13,7 @@ naming the current status and the action, and the consent is left as it was.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -155,6 +155,18 @@ def expire(consent: Consent, *, at: datetime) -> Change:
     return _move(consent, EXPIRE, at)
 
 
+def _narrowed(kept: Iterable[str], held: Collection[str], *, what: str, path: str, quote: bool) -> tuple[str, ...]:
+    """``kept`` (duplicates dropped) when it is a non-empty subset of ``held``; else the refusal naming ``path``."""
+    items = tuple(dict.fromkeys(kept))
+    extra = [item for item in items if item not in held]
+    if extra:
+        name = repr(extra[0]) if quote else extra[0]
+        raise ConsentFieldError(f"Amendment can only drop {what}; {name} is not in the consent.", path=path)
+    if not items:
+        raise ConsentFieldError(f"Amendment must keep at least one {what[:-1]}; revoke the consent instead.", path=path)
+    return items
+
+
 def amend(
     consent: Consent,
     *,
@@ -166,29 +178,12 @@ def amend(
     AMEND.check(consent)
     fields: dict[str, object] = {}
     if account_ids is not None:
-        accounts = tuple(dict.fromkeys(account_ids))
-        extra = [a for a in accounts if a not in consent.account_ids]
-        if extra:
-            raise ConsentFieldError(
-                f"Amendment can only drop accounts; {extra[0]!r} is not in the consent.", path="account_ids"
-            )
-        if not accounts:
-            raise ConsentFieldError(
-                "Amendment must keep at least one account; revoke the consent instead.", path="account_ids"
-            )
-        fields["account_ids"] = accounts
+        fields["account_ids"] = _narrowed(
+            account_ids, consent.account_ids, what="accounts", path="account_ids", quote=True
+        )
     if permissions is not None:
-        codes = frozenset(permissions)
-        extra = sorted(codes - consent.permissions)
-        if extra:
-            raise ConsentFieldError(
-                f"Amendment can only drop permissions; {extra[0]} is not in the consent.", path="permissions"
-            )
-        if not codes:
-            raise ConsentFieldError(
-                "Amendment must keep at least one permission; revoke the consent instead.", path="permissions"
-            )
-        fields["permissions"] = codes
+        kept = _narrowed(sorted(permissions), consent.permissions, what="permissions", path="permissions", quote=False)
+        fields["permissions"] = frozenset(kept)
     change = _move(consent, AMEND, at, **fields)
     if not change.changes:
         raise ConsentFieldError("The amendment changes nothing: give fewer accounts or permissions.")
