@@ -147,3 +147,29 @@ def test_authorised_consent_is_due_for_expiry_at_its_expiration_time() -> None:
     assert not lifecycle.expiry_due(_consent(S.AUTHORISED), T0 + timedelta(days=29), ttl)
     assert lifecycle.expiry_due(_consent(S.AUTHORISED), T0 + timedelta(days=30), ttl)
     assert not lifecycle.expiry_due(_consent(S.REVOKED), T0 + timedelta(days=31), ttl)
+
+
+def test_amend_refuses_to_drop_every_permission() -> None:
+    consent = _consent(S.AUTHORISED)
+    with pytest.raises(ConsentFieldError) as caught:
+        lifecycle.amend(consent, at=LATER, permissions=[])
+    assert caught.value.message == "Amendment must keep at least one permission; revoke the consent instead."
+    assert caught.value.path == "permissions"
+
+
+def test_amend_refusal_names_the_path_of_the_widened_list() -> None:
+    with pytest.raises(ConsentFieldError) as caught:
+        lifecycle.amend(_consent(S.AUTHORISED), at=LATER, account_ids=["acc-9", "acc-1", "acc-8"])
+    assert caught.value.message == "Amendment can only drop accounts; 'acc-9' is not in the consent."
+    assert caught.value.path == "account_ids"
+
+
+def test_authorise_refuses_a_purpose_the_wallet_did_not_ask_for() -> None:
+    consent = _consent()
+    with pytest.raises(ConsentFieldError) as caught:
+        lifecycle.authorise(
+            consent, user_id="alice", account_ids=["acc-1"], marketing_opt_in=True, at=LATER, purposes=("marketing",)
+        )
+    assert caught.value.message == "The user can only grant purposes the wallet asked for."
+    assert caught.value.path == "purposes"
+    assert consent == _consent()
