@@ -135,3 +135,36 @@ def test_transaction_window_must_not_be_reversed(policies: PolicySet) -> None:
 def test_months_before_clamps_to_the_end_of_the_month() -> None:
     assert months_before(datetime(2026, 3, 31, tzinfo=UTC), 1) == datetime(2026, 2, 28, tzinfo=UTC)
     assert months_before(datetime(2026, 1, 15, tzinfo=UTC), 13) == datetime(2024, 12, 15, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("new", "message", "path"),
+    [
+        (_new(()), "A consent needs at least one purpose.", "Data.WalletGate.Purposes"),
+        (
+            _new(("aggregation", "lending", "aggregation")),
+            "Purpose 'aggregation' is listed twice.",
+            "Data.WalletGate.Purposes[2]",
+        ),
+        (_new(permissions=()), "A consent needs at least one permission.", "Data.Permissions"),
+        (_new(frequency_per_day=0), "FrequencyPerDay must be between 1 and 100.", "Data.WalletGate.FrequencyPerDay"),
+        (_new(frequency_per_day=101), "FrequencyPerDay must be between 1 and 100.", "Data.WalletGate.FrequencyPerDay"),
+        (
+            _new(("lending",), recipients=("credit_bureau:acme", "acme")),
+            "Recipient 'acme' must be written 'kind:name'.",
+            "Data.WalletGate.Recipients[1]",
+        ),
+        (
+            _new(("lending",), recipients=("credit_bureau:",)),
+            "Recipient 'credit_bureau:' must be written 'kind:name'.",
+            "Data.WalletGate.Recipients[0]",
+        ),
+    ],
+)
+def test_malformed_request_is_refused_naming_the_field(
+    policies: PolicySet, new: NewConsent, message: str, path: str
+) -> None:
+    with pytest.raises(ConsentFieldError) as caught:
+        check_new_consent(new, policies, NOW)
+    assert type(caught.value) is ConsentFieldError
+    assert (caught.value.message, caught.value.path) == (message, path)
