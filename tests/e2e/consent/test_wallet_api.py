@@ -265,3 +265,75 @@ def test_wallet_can_delete_a_consent_still_awaiting_authorisation(wallet: Wallet
     response = wallet.call("DELETE", f"{CONSENTS}/{consent_id}")
     assert response.status_code == 204
     assert wallet.call("GET", f"{CONSENTS}/{consent_id}").json()["Data"]["Status"] == "CANC"
+
+
+_P = ["ReadBalances"]
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "message", "path"),
+    [
+        ([], "U002", "body must be an object.", "body"),
+        ({"Risk": {}}, "U004", "Data is required.", "Data"),
+        ({"Data": {"Permissions": _P}}, "U004", "Risk is required.", "Risk"),
+        (
+            consent_body(["ReadBalances"], WalletGate="lending"),
+            "U002",
+            "Data.WalletGate must be an object.",
+            "Data.WalletGate",
+        ),
+        (consent_body("ReadBalances"), "U002", "Data.Permissions must be a list of strings.", "Data.Permissions"),
+        (consent_body(_P * 2), "U002", "Data.Permissions lists an entry twice.", "Data.Permissions"),
+        (consent_body(["ReadMinds"]), "U002", "Unknown permission code 'ReadMinds'.", "Data.Permissions"),
+        (consent_body(_P, Other=1), "U005", "Unknown member Data.Other.", "Data.Other"),
+        (
+            consent_body(_P, WalletGate={"Purposes": []}),
+            "U002",
+            "Data.WalletGate.Purposes must not be empty.",
+            "Data.WalletGate.Purposes",
+        ),
+        (
+            consent_body(_P, WalletGate={"Purposes": ["spying"]}),
+            "U002",
+            "Unknown purpose 'spying'; the policy defines aggregation, lending, marketing.",
+            "Data.WalletGate.Purposes[0]",
+        ),
+        (
+            consent_body(_P, WalletGate={"Purposes": ["aggregation"], "FrequencyPerDay": 0}),
+            "U002",
+            "FrequencyPerDay must be between 1 and 100.",
+            "Data.WalletGate.FrequencyPerDay",
+        ),
+        (
+            consent_body(_P, WalletGate={"Purposes": ["lending"], "Recipients": ["acme"]}),
+            "U002",
+            "Recipient 'acme' must be written 'kind:name'.",
+            "Data.WalletGate.Recipients[0]",
+        ),
+        (
+            consent_body(_P, ExpirationDateTime=5),
+            "U002",
+            "Data.ExpirationDateTime must be an ISO 8601 date-time string.",
+            "Data.ExpirationDateTime",
+        ),
+        (
+            consent_body(_P, ExpirationDateTime="soon"),
+            "U002",
+            "Data.ExpirationDateTime is not an ISO 8601 date-time: 'soon'.",
+            "Data.ExpirationDateTime",
+        ),
+        (
+            consent_body(_P, ExpirationDateTime="2020-01-01T00:00:00+00:00"),
+            "U002",
+            "ExpirationDateTime must be in the future.",
+            "Data.ExpirationDateTime",
+        ),
+    ],
+)
+def test_malformed_consent_request_is_refused_with_code_message_and_path(
+    wallet: Wallet, ob_schema, body: object, code: str, message: str, path: str
+) -> None:
+    response = wallet.call("POST", CONSENTS, json=body)
+    assert response.status_code == 400, response.text
+    ob_schema("OBErrorResponse1", response.json())
+    assert response.json()["Errors"] == [{"ErrorCode": code, "Message": message, "Path": path}]
