@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="CURRENT (today, this month), HISTORIC (the days and months before) or ALL (default)",
     )
     rep.add_argument("--database-url", help="the gateway's database (WALLETGATE_DATABASE_URL)")
+    rep.add_argument(
+        "--data-dir", help="data folder: the default SQLite file and the published APIs (WALLETGATE_DATA_DIR)"
+    )
     rep.set_defaults(handler=run)
 
 
@@ -43,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         mode = parse_mode(args.period)
     except ValueError as exc:
         raise UserFacingError(str(exc)) from None
-    settings = settings_from_args(args, database_url=args.database_url)
+    settings = settings_from_args(args, database_url=args.database_url, data_dir=args.data_dir)
     doc = asyncio.run(_report(settings, mode, datetime.now(UTC)))
     print(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
     return 0

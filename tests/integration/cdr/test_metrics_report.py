@@ -165,6 +165,22 @@ def test_metrics_report_command_prints_the_v5_report_as_json(
     assert doc["links"]["self"].endswith("/admin/metrics?period=CURRENT")
 
 
+def test_metrics_report_command_reads_the_database_in_its_data_dir(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("WALLETGATE_DATABASE_URL", "WALLETGATE_DATA_DIR", "WALLETGATE_SETTINGS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # the default data folder (.walletgate here) holds no database
+    data_dir = tmp_path / "elsewhere"
+    data_dir.mkdir()
+    seed(f"sqlite:///{data_dir / 'walletgate.db'}", datetime.now(UTC))
+    assert main(["metrics", "report", "--period", "CURRENT", "--data-dir", str(data_dir)]) == 0
+    doc = orjson.loads(capsys.readouterr().out)
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+    assert doc["data"]["authorisations"]["activeAuthorisationCount"] == {"individual": 3, "nonIndividual": 0}
+    assert not (tmp_path / ".walletgate").exists()
+
+
 def test_metrics_report_command_refuses_an_unknown_period_in_one_line(
     sqlite_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
