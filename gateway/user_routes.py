@@ -46,9 +46,13 @@ CSRF_HEADER = "x-csrf-token"
 
 
 class LoginRequiredError(GatewayError):
-    """No logged-in user on this request."""
+    """No logged-in user on this request: the session cookie is missing, unknown, expired or anonymous.
 
-    status, code, message = 401, "UK.OBIE.Unauthorized", "Log in to see your consents."
+    401 with U006 Header.Invalid, the published code for a credential that travels in a header (the
+    ``Cookie``), as for a refused access token.
+    """
+
+    status, code, message = 401, "UK.OBIE.Header.Invalid", "Log in to see your consents."
 
 
 def _services(request: Request) -> Services:

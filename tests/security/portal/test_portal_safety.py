@@ -109,6 +109,22 @@ def test_action_from_a_visitor_who_is_not_logged_in_changes_nothing(world: Porta
     assert consent_status(logged_in(world, "alice"), world.alice_consent) == "Active"
 
 
+@pytest.mark.parametrize("session", [None, "forged-session-id", "anonymous"])
+def test_user_api_refuses_a_visitor_who_is_not_logged_in(world: PortalWorld, session: str | None) -> None:
+    visitor = PortalClient(world.demo.issuer)
+    if session == "anonymous":  # the login form's session: a CSRF token but no user
+        visitor.get("/login")
+        assert visitor.cookies, "the login form sets an anonymous session"
+    elif session is not None:
+        visitor.cookies["__Host-wg_session"] = session
+    for method, path in (("GET", "/api/me/consents"), ("POST", f"/api/me/consents/{world.alice_consent}/revoke")):
+        response = visitor.request(method, path)
+        assert response.status_code == 401, (method, path)
+        errors = response.json()["Errors"]
+        assert [(e["ErrorCode"], e["Message"]) for e in errors] == [("U006", "Log in to see your consents.")]
+    assert consent_status(logged_in(world, "alice"), world.alice_consent) == "Active"
+
+
 def assert_safety_headers(response: requests.Response, where: str) -> None:
     csp = response.headers["content-security-policy"]
     directives = {part.split()[0]: part.split()[1:] for part in csp.split(";") if part.strip()}

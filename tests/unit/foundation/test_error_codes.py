@@ -77,6 +77,7 @@ EXPECTED = {
     "gateway.errors.TooManyRequestsError": "U042",
     "gateway.errors.UpstreamError": "U000",
     "gateway.errors.ServiceUnavailableError": "U000",
+    "gateway.user_routes.LoginRequiredError": "U006",
     "consent.errors.ConsentError": "U002",
     "consent.errors.ConsentNotFoundError": "U011",
     "consent.errors.InvalidTransitionError": "U009",
