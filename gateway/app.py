@@ -134,7 +134,7 @@ def create_app(
             redis=redis,
             drain=drain,
             metrics=metrics,
-            limiter=limiter or build_limiter(settings, policies.limits, clock or system_clock),
+            limiter=limiter or build_limiter(settings, policies.limits, clock or system_clock, metrics=metrics),
             tracing=tracing_for(settings.otlp_endpoint),
         )
         app.state.services = services

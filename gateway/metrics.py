@@ -4,7 +4,8 @@ Other parts of the gateway record through ``services.metrics`` (a ``Metrics``):
 
 - ``record_request(api, operation, wallet, status, seconds)`` (``RequestMetricsMiddleware`` calls
   it for every request, reading ``request.state``; the pipeline only sets those fields),
-- ``record_limit(decision, rule)``, ``record_consent_decision(allowed, reason)``,
+- ``record_limit(decision, rule)``, ``record_limit_decision(decision)``, ``record_limiter_failover(to)``,
+  ``record_consent_decision(allowed, reason)``,
 - ``record_token_issued(grant_type)``, ``record_upstream_error(upstream, kind)``,
   ``record_circuit_state(upstream, state)``, ``record_cache(hit)``.
 
@@ -83,6 +84,14 @@ class Metrics:
             explicit_bucket_boundaries_advisory=LATENCY_BUCKETS,
         )
         self._limits = meter.create_counter("walletgate.limiter.decisions", "{decision}", "Rate-limit decisions")
+        self._report_refusals = meter.create_counter(
+            "walletgate.limiter.report_refusals",
+            "{request}",
+            "Requests a report-mode limit would have refused, by rule",
+        )
+        self._failovers = meter.create_counter(
+            "walletgate.limiter.failovers", "{switch}", "Switches between Redis and local limiting, by direction (to)"
+        )
         self._consents = meter.create_counter(
             "walletgate.consent.decisions", "{decision}", "Consent checks: allowed, or refused and why"
         )
@@ -120,12 +129,20 @@ class Metrics:
         self._limits.add(1, {"decision": decision, "rule": rule})
 
     def record_limit_decision(self, decision: Decision) -> None:
-        """One limiter verdict: allowed or limited (by the binding rule), or a replayed DPoP proof."""
+        """One limiter verdict: allowed or limited (by the binding rule), or a replayed DPoP proof;
+        and each report-mode limit that would have refused it."""
         if not decision.first_use:
             self.record_limit("replayed")
             return
         rule = decision.binding.hit.rule.name if decision.binding is not None else ""
         self.record_limit("allowed" if decision.allowed else "limited", rule)
+        for result in decision.results:
+            if not result.allowed and result.hit.rule.mode == "report":
+                self._report_refusals.add(1, {"rule": result.hit.rule.name})
+
+    def record_limiter_failover(self, to: Literal["local", "redis"]) -> None:
+        """The limiter switched: ``local`` when Redis was lost, ``redis`` when it came back."""
+        self._failovers.add(1, {"to": to})
 
     def record_consent_decision(self, allowed: bool, reason: str = "") -> None:
         """``reason``: why a call was refused (e.g. permission, account, window, status, purpose)."""

@@ -24,8 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
-from gateway.limiter.metrics import WOULD_REFUSE
-
 log = logging.getLogger("walletgate.limiter")
 
 Kind = Literal["gcra", "daily"]
@@ -152,12 +150,12 @@ def replayed(now: float) -> Decision:
 
 
 def decide(results: Sequence[HitResult], now: float) -> Decision:
-    """Turn per-hit results into the request's verdict, logging what report-mode rules would refuse."""
+    """Turn per-hit results into the request's verdict, logging what report-mode rules would refuse
+    (``Metrics.record_limit_decision`` counts them)."""
     refused = [r for r in results if not r.allowed and r.hit.rule.mode == "enforce"]
     for r in results:
         if not r.allowed and r.hit.rule.mode == "report":
             log.info("limit %s would refuse %s (report mode)", r.hit.rule.name, r.hit.key)
-            WOULD_REFUSE.add(1, {"rule": r.hit.rule.name})
     if refused:
         return Decision(False, max(refused, key=lambda r: r.retry_after), tuple(results), now)
     enforced = [r for r in results if r.hit.rule.mode == "enforce"] or list(results)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -15,6 +16,9 @@ from gateway.limiter.memory import MemoryLimiter
 from gateway.limiter.redis import RedisLimiter
 from gateway.settings import Settings
 from policies.limits import LimitPolicy
+
+if TYPE_CHECKING:
+    from gateway.metrics import Metrics
 
 
 def redis_client(url: str, budget: float) -> Redis:
@@ -28,8 +32,15 @@ def redis_client(url: str, budget: float) -> Redis:
     )
 
 
-def build_limiter(settings: Settings, limits: LimitPolicy, clock: Callable[[], float] = time.time) -> Limiter:
-    """``FailoverLimiter`` over Redis when ``settings.redis_url`` is set, else ``MemoryLimiter``."""
+def build_limiter(
+    settings: Settings,
+    limits: LimitPolicy,
+    clock: Callable[[], float] = time.time,
+    *,
+    metrics: Metrics | None = None,
+) -> Limiter:
+    """``FailoverLimiter`` over Redis when ``settings.redis_url`` is set, else ``MemoryLimiter``;
+    ``metrics`` counts its switches between Redis and local limiting."""
     if not settings.redis_url:
         return MemoryLimiter(clock)
     budget = settings.redis_budget_ms / 1000
@@ -39,4 +50,5 @@ def build_limiter(settings: Settings, limits: LimitPolicy, clock: Callable[[], f
         on_failure=settings.limiter_on_redis_failure,
         budget=budget,
         clock=clock,
+        metrics=metrics,
     )

@@ -18,12 +18,15 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from gateway.errors import ServiceUnavailableError
 from gateway.limiter import Decision, Hit, LimiterUnavailable, OneTimeKey, OnFailure, Rule, replayed
 from gateway.limiter.memory import MemoryLimiter
-from gateway.limiter.metrics import FAILOVERS
 from gateway.limiter.redis import RedisLimiter
+
+if TYPE_CHECKING:
+    from gateway.metrics import Metrics
 
 log = logging.getLogger("walletgate.limiter")
 
@@ -42,6 +45,7 @@ class FailoverLimiter:
         budget: float,
         probe_interval: float = 1.0,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
         self.shared = shared
         self.local = MemoryLimiter(clock)
@@ -52,6 +56,7 @@ class FailoverLimiter:
         self.healthy = True
         self.switches = 0  # healthy → degraded transitions since start
         self._clock = clock
+        self._metrics = metrics
         self._shares: dict[Rule, Rule] = {}
         self._probe: asyncio.Task[None] | None = None
 
@@ -123,7 +128,8 @@ class FailoverLimiter:
             return
         self.healthy = False
         self.switches += 1
-        FAILOVERS.add(1, {"to": "local"})
+        if self._metrics is not None:
+            self._metrics.record_limiter_failover("local")
         reason = str(exc) or f"no answer within {self.budget * 1000:.0f} ms"
         log.warning(
             "limiter: Redis lost (%s); open APIs now count locally (1/%d of each limit), closed APIs get 503",
@@ -146,5 +152,6 @@ class FailoverLimiter:
                 continue
             self.healthy = True
             self._shares.clear()
-            FAILOVERS.add(1, {"to": "redis"})
+            if self._metrics is not None:
+                self._metrics.record_limiter_failover("redis")
             log.warning("limiter: Redis is back; limits are shared across instances again")

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from gateway.errors import TooManyRequestsError
 from gateway.limiter import Decision
 from gateway.limiter.gcra import next_midnight
-from gateway.limiter.metrics import REFUSED
 
 
 def rate_limit_headers(decision: Decision) -> dict[str, str]:
@@ -40,7 +39,6 @@ def refusal(decision: Decision, headers: dict[str, str] | None = None) -> TooMan
     if binding is None:  # a refusal always has a binding rule; keep a clear message regardless
         return TooManyRequestsError(headers=headers)
     rule = binding.hit.rule
-    REFUSED.add(1, {"rule": rule.name})
     wait = max(1, math.ceil(decision.retry_after))
     if rule.kind == "daily":
         resets = datetime.fromtimestamp(next_midnight(decision.now), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

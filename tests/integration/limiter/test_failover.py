@@ -14,8 +14,10 @@ from gateway.limiter import Hit, OnFailure, Rule
 from gateway.limiter.build import redis_client
 from gateway.limiter.failover import FailoverLimiter
 from gateway.limiter.redis import RedisLimiter
+from gateway.metrics import Metrics
 from tests.integration.limiter.conftest import RedisServer
 from tests.support.servers import free_port
+from tests.unit.ops.test_metrics import sample
 
 pytestmark = pytest.mark.integration
 
@@ -24,13 +26,16 @@ CLOSED_API = Rule("api.bank", 100, 1.0, 100, on_redis_failure="closed")
 OPEN_API = Rule("api.bank", 100, 1.0, 100, on_redis_failure="open")
 
 
-def _limiter(url: str, on_failure: OnFailure = "open", budget: float = 0.02) -> FailoverLimiter:
+def _limiter(
+    url: str, on_failure: OnFailure = "open", budget: float = 0.02, metrics: Metrics | None = None
+) -> FailoverLimiter:
     return FailoverLimiter(
         RedisLimiter(redis_client(url, budget)),
         instances=2,
         on_failure=on_failure,
         budget=budget,
         probe_interval=0.05,
+        metrics=metrics,
     )
 
 
@@ -101,13 +106,15 @@ async def test_slow_redis_is_abandoned_after_the_budget(own_redis: RedisServer) 
 async def test_redis_stopped_and_started_mid_run_switches_over_and_back(
     own_redis: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    limiter = _limiter(own_redis.url, budget=0.1)
+    metrics = Metrics()
+    limiter = _limiter(own_redis.url, budget=0.1, metrics=metrics)
     hit = Hit(Rule("wallet.unattended", 1, 3600.0, 8), "wallet:w1")
     caplog.set_level(logging.WARNING, "walletgate.limiter")
     shared_before = sum([(await limiter.acquire([hit])).allowed for _ in range(3)])
     own_redis.stop()
     local = [await limiter.acquire([hit]) for _ in range(6)]
     assert not limiter.healthy
+    assert sample(metrics.prometheus_text().decode(), "walletgate_limiter_failovers_total", to="local") == 1
     own_redis.start()
     await _wait_until(lambda: limiter.healthy)
     shared_after = sum([(await limiter.acquire([hit])).allowed for _ in range(10)])
@@ -119,3 +126,6 @@ async def test_redis_stopped_and_started_mid_run_switches_over_and_back(
     messages = [r.getMessage() for r in caplog.records]
     assert any("Redis lost" in m for m in messages)
     assert any("Redis is back" in m for m in messages)
+    text = metrics.prometheus_text().decode()
+    assert sample(text, "walletgate_limiter_failovers_total", to="local") == 1
+    assert sample(text, "walletgate_limiter_failovers_total", to="redis") == 1
