@@ -7,6 +7,7 @@ ConsentError
  ├── ConsentNotFoundError          404  UK.OBIE.Resource.NotFound
  ├── InvalidTransitionError        400  UK.OBIE.Resource.InvalidConsentStatus
  ├── ConsentFieldError             400  UK.OBIE.Field.Invalid
+ │    └── ConsentFieldInvalidDateError 400 UK.OBIE.Field.InvalidDate (malformed, past, or a reversed window)
  ├── ConsentFieldMissingError      400  UK.OBIE.Field.Missing
  ├── ConsentFieldUnexpectedError   400  UK.OBIE.Field.Unexpected
  ├── PurposeRuleError              400  UK.OBIE.Field.Invalid (names the purpose and rule)
@@ -42,6 +43,12 @@ class InvalidTransitionError(ConsentError):
 
 class ConsentFieldError(ConsentError):
     code = "UK.OBIE.Field.Invalid"
+
+
+class ConsentFieldInvalidDateError(ConsentFieldError):
+    """A date-time that is malformed, lacks a time zone, or is not in the order or future UK OB expects."""
+
+    code, message = "UK.OBIE.Field.InvalidDate", "A date-time is invalid."
 
 
 class ConsentFieldMissingError(ConsentError):

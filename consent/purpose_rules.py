@@ -10,7 +10,7 @@ import calendar
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from consent.errors import ConsentFieldError, PurposeRuleError
+from consent.errors import ConsentFieldError, ConsentFieldInvalidDateError, PurposeRuleError
 from consent.model import NewConsent
 from policies import PolicySet
 from policies.purposes import Purpose
@@ -64,7 +64,7 @@ def _check_expiry(new: NewConsent, purposes: list[Purpose], policies: PolicySet,
     if new.expires_at is None:
         return now + timedelta(days=policies.purposes.duration_limit_days(new.purposes))
     if new.expires_at <= now:
-        raise ConsentFieldError("ExpirationDateTime must be in the future.", path="Data.ExpirationDateTime")
+        raise ConsentFieldInvalidDateError("ExpirationDateTime must be in the future.", path="Data.ExpirationDateTime")
     for purpose in purposes:
         if new.expires_at > now + timedelta(days=purpose.max_duration_days):
             raise PurposeRuleError(
@@ -127,7 +127,7 @@ def check_new_consent(new: NewConsent, policies: PolicySet, now: datetime) -> Ne
     expires_at = _check_expiry(new, purposes, policies, now)
     transaction_from = _check_history(new, purposes, now)
     if new.transaction_to is not None and transaction_from > new.transaction_to:
-        raise ConsentFieldError(
+        raise ConsentFieldInvalidDateError(
             "TransactionFromDateTime must not be after TransactionToDateTime.", path="Data.TransactionFromDateTime"
         )
     _check_recipients(new, purposes)

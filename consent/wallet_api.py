@@ -18,7 +18,12 @@ from typing import Any
 
 import orjson
 
-from consent.errors import ConsentFieldError, ConsentFieldMissingError, ConsentFieldUnexpectedError
+from consent.errors import (
+    ConsentFieldError,
+    ConsentFieldInvalidDateError,
+    ConsentFieldMissingError,
+    ConsentFieldUnexpectedError,
+)
 from consent.model import Consent, ConsentStatus, NewConsent
 
 EXTENSION = "WalletGate"
@@ -56,13 +61,13 @@ def _date(data: Mapping[str, Any], name: str) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ConsentFieldError(f"{path} must be an ISO 8601 date-time string.", path=path)
+        raise ConsentFieldInvalidDateError(f"{path} must be an ISO 8601 date-time string.", path=path)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ConsentFieldError(f"{path} is not an ISO 8601 date-time: {value[:40]!r}.", path=path) from None
+        raise ConsentFieldInvalidDateError(f"{path} is not an ISO 8601 date-time: {value[:40]!r}.", path=path) from None
     if parsed.tzinfo is None:
-        raise ConsentFieldError(f"{path} must include a timezone.", path=path)
+        raise ConsentFieldInvalidDateError(f"{path} must include a timezone.", path=path)
     return parsed
 
 

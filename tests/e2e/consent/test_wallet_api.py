@@ -239,7 +239,8 @@ def test_expiry_without_timezone_is_refused(wallet: Wallet) -> None:
     response = wallet.call("POST", CONSENTS, json=consent_body(ExpirationDateTime="2027-01-01T00:00:00"))
     assert response.status_code == 400
     error = response.json()["Errors"][0]
-    assert (error["Path"], error["Message"]) == (
+    assert (error["ErrorCode"], error["Path"], error["Message"]) == (
+        "U003",
         "Data.ExpirationDateTime",
         "Data.ExpirationDateTime must include a timezone.",
     )
@@ -312,21 +313,31 @@ _P = ["ReadBalances"]
         ),
         (
             consent_body(_P, ExpirationDateTime=5),
-            "U002",
+            "U003",
             "Data.ExpirationDateTime must be an ISO 8601 date-time string.",
             "Data.ExpirationDateTime",
         ),
         (
             consent_body(_P, ExpirationDateTime="soon"),
-            "U002",
+            "U003",
             "Data.ExpirationDateTime is not an ISO 8601 date-time: 'soon'.",
             "Data.ExpirationDateTime",
         ),
         (
             consent_body(_P, ExpirationDateTime="2020-01-01T00:00:00+00:00"),
-            "U002",
+            "U003",
             "ExpirationDateTime must be in the future.",
             "Data.ExpirationDateTime",
+        ),
+        (
+            consent_body(
+                _P,
+                TransactionFromDateTime="2026-02-01T00:00:00+00:00",
+                TransactionToDateTime="2026-01-01T00:00:00+00:00",
+            ),
+            "U003",
+            "TransactionFromDateTime must not be after TransactionToDateTime.",
+            "Data.TransactionFromDateTime",
         ),
     ],
 )

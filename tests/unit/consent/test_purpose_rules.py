@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from consent.errors import ConsentFieldError, PurposeRuleError
+from consent.errors import ConsentFieldError, ConsentFieldInvalidDateError, PurposeRuleError
 from consent.model import NewConsent
 from consent.purpose_rules import check_new_consent, granted_purposes, months_before
 from policies import SHIPPED, PolicySet
@@ -121,12 +121,14 @@ def test_unknown_permission_code_is_refused(policies: PolicySet) -> None:
 
 
 def test_expiry_in_the_past_is_refused(policies: PolicySet) -> None:
-    with pytest.raises(ConsentFieldError, match="ExpirationDateTime must be in the future"):
+    with pytest.raises(ConsentFieldInvalidDateError, match="ExpirationDateTime must be in the future"):
         check_new_consent(_new(expires_at=NOW - timedelta(seconds=1)), policies, NOW)
 
 
 def test_transaction_window_must_not_be_reversed(policies: PolicySet) -> None:
-    with pytest.raises(ConsentFieldError, match="TransactionFromDateTime must not be after TransactionToDateTime"):
+    with pytest.raises(
+        ConsentFieldInvalidDateError, match="TransactionFromDateTime must not be after TransactionToDateTime"
+    ):
         check_new_consent(
             _new(transaction_from=NOW - timedelta(days=1), transaction_to=NOW - timedelta(days=2)), policies, NOW
         )

@@ -6,7 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from consent.errors import ConsentFieldError, ConsentFieldMissingError, ConsentFieldUnexpectedError
+from consent.errors import (
+    ConsentFieldError,
+    ConsentFieldInvalidDateError,
+    ConsentFieldMissingError,
+    ConsentFieldUnexpectedError,
+)
 from consent.model import Consent, ConsentStatus
 from consent.wallet_api import body_hash, parse_consent_request, render_consent
 
@@ -47,7 +52,11 @@ def test_extension_carries_purposes_recipients_and_frequency() -> None:
         ({"Permissions": ["ReadBalances", "ReadBalances"]}, ConsentFieldError, "Data.Permissions"),
         ({"Permissions": ["ReadBalances"], "Status": "AUTH"}, ConsentFieldUnexpectedError, "Data.Status"),
         ({"Permissions": ["ReadBalances"], "Other": 1}, ConsentFieldUnexpectedError, "Data.Other"),
-        ({"Permissions": ["ReadBalances"], "ExpirationDateTime": "soon"}, ConsentFieldError, "Data.ExpirationDateTime"),
+        (
+            {"Permissions": ["ReadBalances"], "ExpirationDateTime": "soon"},
+            ConsentFieldInvalidDateError,
+            "Data.ExpirationDateTime",
+        ),
         ({"Permissions": ["ReadBalances"], "WalletGate": {}}, ConsentFieldError, "Data.WalletGate.Purposes"),
         (
             {"Permissions": ["ReadBalances"], "WalletGate": {"Purposes": ["a"], "FrequencyPerDay": True}},
@@ -59,6 +68,7 @@ def test_extension_carries_purposes_recipients_and_frequency() -> None:
 def test_malformed_bodies_are_refused_naming_the_path(data, error, path) -> None:
     with pytest.raises(error) as caught:
         _parse(data)
+    assert type(caught.value) is error
     assert caught.value.path == path
 
 
