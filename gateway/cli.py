@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -85,7 +86,17 @@ class UserFacingError(Exception):
     """A problem the user can fix, printed as one line without a traceback."""
 
 
-__all__ = ["UserFacingError", "build_parser", "describe", "main", "settings_from_args"]
+def read_json_file(path: Path, *, missing: str = "file not found") -> Any:
+    """The JSON in a file the user named; a missing or unparsable file is one ``UserFacingError`` naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserFacingError(f"{path}: {missing}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserFacingError(f"{path}: not valid JSON ({exc})") from None
+
+
+__all__ = ["UserFacingError", "build_parser", "describe", "main", "read_json_file", "settings_from_args"]
 
 if __name__ == "__main__":
     # Under ``python -m`` this file is ``__main__``; run the imported module's main so the

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from gateway.cli import UserFacingError, settings_from_args
+from gateway.cli import UserFacingError, read_json_file, settings_from_args
 from gateway.clock import utc
 from gateway.errors import GatewayError
 from gateway.oauth.client_metadata import client_from_metadata
@@ -96,12 +96,7 @@ def _metadata(args: argparse.Namespace) -> dict[str, Any]:
         "token_endpoint_auth_method": args.auth_method,
     }
     if args.jwks:
-        try:
-            doc["jwks"] = json.loads(Path(args.jwks).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise UserFacingError(f"{args.jwks}: file not found") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise UserFacingError(f"{args.jwks}: not valid JSON ({exc})") from None
+        doc["jwks"] = read_json_file(Path(args.jwks))
     optional = {
         "jwks_uri": args.jwks_uri,
         "tls_client_auth_subject_dn": args.subject_dn,

@@ -8,12 +8,11 @@ real directory (``WALLETGATE_DIRECTORY_JWKS_FILE``) and does not use this comman
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from gateway.cli import UserFacingError, settings_from_args
+from gateway.cli import UserFacingError, read_json_file, settings_from_args
 from gateway.oauth.directory import ensure_demo_directory, issue_software_statement
 from gateway.oauth.keys import public_jwk
 
@@ -40,12 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def read_public_jwks(path: Path) -> dict[str, Any]:
     """The public half of a JWK set file, keeping kid/alg/use; private members never leave."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserFacingError(f"{path}: file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserFacingError(f"{path}: not valid JSON ({exc})") from None
+    data = read_json_file(path)
     keys = data.get("keys") if isinstance(data, dict) else None
     if not isinstance(keys, list) or not keys or not all(isinstance(k, dict) and "kty" in k for k in keys):
         raise UserFacingError(f"{path}: expected a JWK set with a non-empty 'keys' list")

@@ -14,14 +14,13 @@ the key file at start-up: restart (or roll) them after each step.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gateway.cli import UserFacingError, settings_from_args
+from gateway.cli import UserFacingError, read_json_file, settings_from_args
 from gateway.oauth.keys import GATEWAY_KEY_ALGORITHMS, KeyFileError, KeyRing, generate_jwk, write_private_file
 from gateway.settings import Settings
 
@@ -89,12 +88,7 @@ def _iso(timestamp: float) -> str:
 
 
 def _load(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserFacingError(f"{path}: no signing-key file here (start the gateway in demo mode once)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserFacingError(f"{path}: not valid JSON ({exc})") from None
+    data = read_json_file(path, missing="no signing-key file here (start the gateway in demo mode once)")
     if not isinstance(data, dict):
         raise UserFacingError(f"{path}: expected a JWK set")
     return data
