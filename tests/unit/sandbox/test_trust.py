@@ -159,6 +159,27 @@ def test_bank_refuses_malformed_accounts_claim(
     assert _refused(client, token, official_schemas) == "the assertion's accounts must be a list of strings"
 
 
+def test_bank_refuses_an_alg_other_than_its_keys(
+    client: TestClient, keys: KeyRing, official_schemas: ResponseSchemas
+) -> None:
+    _, payload, signature = assertion(keys).split(".")
+    header = {"alg": "PS256", "kid": keys.current.kid, "typ": "wg-assertion+jwt"}  # the key is ES256
+    token = f"{base64url_encode(json.dumps(header).encode()).decode()}.{payload}.{signature}"
+    assert _refused(client, token, official_schemas) == "the assertion's alg does not match its key"
+
+
+def test_bank_refuses_an_empty_sub(client: TestClient, keys: KeyRing, official_schemas: ResponseSchemas) -> None:
+    token = keys.sign(_claims(sub=""), typ="wg-assertion+jwt")
+    assert _refused(client, token, official_schemas) == "the assertion's sub must name a user"
+
+
+def test_bank_refuses_a_consent_id_that_is_not_a_string(
+    client: TestClient, keys: KeyRing, official_schemas: ResponseSchemas
+) -> None:
+    token = keys.sign(_claims(consent_id=7, accounts=["acc-alice-current"]), typ="wg-assertion+jwt")
+    assert _refused(client, token, official_schemas) == "the assertion's consent_id must be a string or null"
+
+
 def _not_found_body(client: TestClient, token: str, account_id: str) -> dict[str, Any]:
     response = client.get(f"{BASE}/accounts/{account_id}/balances", headers=headers(token))
     assert response.status_code == 404
