@@ -118,12 +118,34 @@ def test_bad_booking_date_is_refused_naming_the_parameter(client: TestClient, ke
 
 def test_inverted_booking_window_is_refused(client: TestClient, keys: KeyRing) -> None:
     error = _error(client, keys, f"{BASE}/transactions?fromBookingDateTime=2026-02-01&toBookingDateTime=2026-01-01")
-    assert error["Path"] == "fromBookingDateTime"
+    assert error == {
+        "ErrorCode": "U003",
+        "Message": "fromBookingDateTime is after toBookingDateTime",
+        "Path": "fromBookingDateTime",
+    }
 
 
 def test_page_past_the_end_is_refused(client: TestClient, keys: KeyRing) -> None:
-    assert _error(client, keys, TRANSACTIONS + "?page=999")["Path"] == "page"
-    assert _error(client, keys, TRANSACTIONS + "?page=zero")["Path"] == "page"
+    last = _get(client, keys, TRANSACTIONS)["Meta"]["TotalPages"]
+    assert _error(client, keys, TRANSACTIONS + "?page=999") == {
+        "ErrorCode": "U002",
+        "Message": f"page 999 is past the last page ({last})",
+        "Path": "page",
+    }
+    for bad in ("zero", "0"):
+        assert _error(client, keys, TRANSACTIONS + f"?page={bad}") == {
+            "ErrorCode": "U002",
+            "Message": f"page must be a positive integer, got {bad!r}",
+            "Path": "page",
+        }
+
+
+def test_balances_refuse_an_assertion_listing_no_account_of_the_user(client: TestClient, keys: KeyRing) -> None:
+    response = client.get(f"{BASE}/balances", headers=headers(assertion(keys, "alice", ["acc-bob-current"])))
+    assert response.status_code == 404
+    assert response.json()["Errors"] == [
+        {"ErrorCode": "U011", "Message": "the assertion lists no account of this user", "Path": "AccountId"}
+    ]
 
 
 def test_bulk_transactions_merge_the_visible_accounts(client: TestClient, keys: KeyRing) -> None:
@@ -148,7 +170,7 @@ def test_party_is_the_user_asking(client: TestClient, keys: KeyRing) -> None:
 def test_unknown_path_answers_in_the_open_banking_format(client: TestClient, keys: KeyRing) -> None:
     response = client.get(f"{BASE}/nothing-here", headers=headers(assertion(keys)))
     assert response.status_code == 404
-    assert response.json()["Errors"][0]["ErrorCode"] == "U011"
+    assert response.json()["Errors"] == [{"ErrorCode": "U011", "Message": f"no resource at {BASE}/nothing-here"}]
 
 
 def test_healthz_needs_no_assertion(client: TestClient) -> None:
@@ -167,6 +189,9 @@ def test_writes_are_refused_in_the_open_banking_format(client: TestClient, keys:
     response = client.post(f"{BASE}/accounts", headers=headers(assertion(keys)))
     assert response.status_code == 405
     assert response.json()["Code"] == "405 MethodNotAllowed"
+    assert response.json()["Errors"] == [
+        {"ErrorCode": "U002", "Message": "This method is not allowed on this resource."}
+    ]
 
 
 def test_unexpected_failure_is_a_500_without_internals(client: TestClient, keys: KeyRing) -> None:
