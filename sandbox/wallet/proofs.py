@@ -30,8 +30,7 @@ def _public(jwk: dict[str, Any]) -> dict[str, Any]:
 
 def thumbprint(jwk: dict[str, Any]) -> str:
     """RFC 7638 JWK thumbprint (SHA-256) of the public key."""
-    members = {k: v for k, v in _public(jwk).items()}
-    canonical = json.dumps(members, sort_keys=True, separators=(",", ":")).encode()
+    canonical = json.dumps(_public(jwk), sort_keys=True, separators=(",", ":")).encode()
     return b64url(hashlib.sha256(canonical).digest())
 
 
