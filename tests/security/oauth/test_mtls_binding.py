@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.oauth.mtls import x5t_s256
 from tests.security.oauth.conftest import refused
-from tests.unit.oauth.certs import certificate, forwarded
+from tests.unit.identity.certs import forwarded, make_certificate
 from tests.unit.oauth.harness import ISSUER
 
 HEADER = "x-ssl-client-cert"
@@ -13,7 +13,7 @@ HEADER = "x-ssl-client-cert"
 def mtls_wallet(gateway):
     return gateway.register(
         token_endpoint_auth_method="tls_client_auth",
-        tls_client_auth_subject_dn="CN=mtls-wallet,O=Wallet Ltd",
+        tls_client_auth_subject_dn="CN=mtls-wallet,O=Wallet Ltd,C=GB",
         jwks=None,
         dpop_bound_access_tokens=False,
     )
@@ -27,7 +27,7 @@ def token(gateway, wallet, cert=None, **headers):
 
 
 def test_certificate_authenticates_and_binds_the_token(gateway):
-    wallet, cert = mtls_wallet(gateway), certificate("mtls-wallet")
+    wallet, cert = mtls_wallet(gateway), make_certificate("mtls-wallet", org="Wallet Ltd")
     response = token(gateway, wallet, cert)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -38,7 +38,12 @@ def test_certificate_authenticates_and_binds_the_token(gateway):
 
 def test_certificate_with_another_subject_is_refused(gateway):
     wallet = mtls_wallet(gateway)
-    refused(token(gateway, wallet, certificate("impostor")), 401, "invalid_client", "subject is not the registered one")
+    refused(
+        token(gateway, wallet, make_certificate("impostor", org="Wallet Ltd")),
+        401,
+        "invalid_client",
+        "subject is not the registered one",
+    )
 
 
 def test_missing_certificate_is_refused(gateway):
@@ -46,7 +51,7 @@ def test_missing_certificate_is_refused(gateway):
 
 
 def test_certificate_bound_token_without_the_certificate_is_refused(gateway):
-    wallet, cert = mtls_wallet(gateway), certificate("mtls-wallet")
+    wallet, cert = mtls_wallet(gateway), make_certificate("mtls-wallet", org="Wallet Ltd")
     access = token(gateway, wallet, cert).json()["access_token"]
     response = gateway.http.get("/userinfo", headers={"Authorization": f"Bearer {access}"})
     assert response.status_code == 401
@@ -54,6 +59,6 @@ def test_certificate_bound_token_without_the_certificate_is_refused(gateway):
 
 
 def test_tls_client_may_still_bind_with_dpop(gateway):
-    wallet, cert = mtls_wallet(gateway), certificate("mtls-wallet")
+    wallet, cert = mtls_wallet(gateway), make_certificate("mtls-wallet", org="Wallet Ltd")
     response = token(gateway, wallet, cert, DPoP=wallet.proof("POST", "/token"))
     assert response.json()["token_type"] == "DPoP"

@@ -1,8 +1,9 @@
-"""Certificates made on the spot for the mTLS tests."""
+"""Self-signed client certificates made on the spot for the mTLS tests, as a TLS terminator forwards them."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -12,6 +13,7 @@ from cryptography.x509.oid import NameOID
 
 
 def make_certificate(common_name: str = "wallet-1", org: str = "Demo Wallet Ltd") -> x509.Certificate:
+    """Subject and issuer ``CN=<common_name>,O=<org>,C=GB``, valid from a minute ago for a day."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
@@ -35,3 +37,8 @@ def make_certificate(common_name: str = "wallet-1", org: str = "Demo Wallet Ltd"
 
 def pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(Encoding.PEM).decode("ascii")
+
+
+def forwarded(cert: x509.Certificate) -> str:
+    """The URL-encoded PEM a TLS terminator puts in the client-certificate header."""
+    return quote(pem(cert))

@@ -15,6 +15,7 @@ from gateway.pipeline.authenticate import authenticate
 from gateway.pipeline.call import Call
 from gateway.pipeline.limit import limit, spend_proof
 from gateway.services import Services
+from tests.unit.identity.certs import forwarded, make_certificate
 from tests.unit.pipeline.conftest import BASE, ISSUER, Wallet
 
 PATH = BASE + "/accounts"
@@ -192,43 +193,12 @@ async def test_authenticate_refuses_mtls_token_without_certificate(
     assert error.headers["WWW-Authenticate"].startswith("Bearer ")
 
 
-def _certificate() -> Any:
-    from datetime import UTC, datetime, timedelta
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wallet-1")])
-    now = datetime.now(UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=1))
-        .not_valid_after(now + timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-
-
-def _pem_header(cert: Any) -> str:
-    from urllib.parse import quote
-
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    return quote(cert.public_bytes(Encoding.PEM).decode())
-
-
 async def test_authenticate_accepts_mtls_token_with_its_certificate(
     make_call: Callable[..., Call], wallet: Wallet
 ) -> None:
-    cert = _certificate()
+    cert = make_certificate()
     token = wallet.token(cnf={"x5t#S256": x5t_s256(cert)})
-    call = make_call(headers={"authorization": f"Bearer {token}", "x-ssl-client-cert": _pem_header(cert)})
+    call = make_call(headers={"authorization": f"Bearer {token}", "x-ssl-client-cert": forwarded(cert)})
     await authenticate(call)
     assert call.token is not None
     assert call.token.x5t_s256 == x5t_s256(cert)
@@ -237,8 +207,8 @@ async def test_authenticate_accepts_mtls_token_with_its_certificate(
 async def test_authenticate_refuses_mtls_token_with_another_certificate(
     make_call: Callable[..., Call], wallet: Wallet
 ) -> None:
-    token = wallet.token(cnf={"x5t#S256": x5t_s256(_certificate())})
-    call = make_call(headers={"authorization": f"Bearer {token}", "x-ssl-client-cert": _pem_header(_certificate())})
+    token = wallet.token(cnf={"x5t#S256": x5t_s256(make_certificate())})
+    call = make_call(headers={"authorization": f"Bearer {token}", "x-ssl-client-cert": forwarded(make_certificate())})
     error = await _refused(call)
     assert "not the one the access token is bound to" in error.message
 
@@ -246,8 +216,8 @@ async def test_authenticate_refuses_mtls_token_with_another_certificate(
 async def test_authenticate_ignores_certificate_header_from_untrusted_peer(
     make_call: Callable[..., Call], wallet: Wallet
 ) -> None:
-    cert = _certificate()
+    cert = make_certificate()
     token = wallet.token(cnf={"x5t#S256": x5t_s256(cert)})
-    headers = {"authorization": f"Bearer {token}", "x-ssl-client-cert": _pem_header(cert)}
+    headers = {"authorization": f"Bearer {token}", "x-ssl-client-cert": forwarded(cert)}
     error = await _refused(make_call(headers=headers, client_ip="203.0.113.9"))
     assert "none was presented" in error.message
