@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from consent.errors import (
+    ConcurrentChangeError,
     ConsentNotFoundError,
     IdempotencyConflictError,
     InvalidTransitionError,
@@ -302,3 +303,29 @@ async def test_idempotent_replay_is_answered_before_the_rules_are_checked_again(
     again = await store.create(_new(expires_at=expiry), idempotency_key="k", body_hash="h")
     assert again.consent_id == first.consent_id
     assert again.status is S.EXPIRED
+
+
+async def test_a_change_that_keeps_losing_its_race_is_refused_with_409(
+    store: SqlConsentStore, published, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    consent = await _authorised(store)
+    published.clear()
+    attempts = []
+
+    async def lose(*args: object) -> bool:  # another writer always bumps the version first
+        attempts.append(args)
+        return False
+
+    monkeypatch.setattr(store, "_commit", lose)
+    with pytest.raises(ConcurrentChangeError) as caught:
+        await store.pause(consent.consent_id, actor=Actor.USER, actor_id="alice")
+    assert (caught.value.status, caught.value.code) == (409, "UK.OBIE.UnexpectedError")
+    assert caught.value.message == f"Consent {consent.consent_id!r} changed concurrently too often; retry."
+    assert len(attempts) == 8
+    assert published == []
+    assert len(await store.events(consent.consent_id)) == 2
+
+
+async def test_access_history_needs_a_consent_or_a_user(store: SqlConsentStore) -> None:
+    with pytest.raises(ValueError, match="access history needs a consent_id or a user_id"):
+        await store.access_history()
