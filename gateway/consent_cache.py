@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from consent.errors import ConsentNotFoundError
 from consent.model import Consent
+from gateway.background import stop_task
 from gateway.metrics import Metrics
 
 log = logging.getLogger("walletgate.consent_cache")
@@ -101,11 +102,8 @@ class ConsentCache:
             self._listener = asyncio.create_task(self._follow(pubsub), name="consent-invalidations")
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
+        await stop_task(self._listener)
+        self._listener = None
 
     async def _follow(self, pubsub: Any) -> None:
         """Apply invalidations; when the subscription is lost, resubscribe and forget everything cached."""

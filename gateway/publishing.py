@@ -11,7 +11,6 @@ overlay after checking the files exactly as the poller will load them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import logging
 import os
@@ -30,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from gateway.background import stop_task
 from gateway.errors import FieldMissingError, GatewayError, InvalidTokenError, ResourceNotFoundError
 from gateway.filtering import KINDS
 from gateway.settings import Settings
@@ -208,11 +208,8 @@ class PublishedApis:
             self._task = asyncio.create_task(self._poll(), name="published-apis")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _poll(self) -> None:
         while True:

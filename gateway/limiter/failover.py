@@ -13,13 +13,13 @@ is counted by a local ``MemoryLimiter`` against
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from gateway.background import stop_task
 from gateway.errors import ServiceUnavailableError
 from gateway.limiter import Decision, Hit, LimiterUnavailable, OneTimeKey, OnFailure, Rule, replayed
 from gateway.limiter.memory import MemoryLimiter
@@ -92,10 +92,7 @@ class FailoverLimiter:
         return await self.local.peek(self._local_hits(hits), now)
 
     async def aclose(self) -> None:
-        if self._probe is not None:
-            self._probe.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._probe
+        await stop_task(self._probe)
         await self.local.aclose()
         await self.shared.aclose()
 

@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
 from consent.model import AccessRecord
+from gateway.background import stop_task
 
 log = logging.getLogger("walletgate.audit")
 
@@ -62,11 +63,8 @@ class AuditWriter:
 
     async def stop(self) -> None:
         """Stop the background task and flush everything still queued."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         if not await self._drain(len(self._pending)):
             log.error("audit: %d records could not be written at shutdown", len(self._pending))
 
