@@ -17,7 +17,7 @@ from consent.model import Actor, ConsentEvent
 GENESIS = ""
 
 
-def canonical(content: Mapping[str, object]) -> bytes:
+def canonical(content: object) -> bytes:
     """Sorted-key, compact JSON: the same content always gives the same bytes."""
     return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
 

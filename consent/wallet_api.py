@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from consent.chain import canonical
 from consent.errors import (
     ConsentFieldError,
     ConsentFieldInvalidDateError,
@@ -37,7 +38,7 @@ NEVER_DEFAULT = frozenset({"marketing"})
 
 def body_hash(doc: Any) -> str:
     """SHA-256 of the body's canonical JSON: the same request in other whitespace or key order matches."""
-    return hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(canonical(doc)).hexdigest()
 
 
 def load_json(body: bytes) -> Any:
