@@ -1,8 +1,9 @@
 """Where published APIs meet Starlette: one route that serves every published base path.
 
 The route reads the live set of published APIs on each match, so an API published while
-the gateway runs is served at once, without a restart. It is the last route of the app, so
-the gateway's own endpoints under a published base path (the consent API) come first.
+the gateway runs is served at once, without a restart. It is the app's first route, yet it steps
+aside for a path that one of the gateway's own routes matches fully, so the gateway's endpoints
+under a published base path (the consent API) still win.
 """
 
 from __future__ import annotations
