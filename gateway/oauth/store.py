@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import ColumnElement, and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.oauth.errors import InvalidGrantError, InvalidRequestUriError
@@ -106,15 +106,7 @@ class OAuthStore:
 
     async def shown_par(self, request_uri: str, user_id: str, shown_since: float) -> dict[str, Any]:
         """The parameters of a request shown to ``user_id`` and not yet answered."""
-        table = par_requests
-        query = select(table.c.params).where(
-            and_(
-                table.c.request_uri == request_uri,
-                table.c.user_id == user_id,
-                table.c.used_at > shown_since,
-                table.c.decided_at.is_(None),
-            )
-        )
+        query = select(par_requests.c.params).where(_open_for(request_uri, user_id, shown_since))
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).first()
         if row is None:
@@ -126,16 +118,7 @@ class OAuthStore:
         table = par_requests
         async with self.engine.begin() as conn:
             done = await conn.execute(
-                update(table)
-                .where(
-                    and_(
-                        table.c.request_uri == request_uri,
-                        table.c.user_id == user_id,
-                        table.c.used_at > shown_since,
-                        table.c.decided_at.is_(None),
-                    )
-                )
-                .values(decided_at=now)
+                update(table).where(_open_for(request_uri, user_id, shown_since)).values(decided_at=now)
             )
             row = (await conn.execute(select(table.c.params).where(table.c.request_uri == request_uri))).first()
         if done.rowcount != 1 or row is None:
@@ -251,6 +234,17 @@ class OAuthStore:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [(row.jti, row.expires_at) for row in rows]
+
+
+def _open_for(request_uri: str, user_id: str, shown_since: float) -> ColumnElement[bool]:
+    """A pushed request shown to ``user_id`` after ``shown_since`` and not answered yet."""
+    table = par_requests
+    return and_(
+        table.c.request_uri == request_uri,
+        table.c.user_id == user_id,
+        table.c.used_at > shown_since,
+        table.c.decided_at.is_(None),
+    )
 
 
 def _fields(record: Any) -> dict[str, Any]:
