@@ -10,7 +10,7 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.servers import ROOT
+from tests.support.servers import ROOT, stop_process
 
 WALLET_REDIRECT = "http://127.0.0.1:8765/callback"
 
@@ -46,13 +46,7 @@ class Demo:
     def stop(self) -> None:
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=30)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
 

@@ -56,14 +56,7 @@ class ServerProcess:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
         try:
-            if self.proc is None or self.proc.poll() is not None:
-                return None if self.proc is None else self.proc.returncode
-            self.proc.send_signal(sig)
-            try:
-                return self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                return self.proc.wait()
+            return None if self.proc is None else stop_process(self.proc, sig, timeout)
         finally:
             if self._log is not None:
                 self._log.close()
@@ -71,6 +64,18 @@ class ServerProcess:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path and self.log_path.exists() else ""
+
+
+def stop_process(proc: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+    """Send ``sig`` to a child that is still running and wait; kill it if it outlives ``timeout``. Its exit code."""
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.send_signal(sig)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
 
 
 def python_module(module: str, *args: str) -> list[str]:

@@ -10,11 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +30,7 @@ NGINX_CONF = """\
 {user}daemon off;
 worker_processes 1;
 pid {folder}/nginx.pid;
-error_log {folder}/error.log warn;
+error_log stderr warn;
 events {{ worker_connections 512; }}
 http {{
     access_log off;
@@ -71,46 +67,16 @@ def _empty_schema(url: str) -> None:
     conn.close()
 
 
-@dataclass
-class Nginx:
-    folder: Path
-    port: int
-    upstreams: list[str]
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 15.0) -> Nginx:
-        assert NGINX is not None
-        self.folder.mkdir(parents=True, exist_ok=True)
-        servers = "\n".join(f"        server {addr} max_fails=1 fail_timeout=10s;" for addr in self.upstreams)
-        user = "user root;\n" if os.geteuid() == 0 else ""
-        conf = self.folder / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(user=user, folder=self.folder, servers=servers, port=self.port))
-        command = [NGINX, "-e", str(self.folder / "error.log"), "-p", f"{self.folder}/", "-c", str(conf)]
-        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"nginx exited: {(self.folder / 'error.log').read_text(errors='replace')}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):  # noqa: S310 - loopback
-                    return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("nginx did not answer in time")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+def nginx(folder: Path, port: int, upstreams: list[str]) -> ServerProcess:
+    """nginx balancing ``upstreams`` on ``port``; its errors go to ``folder/nginx.log``. Call ``start()``."""
+    assert NGINX is not None
+    folder.mkdir(parents=True, exist_ok=True)
+    servers = "\n".join(f"        server {addr} max_fails=1 fail_timeout=10s;" for addr in upstreams)
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    conf = folder / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(user=user, folder=folder, servers=servers, port=port))
+    command = [NGINX, "-e", "stderr", "-p", f"{folder}/", "-c", str(conf)]
+    return ServerProcess(command, f"http://127.0.0.1:{port}", log_path=folder / "nginx.log")
 
 
 @dataclass
@@ -120,7 +86,7 @@ class Cluster:
     stack: Stack  # gateway_url = nginx = issuer
     replicas: list[ServerProcess]
     replica_urls: list[str]
-    nginx: Nginx
+    nginx: ServerProcess
     bank: ServerProcess
 
     def wallet(self, client_id: str) -> Wallet:
@@ -165,7 +131,7 @@ def start_cluster(folder: Path, postgres_url: str, redis_url: str, *, policies_d
     bank = ServerProcess(python_module("sandbox", *bank_args), bank_url)
     bank.start()
     replicas: list[ServerProcess] = []
-    nginx = Nginx(folder / "nginx", nginx_port, [f"127.0.0.1:{p}" for p in ports])
+    balancer = nginx(folder / "nginx", nginx_port, [f"127.0.0.1:{p}" for p in ports])
     try:
         for index, port in enumerate(ports):
             env = {
@@ -186,12 +152,12 @@ def start_cluster(folder: Path, postgres_url: str, redis_url: str, *, policies_d
             url = f"http://127.0.0.1:{port}"
             replicas.append(ServerProcess(command, url, env=env, log_path=folder / f"replica-{index}.log"))
             replicas[-1].start()
-        nginx.start()
+        balancer.start()
     except BaseException:
-        nginx.stop()
+        balancer.stop()
         for replica in replicas:
             replica.stop()
         bank.stop()
         raise
     stack = Stack(issuer, bank_url, postgres_url, keys, ())
-    return Cluster(stack, replicas, [f"http://127.0.0.1:{p}" for p in ports], nginx, bank)
+    return Cluster(stack, replicas, [f"http://127.0.0.1:{p}" for p in ports], balancer, bank)
