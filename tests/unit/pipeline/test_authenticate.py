@@ -7,6 +7,7 @@ from typing import Any
 
 import jwt
 import pytest
+from starlette.datastructures import Headers
 
 from gateway.errors import InvalidDPoPProofError, InvalidTokenError
 from gateway.oauth.keys import KeyRing, generate_jwk
@@ -221,3 +222,37 @@ async def test_authenticate_ignores_certificate_header_from_untrusted_peer(
     headers = {"authorization": f"Bearer {token}", "x-ssl-client-cert": forwarded(cert)}
     error = await _refused(make_call(headers=headers, client_ip="203.0.113.9"))
     assert "none was presented" in error.message
+
+
+async def test_authenticate_refuses_an_unknown_authorization_scheme(
+    make_call: Callable[..., Call], wallet: Wallet
+) -> None:
+    error = await _refused(make_call(headers={"authorization": f"Basic {wallet.token()}"}))
+    assert "must be 'DPoP <token>' or, for mTLS, 'Bearer <token>'" in error.message
+
+
+async def test_authenticate_refuses_two_dpop_proofs(make_call: Callable[..., Call], wallet: Wallet) -> None:
+    token = wallet.token()
+    call = make_call()
+    call.headers = Headers(
+        raw=[
+            (b"authorization", f"DPoP {token}".encode()),
+            (b"dpop", wallet.proof("GET", ISSUER + PATH, token).encode()),
+            (b"dpop", wallet.proof("GET", ISSUER + PATH, token).encode()),
+        ]
+    )
+    with pytest.raises(InvalidDPoPProofError, match="Exactly one DPoP header") as refused:
+        await authenticate(call)
+    assert refused.value.status == 401
+    assert refused.value.path == "header.DPoP"
+
+
+async def test_authenticate_refuses_mtls_token_sent_with_the_dpop_scheme(
+    make_call: Callable[..., Call], wallet: Wallet
+) -> None:
+    cert = make_certificate()
+    token = wallet.token(cnf={"x5t#S256": x5t_s256(cert)})
+    call = make_call(headers={"authorization": f"DPoP {token}", "x-ssl-client-cert": forwarded(cert)})
+    error = await _refused(call)
+    assert "must be sent with the Bearer scheme" in error.message
+    assert error.headers["WWW-Authenticate"].startswith("Bearer ")
