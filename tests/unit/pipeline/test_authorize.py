@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from consent.model import ConsentStatus
-from gateway.errors import ForbiddenError, InvalidConsentStatusError, ResourceNotFoundError
+from gateway.errors import FieldInvalidDateError, ForbiddenError, InvalidConsentStatusError, ResourceNotFoundError
 from gateway.pipeline.authorize import authorize
 from gateway.pipeline.call import AccessToken, Call
 from gateway.pipeline.route import route
@@ -190,6 +190,27 @@ async def test_authorize_refuses_window_wholly_outside_the_consents(
     call = await _routed(make_call, TRANSACTIONS + "?fromBookingDateTime=2025-02-01T00:00:00")
     with pytest.raises(ForbiddenError, match="wholly outside") as info:
         await authorize(call)
+    assert info.value.path == "fromBookingDateTime"
+
+
+async def test_authorize_refuses_window_wholly_before_the_consents_naming_the_end(
+    make_call: Callable[..., Call], consents: MemoryConsents
+) -> None:
+    consents.add(consent_id="c-1")
+    call = await _routed(make_call, TRANSACTIONS + "?toBookingDateTime=2023-06-01T00:00:00")
+    with pytest.raises(ForbiddenError, match="wholly outside") as info:
+        await authorize(call)
+    assert info.value.path == "toBookingDateTime"
+
+
+async def test_authorize_refuses_a_booking_date_that_is_not_iso_8601(
+    make_call: Callable[..., Call], consents: MemoryConsents
+) -> None:
+    consents.add(consent_id="c-1")
+    call = await _routed(make_call, TRANSACTIONS + "?fromBookingDateTime=yesterday")
+    with pytest.raises(FieldInvalidDateError, match="fromBookingDateTime is not an ISO 8601 date-time") as info:
+        await authorize(call)
+    assert info.value.status == 400
     assert info.value.path == "fromBookingDateTime"
 
 
