@@ -104,3 +104,16 @@ async def test_minimise_leaves_error_answers_alone(make_call: Callable[..., Call
     assert call.response_body is not None
     assert orjson.loads(call.response_body) == error
     assert call.record_count is None
+
+
+async def test_minimise_refuses_a_body_that_is_not_a_json_object_rather_than_pass_it(
+    make_call: Callable[..., Call], consents: MemoryConsents, accounts_api: PublishedApi
+) -> None:
+    call = await _answered(make_call, [GOOD["Data"]])
+    call.api = dataclasses.replace(accounts_api, response_validation="report")  # the schema check lets it by
+    call.consent = consents.add(account_ids=("acc-1",))
+    await validate_response(call)
+    with pytest.raises(UpstreamError, match="The bank's response to GetAccounts is not a JSON object") as info:
+        await minimise(call)
+    assert info.value.status == 502
+    assert call.response_body is None
