@@ -1,4 +1,7 @@
-"""Decide what a token will be bound to: the DPoP key of this request, or the client certificate."""
+"""Decide what a token will be bound to: the DPoP key of this request, or the client certificate.
+
+``endpoint_proof`` also checks the proof a wallet may send with its pushed request (/par).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from starlette.requests import Request
 
 from gateway.errors import InvalidDPoPProofError, OAuthError
 from gateway.oauth.client_auth import AuthenticatedClient
-from gateway.oauth.dpop import UseDPoPNonceError, verify_dpop_proof
+from gateway.oauth.dpop import DPoPProof, UseDPoPNonceError, verify_dpop_proof
 from gateway.oauth.errors import (
     InvalidDPoPAtTokenEndpointError,
     InvalidRequestError,
@@ -18,26 +21,33 @@ from gateway.oauth.tokens import Binding
 from gateway.services import Services
 
 
+async def endpoint_proof(request: Request, services: Services, server: AuthorizationServer) -> DPoPProof | None:
+    """The DPoP proof sent to /par or /token, checked completely (RFC 9449 §4.3); ``None`` when none is sent."""
+    proofs = request.headers.getlist("dpop")
+    if len(proofs) > 1:
+        raise InvalidDPoPAtTokenEndpointError("send exactly one DPoP header", path="header.DPoP")
+    if not proofs:
+        return None
+    try:
+        return await verify_dpop_proof(
+            proofs[0],
+            method=request.method,
+            url=endpoint_url(request, services.settings.issuer_url),
+            access_token=None,
+            replay=server.replay,
+            now=services.clock(),
+            nonces=server.nonces,
+        )
+    except InvalidDPoPProofError as exc:
+        raise at_token_endpoint(exc) from None
+
+
 async def token_binding(
     request: Request, authenticated: AuthenticatedClient, services: Services, server: AuthorizationServer
 ) -> Binding:
     """DPoP when a proof is sent (checked completely), else mTLS; never a bearer token."""
-    proofs = request.headers.getlist("dpop")
-    if len(proofs) > 1:
-        raise InvalidDPoPAtTokenEndpointError("send exactly one DPoP header", path="header.DPoP")
-    if proofs:
-        try:
-            proof = await verify_dpop_proof(
-                proofs[0],
-                method=request.method,
-                url=endpoint_url(request, services.settings.issuer_url),
-                access_token=None,
-                replay=server.replay,
-                now=services.clock(),
-                nonces=server.nonces,
-            )
-        except InvalidDPoPProofError as exc:
-            raise at_token_endpoint(exc) from None
+    proof = await endpoint_proof(request, services, server)
+    if proof is not None:
         return Binding(jkt=proof.jkt)
     if authenticated.client.dpop_bound_access_tokens:
         raise InvalidDPoPAtTokenEndpointError(

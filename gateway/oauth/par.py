@@ -16,13 +16,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from consent.model import ConsentStatus
-from gateway.errors import InvalidDPoPProofError
 from gateway.limiter.endpoints import limit_endpoint
-from gateway.oauth.binding import at_token_endpoint
+from gateway.oauth.binding import endpoint_proof
 from gateway.oauth.client_auth import authenticate_client
 from gateway.oauth.clients import Client
 from gateway.oauth.consents import consent_from_request, find_consent
-from gateway.oauth.dpop import verify_dpop_proof
 from gateway.oauth.errors import (
     InvalidDPoPAtTokenEndpointError,
     InvalidRequestError,
@@ -30,7 +28,7 @@ from gateway.oauth.errors import (
     InvalidScopeError,
     UnauthorizedClientError,
 )
-from gateway.oauth.http import endpoint_url, json_no_store, peer_ip, read_form
+from gateway.oauth.http import json_no_store, peer_ip, read_form
 from gateway.oauth.server import SCOPES, AuthorizationServer, oauth_server
 from gateway.oauth.tokens import new_secret
 from gateway.services import Services
@@ -85,21 +83,9 @@ async def _dpop_jkt(
     jkt = form.get("dpop_jkt")
     if jkt is not None and not _JKT.match(jkt):
         raise InvalidRequestError("dpop_jkt must be a base64url SHA-256 JWK thumbprint", path="dpop_jkt")
-    proof = request.headers.get("dpop")
-    if proof is None:
+    checked = await endpoint_proof(request, services, server)
+    if checked is None:
         return jkt
-    try:
-        checked = await verify_dpop_proof(
-            proof,
-            method="POST",
-            url=endpoint_url(request, services.settings.issuer_url),
-            access_token=None,
-            replay=server.replay,
-            now=services.clock(),
-            nonces=server.nonces,
-        )
-    except InvalidDPoPProofError as exc:
-        raise at_token_endpoint(exc) from None
     if jkt is not None and jkt != checked.jkt:
         raise InvalidDPoPAtTokenEndpointError("dpop_jkt does not match the key of the DPoP proof", path="dpop_jkt")
     return checked.jkt

@@ -120,7 +120,8 @@ class Wallet:
         assert response.status_code == 200, response.text
         return dict(response.json())
 
-    def par(self, consent_id: str, **params: str) -> Any:
+    def par(self, consent_id: str, *, dpop: str | None = None, **params: str) -> Any:
+        """Push an authorization request for ``consent_id`` (with a DPoP proof when ``dpop`` is given)."""
         verifier = params.pop("verifier", "v" * 43)
         form = {
             "response_type": "code",
@@ -133,7 +134,7 @@ class Wallet:
             "nonce": "n-1",
             "authorization_details": f'[{{"type":"account_access_consent","consent_id":"{consent_id}"}}]',
         } | params
-        return self.post("/par", {k: v for k, v in form.items() if v is not None}, dpop=None)
+        return self.post("/par", {k: v for k, v in form.items() if v is not None}, dpop=dpop)
 
     def request_uri(self, consent_id: str, **params: str) -> str:
         response = self.par(consent_id, **params)
