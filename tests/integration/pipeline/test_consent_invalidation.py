@@ -13,6 +13,16 @@ from gateway.consent_cache import ConsentCache
 from tests.unit.pipeline.conftest import MemoryConsents
 
 
+async def _sees_revoked(cache: ConsentCache, tries: int) -> None:
+    """Poll ``cache`` (10 ms apart) until consent c-1 reads as revoked; fail after ``tries``."""
+    for _ in range(tries):
+        seen = await cache.get("c-1")
+        if seen is not None and seen.status is ConsentStatus.REVOKED:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"consent c-1 still reads {seen.status if seen else None} after {tries} tries")
+
+
 async def test_consent_change_invalidates_the_cache_of_another_instance(redis_url: str) -> None:
     store = MemoryConsents()
     consent = store.add(consent_id="c-1")
@@ -26,13 +36,7 @@ async def test_consent_change_invalidates_the_cache_of_another_instance(redis_ur
         revoked = dataclasses.replace(consent, status=ConsentStatus.REVOKED)
         store.consents["c-1"] = revoked
         await a.on_change(revoked)  # instance A committed the change
-        for _ in range(100):
-            seen = await b.get("c-1")
-            if seen is not None and seen.status is ConsentStatus.REVOKED:
-                break
-            await asyncio.sleep(0.01)
-        assert seen is not None
-        assert seen.status is ConsentStatus.REVOKED
+        await _sees_revoked(b, tries=100)
     finally:
         await a.stop()
         await b.stop()
@@ -53,13 +57,7 @@ async def test_lost_subscription_is_renewed_and_the_cache_forgotten(redis_url: s
             if client.get("name") == name:
                 await admin.client_kill_filter(_id=client["id"])
         store.consents["c-1"] = dataclasses.replace(consent, status=ConsentStatus.REVOKED)
-        for _ in range(300):  # the listener waits a second before resubscribing
-            seen = await cache.get("c-1")
-            if seen is not None and seen.status is ConsentStatus.REVOKED:
-                break
-            await asyncio.sleep(0.01)
-        assert seen is not None
-        assert seen.status is ConsentStatus.REVOKED
+        await _sees_revoked(cache, tries=300)  # the listener waits a second before resubscribing
     finally:
         await cache.stop()
         await subscriber.aclose()

@@ -121,10 +121,22 @@ async def test_upstream_refused_connection_becomes_502(client: UpstreamClient) -
         await client.request(url, "GET", url + "/ok")
 
 
-async def test_open_breaker_refuses_at_once_with_retry_after(client: UpstreamClient, bank: Bank) -> None:
+async def _trip(client: UpstreamClient, upstream: str, bank: Bank) -> None:
+    """Three failed calls to ``upstream``: its breaker opens."""
     for _ in range(3):
         with pytest.raises(UpstreamError):
-            await client.request(bank.url, "GET", bank.url + "/broken")
+            await client.request(upstream, "GET", bank.url + "/broken")
+
+
+def _wait_open_seconds(client: UpstreamClient) -> None:
+    """Let the breaker's open period (5 s) pass on the client's clock."""
+    clock = client._clock
+    assert isinstance(clock, Clock)
+    clock.now += 5.1
+
+
+async def test_open_breaker_refuses_at_once_with_retry_after(client: UpstreamClient, bank: Bank) -> None:
+    await _trip(client, bank.url, bank)
     with pytest.raises(ServiceUnavailableError) as info:
         await client.request(bank.url, "GET", bank.url + "/ok")
     assert info.value.status == 503
@@ -133,24 +145,16 @@ async def test_open_breaker_refuses_at_once_with_retry_after(client: UpstreamCli
 
 
 async def test_breaker_lets_one_trial_through_then_closes_on_success(client: UpstreamClient, bank: Bank) -> None:
-    for _ in range(3):
-        with pytest.raises(UpstreamError):
-            await client.request(bank.url, "GET", bank.url + "/broken")
-    clock = client._clock
-    assert isinstance(clock, Clock)
-    clock.now += 5.1
+    await _trip(client, bank.url, bank)
+    _wait_open_seconds(client)
     assert (await client.request(bank.url, "GET", bank.url + "/ok")).status == 200
     assert not client.breaker(bank.url).is_open
     assert (await client.request(bank.url, "GET", bank.url + "/ok")).status == 200
 
 
 async def test_breaker_reopens_when_the_trial_fails(client: UpstreamClient, bank: Bank) -> None:
-    for _ in range(3):
-        with pytest.raises(UpstreamError):
-            await client.request(bank.url, "GET", bank.url + "/broken")
-    clock = client._clock
-    assert isinstance(clock, Clock)
-    clock.now += 5.1
+    await _trip(client, bank.url, bank)
+    _wait_open_seconds(client)
     with pytest.raises(UpstreamError):
         await client.request(bank.url, "GET", bank.url + "/broken")
     with pytest.raises(ServiceUnavailableError):
@@ -158,7 +162,5 @@ async def test_breaker_reopens_when_the_trial_fails(client: UpstreamClient, bank
 
 
 async def test_breakers_are_per_upstream(client: UpstreamClient, bank: Bank) -> None:
-    for _ in range(3):
-        with pytest.raises(UpstreamError):
-            await client.request("bank-a", "GET", bank.url + "/broken")
+    await _trip(client, "bank-a", bank)
     assert (await client.request("bank-b", "GET", bank.url + "/ok")).status == 200
