@@ -10,7 +10,6 @@ re-fetched on an unknown ``kid`` no more than once every few seconds.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import time
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.errors import OAuthError, ResourceNotFoundError
+from gateway.oauth.store import digest
 from gateway.oauth.tables_identity import clients as clients_table
 
 AuthMethod = Literal["private_key_jwt", "tls_client_auth"]
@@ -106,11 +106,6 @@ class Client:
         return doc
 
 
-def hash_token(token: str) -> str:
-    """SHA-256 hex of a high-entropy bearer secret (registration access tokens)."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def _row(client: Client) -> dict[str, Any]:
     return {
         "client_id": client.client_id,
@@ -167,9 +162,7 @@ class ClientStore:
 
     async def create(self, client: Client, *, registration_token: str | None = None) -> Client:
         """Store a new client; ``registration_token`` (RFC 7592) is kept only as a hash."""
-        values = _row(client) | {
-            "registration_token_hash": hash_token(registration_token) if registration_token else None
-        }
+        values = _row(client) | {"registration_token_hash": digest(registration_token) if registration_token else None}
         try:
             async with self.engine.begin() as conn:
                 await conn.execute(insert(clients_table).values(**values))
@@ -210,7 +203,7 @@ class ClientStore:
                     select(clients_table.c.registration_token_hash).where(clients_table.c.client_id == client_id)
                 )
             ).scalar_one_or_none()
-        return stored is not None and hmac.compare_digest(stored, hash_token(token))
+        return stored is not None and hmac.compare_digest(stored, digest(token))
 
     async def rotate_registration_token(self, client_id: str, old: str, new: str) -> bool:
         """Replace the registration access token ``old`` by ``new``; ``False`` if ``old`` is no longer it."""
@@ -219,9 +212,9 @@ class ClientStore:
                 update(clients_table)
                 .where(
                     clients_table.c.client_id == client_id,
-                    clients_table.c.registration_token_hash == hash_token(old),
+                    clients_table.c.registration_token_hash == digest(old),
                 )
-                .values(registration_token_hash=hash_token(new))
+                .values(registration_token_hash=digest(new))
             )
         return bool(result.rowcount == 1)
 

@@ -13,7 +13,6 @@ Challenges live ``CHALLENGE_TTL`` seconds, are settled once and consumed once.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from starlette.routing import Route
 
 from gateway.clock import Clock, system_clock
 from gateway.errors import GatewayError, ResourceNotFoundError
+from gateway.oauth.store import digest
 from gateway.oauth.tables_identity import login_challenges
 from gateway.portal.login_text import page_language, text
 from gateway.portal.pages import redirect, render
@@ -75,10 +75,6 @@ class LoginChallenge:
     expires_at: float
 
 
-def _hash(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()
-
-
 class LoginChallengeStore:
     def __init__(self, engine: AsyncEngine, clock: Clock = system_clock) -> None:
         self.engine = engine
@@ -96,7 +92,7 @@ class LoginChallengeStore:
                     created_at=now,
                     expires_at=now + CHALLENGE_TTL,
                     state="pending",
-                    binding_hash=_hash(binding),
+                    binding_hash=digest(binding),
                 )
             )
         return challenge, binding
@@ -127,7 +123,7 @@ class LoginChallengeStore:
                     state="accepted" if subject is not None else "rejected",
                     subject=subject,
                     error=error,
-                    verifier_hash=_hash(verifier),
+                    verifier_hash=digest(verifier),
                 )
             )
         if result.rowcount != 1:
@@ -144,8 +140,8 @@ class LoginChallengeStore:
                 .where(
                     login_challenges.c.challenge == challenge,
                     login_challenges.c.state.in_(("accepted", "rejected")),
-                    login_challenges.c.verifier_hash == _hash(verifier),
-                    login_challenges.c.binding_hash == _hash(binding),
+                    login_challenges.c.verifier_hash == digest(verifier),
+                    login_challenges.c.binding_hash == digest(binding),
                     login_challenges.c.expires_at > self.clock(),
                 )
                 .values(state="used")

@@ -19,8 +19,11 @@ from gateway.oauth.tables import access_tokens, codes, par_requests, refresh_tok
 
 
 def digest(secret: str) -> str:
-    """SHA-256 hex of a high-entropy secret (codes, refresh tokens)."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+    """SHA-256 hex of a high-entropy secret, the form in which secrets are stored and compared.
+
+    Codes, refresh tokens, registration access tokens, login-challenge verifiers and bindings.
+    """
+    return hashlib.sha256(secret.encode("utf-8", "replace")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
