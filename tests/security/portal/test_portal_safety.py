@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from urllib.parse import quote
 
 import pytest
@@ -107,6 +109,31 @@ def test_action_from_a_visitor_who_is_not_logged_in_changes_nothing(world: Porta
     if response.status_code == 303:
         assert response.headers["location"].startswith("/login?next=")
     assert consent_status(logged_in(world, "alice"), world.alice_consent) == "Active"
+
+
+@pytest.mark.parametrize(
+    ("accounts", "reason"),
+    [
+        (["acc-alice-current", "acc-alice-savings"], "Amendment can only drop accounts; 'acc-alice-savings' is not in"),
+        ([], "Amendment must keep at least one account; revoke the consent instead."),
+    ],
+    ids=["widening", "nothing-left"],
+)
+def test_dashboard_narrowing_that_the_consent_rules_refuse_shows_why_and_changes_nothing(
+    world: PortalWorld, accounts: list[str], reason: str
+) -> None:
+    alice = logged_in(world, "alice")
+    page = alice.get(detail_url(world)).text
+    clusters = re.findall(r'name="cluster" value="([^"]+)"', page)
+    assert clusters, page
+    form = [("csrf_token", field_value(page, "csrf_token")), *(("cluster", c) for c in clusters)]
+    response = alice.post(f"{detail_url(world)}/amend", data=form + [("account_id", a) for a in accounts])
+    assert response.status_code == 400
+    assert f"That change was not made: {reason}" in html.unescape(response.text)
+    after = alice.get(detail_url(world)).text
+    assert re.findall(r'name="account_id" value="([^"]+)"', after) == ["acc-alice-current"]
+    assert re.findall(r'name="cluster" value="([^"]+)"', after) == clusters
+    assert consent_status(alice, world.alice_consent) == "Active"
 
 
 @pytest.mark.parametrize("session", [None, "forged-session-id", "anonymous"])
