@@ -70,7 +70,7 @@ class RuleBook:
         )
         self._daily: dict[tuple[int, OnFailure | None], Rule] = {}
         self._personal: dict[str | None, tuple[Rule | None, Rule | None, Rule | None]] = {}
-        self._operations: dict[tuple[str, str, tuple[str, ...]], tuple[Rule, ...]] = {}
+        self._operations: dict[tuple[str, str, tuple[str, ...]], tuple[Hit, ...]] = {}
         self._endpoints: dict[str, tuple[Rule | None, Rule | None]] = {}
         for endpoint, limits in policy.endpoints.items():
             on_failure = policy.endpoints_on_redis_failure
@@ -129,13 +129,17 @@ class RuleBook:
             )
         return rule
 
-    def operation_rules(self, api: str, operation: str, names: Sequence[str]) -> tuple[Rule, ...]:
-        """The API ceiling, the operation's own limit and the named rules it lists."""
+    def operation_hits(self, api: str, operation: str, names: Sequence[str]) -> tuple[Hit, ...]:
+        """The API ceiling (counted per API), the operation's own limit and the named rules it lists
+        (counted per operation); built once per operation, so a call allocates none of them."""
         key = (api, operation, tuple(names))
-        rules = self._operations.get(key)
-        if rules is None:
-            rules = self._operations[key] = self._compile_operation(api, operation, key[2])
-        return rules
+        hits = self._operations.get(key)
+        if hits is None:
+            hits = self._operations[key] = tuple(
+                Hit(rule, f"api:{api}" if rule.name == f"api.{api}" else f"op:{api}:{operation}")
+                for rule in self._compile_operation(api, operation, key[2])
+            )
+        return hits
 
     def _compile_operation(self, api: str, operation: str, names: tuple[str, ...]) -> tuple[Rule, ...]:
         limits = self.policy.apis.get(api, ApiLimits())
@@ -177,9 +181,7 @@ class RuleBook:
                 rule = self.daily_rule(facts.consent_frequency, facts.api)
                 hits.append(Hit(rule, f"consent:{facts.consent_id}:{facts.operation}"))
         if facts.api and facts.operation:
-            for rule in self.operation_rules(facts.api, facts.operation, facts.operation_rules):
-                key = f"api:{facts.api}" if rule.name == f"api.{facts.api}" else f"op:{facts.api}:{facts.operation}"
-                hits.append(Hit(rule, key))
+            hits.extend(self.operation_hits(facts.api, facts.operation, facts.operation_rules))
         return hits
 
     def endpoint_hits(self, endpoint: str, client_id: str | None, source_ip: str | None) -> list[Hit]:
