@@ -291,6 +291,8 @@ def _cast(kind: Any, value: Any, checks: Mapping[str, Any]) -> Any:
     if kind is Secret:
         return Secret(str(value))
     if kind == tuple[str, ...]:
+        if not isinstance(value, str | list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ValueError("expected a comma-separated string or a list of strings")
         items = tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else tuple(value)
         if checks.get("ip_list"):
             for item in items:

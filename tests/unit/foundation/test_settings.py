@@ -95,6 +95,37 @@ def test_bad_ip_in_trusted_proxies_is_refused() -> None:
     ]
 
 
+def test_trusted_proxies_in_a_settings_file_must_be_strings(tmp_path: Path) -> None:
+    file = tmp_path / "walletgate.toml"
+    file.write_text("trusted_proxies = [1, '::1']\n", encoding="utf-8")
+    assert _problems({}, file=file) == [
+        f"{file}: trusted_proxies=[1, '::1']: expected a comma-separated string or a list of strings"
+    ]
+    file.write_text("trusted_proxies = ['10.0.0.1', '::1']\n", encoding="utf-8")
+    assert load_settings(environ={}, file=file).trusted_proxies == ("10.0.0.1", "::1")
+
+
+def test_a_switch_that_is_not_true_or_false_is_refused() -> None:
+    assert _problems({"WALLETGATE_AUDIT_DURABLE": "maybe"}) == [
+        "WALLETGATE_AUDIT_DURABLE='maybe': expected true or false"
+    ]
+
+
+def test_an_issuer_that_is_not_an_http_url_is_refused() -> None:
+    assert _problems({"WALLETGATE_ISSUER": "ftp://gw.example"}) == [
+        "WALLETGATE_ISSUER='ftp://gw.example': expected a http/https URL with a host"
+    ]
+
+
+def test_a_settings_file_that_is_missing_or_not_toml_is_refused_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    assert _problems({}, file=missing) == [f"settings file {missing}: not found"]
+    broken = tmp_path / "broken.toml"
+    broken.write_text("port = \n", encoding="utf-8")
+    [problem] = _problems({"WALLETGATE_SETTINGS_FILE": str(broken)})
+    assert problem.startswith(f"settings file {broken}: not valid TOML (")
+
+
 def test_every_problem_is_reported_at_once() -> None:
     problems = _problems({"WALLETGATE_PORT": "0", "WALLETGATE_WORKERS": "many", "WALLETGATE_FOO": "1"})
     assert len(problems) == 3
