@@ -18,7 +18,7 @@ from typing import Any
 import jwt
 
 from gateway.errors import OAuthError
-from gateway.oauth.keys import SIGNING_ALGORITHMS, generate_jwk, public_jwk, write_private_file
+from gateway.oauth.keys import SIGNING_ALGORITHMS, generate_jwk, public_jwk, read_jwk_set, write_private_file
 from gateway.settings import Settings
 
 DEMO_DIRECTORY_ISSUER = "walletgate-demo-directory"
@@ -67,15 +67,7 @@ def trusted_directory_jwks(settings: Settings) -> dict[str, Any]:
 
 
 def _read_jwks(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DirectoryKeyError(f"{path}: directory key file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DirectoryKeyError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("keys"), list) or not data["keys"]:
-        raise DirectoryKeyError(f"{path}: expected a JWK set with a non-empty 'keys' list")
-    return data
+    return read_jwk_set(path, DirectoryKeyError, "directory key file")
 
 
 def issue_software_statement(

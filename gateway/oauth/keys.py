@@ -97,6 +97,8 @@ class KeyRing:
             raise KeyFileError(f"{path or 'key set'}: expected a JWK set with a non-empty 'keys' list")
         keys = []
         for jwk in entries:
+            if not isinstance(jwk, dict):
+                raise KeyFileError(f"{path or 'key set'}: every key must be a JSON object (a JWK)")
             alg = jwk.get("alg")
             if alg not in SIGNING_ALGORITHMS:
                 raise KeyFileError(
@@ -113,13 +115,7 @@ class KeyRing:
 
     @classmethod
     def load(cls, path: Path) -> KeyRing:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise KeyFileError(f"{path}: key file not found") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise KeyFileError(f"{path}: not valid JSON ({exc})") from None
-        return cls.from_jwks(data, path)
+        return cls.from_jwks(read_jwk_set(path, KeyFileError, "key file"), path)
 
     @classmethod
     def load_or_create(cls, path: Path, alg: str = "ES256") -> KeyRing:
@@ -177,6 +173,19 @@ class KeyRing:
             required=required,
         )
         return claims
+
+
+def read_jwk_set(path: Path, error: type[Exception], what: str) -> dict[str, Any]:
+    """The JWK set in the JSON file ``path``, or ``error`` naming the file (``what``) and the problem."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: {what} not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("keys"), list) or not data["keys"]:
+        raise error(f"{path}: expected a JWK set with a non-empty 'keys' list")
+    return data
 
 
 def write_private_file(path: Path, data: Mapping[str, Any]) -> None:

@@ -77,6 +77,25 @@ def test_missing_key_file_names_the_path(tmp_path: Path) -> None:
         KeyRing.load(tmp_path / "absent.json")
 
 
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[]", "expected a JWK set with a non-empty 'keys' list"),
+        ('{"keys": []}', "expected a JWK set with a non-empty 'keys' list"),
+        ('{"keys": ["kid-1"]}', "every key must be a JSON object"),
+    ],
+)
+def test_a_key_file_that_is_not_a_jwk_set_names_the_path_and_the_problem(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    path = tmp_path / "signing.jwks.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(KeyFileError, match=problem) as caught:
+        KeyRing.load(path)
+    assert str(caught.value).startswith(f"{path}: ")
+
+
 def test_demo_key_file_is_created_private_to_the_owner(tmp_path: Path) -> None:
     path = tmp_path / "keys" / "signing.jwks.json"
     KeyRing.load_or_create(path)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import jwt
@@ -7,6 +8,7 @@ import pytest
 
 from gateway.oauth.directory import (
     DEMO_DIRECTORY_ISSUER,
+    DirectoryKeyError,
     InvalidSoftwareStatementError,
     demo_directory_files,
     ensure_demo_directory,
@@ -124,3 +126,31 @@ def test_statement_without_exp_is_refused(directory):
 def test_garbage_statement_is_refused(directory):
     with pytest.raises(InvalidSoftwareStatementError, match="not a JWT"):
         _verify("not-a-jwt", directory)
+
+
+def test_production_without_a_directory_key_file_is_refused(settings_factory):
+    # load_settings already refuses this combination; the directory refuses it again, on its own.
+    settings = dataclasses.replace(settings_factory(), mode="production")
+    with pytest.raises(DirectoryKeyError, match="no directory_jwks_file configured; production mode needs one"):
+        trusted_directory_jwks(settings)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "directory key file not found"),
+        ("{not json", "not valid JSON"),
+        ('{"keys": []}', "expected a JWK set with a non-empty 'keys' list"),
+    ],
+)
+def test_a_directory_key_file_that_is_not_a_jwk_set_names_the_path(settings_factory, tmp_path, content, problem):
+    path = tmp_path / "dir.jwks.json"
+    path.write_text(json.dumps({"keys": [public_jwk(generate_jwk("ES256"))]}))
+    settings = settings_factory(directory_jwks_file=path)
+    if content is None:
+        path.unlink()
+    else:
+        path.write_text(content)
+    with pytest.raises(DirectoryKeyError, match=problem) as caught:
+        trusted_directory_jwks(settings)
+    assert str(caught.value).startswith(f"{path}: ")
