@@ -23,12 +23,15 @@ def _error(response: object, status: int) -> dict[str, object]:
 
 def test_unknown_path_is_404(wallet: Wallet) -> None:
     consent = wallet.consent({"ReadAccountsBasic"}, (CURRENT,))
-    _error(wallet.get(BASE + "/accounts/x/nothing", consent), 404)
+    body = _error(wallet.get(BASE + "/accounts/x/nothing", consent), 404)
+    assert "has no operation at /open-banking/v4.0/aisp/accounts/x/nothing" in str(body["Message"])
 
 
 def test_other_method_is_405(wallet: Wallet) -> None:
     response = wallet.http.post(BASE + "/accounts", content=b"{}")
-    _error(response, 405)
+    body = _error(response, 405)
+    assert "POST is not allowed on" in str(body["Message"])
+    assert "GET" in response.headers["Allow"]
 
 
 def test_missing_token_is_401(wallet: Wallet) -> None:

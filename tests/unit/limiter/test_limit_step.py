@@ -177,7 +177,8 @@ async def test_attended_calls_do_not_count_against_the_daily_frequency(services:
 async def test_daily_frequency_is_per_operation(services: Any) -> None:
     for _ in range(4):
         await limit(_call(services))
-    await limit(_call(services, operation="GetBalances"))
+    await limit(_call(services, operation="GetBalances"))  # another operation's count is untouched
+    await _refusal(_call(services))  # while this one's is spent
 
 
 async def test_consent_frequency_raises_the_default_up_to_the_cap(services: Any) -> None:
