@@ -44,8 +44,7 @@ class SigningKey:
 
     @property
     def public_jwk(self) -> dict[str, Any]:
-        public: dict[str, Any] = {k: self.jwk[k] for k in _PUBLIC_MEMBERS if k in self.jwk}
-        return public | {"use": "sig", "alg": self.alg}
+        return public_jwk(self.jwk) | {"use": "sig", "alg": self.alg}
 
 
 def generate_jwk(alg: str = "ES256", kid: str | None = None) -> dict[str, Any]:
@@ -64,6 +63,7 @@ def generate_jwk(alg: str = "ES256", kid: str | None = None) -> dict[str, Any]:
 
 
 def public_jwk(private_jwk: Mapping[str, Any]) -> dict[str, Any]:
+    """The public members of a JWK (no ``d``, ``p``, ``q``, … and no ``use_state``)."""
     return {k: private_jwk[k] for k in _PUBLIC_MEMBERS if k in private_jwk}
 
 
