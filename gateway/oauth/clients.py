@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.errors import OAuthError, ResourceNotFoundError
+from gateway.oauth.errors import InvalidClientError
 from gateway.oauth.store import digest
 from gateway.oauth.tables_identity import clients as clients_table
 
@@ -37,10 +38,10 @@ _JWKS_MAX_BYTES = 64 * 1024
 _JWKS_TIMEOUT = 5.0
 
 
-class ClientKeysError(OAuthError):
+class ClientKeysError(InvalidClientError):
     """RFC 6749 §5.2 invalid_client: the client's keys cannot be obtained or are unusable."""
 
-    status, oauth_error, message = 401, "invalid_client", "The client's keys are not available."
+    message = "The client's keys are not available."
 
 
 class ClientExistsError(OAuthError):

@@ -2,6 +2,7 @@
 
 OAuthError (gateway.errors)                400 invalid_request
  ├── InvalidClientError                    401 invalid_client          RFC 6749 §5.2
+ │    └── ClientKeysError (clients.py)     401 invalid_client          the client's keys are unobtainable
  ├── InvalidGrantError                     400 invalid_grant           RFC 6749 §5.2
  ├── UnauthorizedClientError               400 unauthorized_client     RFC 6749 §5.2
  ├── UnsupportedGrantTypeError             400 unsupported_grant_type  RFC 6749 §5.2
