@@ -8,6 +8,7 @@ TCP peer is one of ``settings.trusted_proxies``; from anywhere else it is ignore
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import ipaddress
 import re
@@ -29,14 +30,22 @@ class InvalidClientCertificateError(OAuthError):
     status, oauth_error, message = 401, "invalid_client", "The client certificate is invalid."
 
 
+@functools.lru_cache(maxsize=8)
+def _addresses(proxies: tuple[str, ...]) -> frozenset[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The trusted proxies parsed once (settings are frozen, so this is computed once per process)."""
+    return frozenset(ipaddress.ip_address(p) for p in proxies)
+
+
 def _trusted(peer_ip: str | None, proxies: tuple[str, ...]) -> bool:
     if not peer_ip:
         return False
+    if peer_ip in proxies:  # the usual case: the address is written the same way
+        return True
     try:
         peer = ipaddress.ip_address(peer_ip)
     except ValueError:
         return False
-    return any(peer == ipaddress.ip_address(p) for p in proxies)
+    return peer in _addresses(proxies)
 
 
 def client_certificate(headers: Mapping[str, str], peer_ip: str | None, settings: Settings) -> x509.Certificate | None:

@@ -41,6 +41,18 @@ def test_client_certificate_refuses_garbage_from_a_trusted_proxy(settings_factor
         client_certificate({"x-ssl-client-cert": "not%20a%20cert"}, "127.0.0.1", settings_factory())
 
 
+def test_client_certificate_refuses_an_oversized_header(settings_factory):
+    with pytest.raises(InvalidClientCertificateError, match="header x-ssl-client-cert is too large"):
+        client_certificate({"x-ssl-client-cert": "A" * (16 * 1024 + 1)}, "127.0.0.1", settings_factory())
+
+
+def test_a_trusted_proxy_is_recognised_however_its_address_is_written(settings_factory):
+    settings = settings_factory(trusted_proxies="::1")
+    cert = make_certificate()
+    assert client_certificate({"x-ssl-client-cert": forwarded(cert)}, "0:0:0:0:0:0:0:1", settings) == cert
+    assert client_certificate({"x-ssl-client-cert": forwarded(cert)}, "not an address", settings) is None
+
+
 def test_x5t_s256_is_base64url_sha256_of_der():
     cert = make_certificate()
     expected = base64.urlsafe_b64encode(hashlib.sha256(cert.public_bytes(Encoding.DER)).digest()).rstrip(b"=")
