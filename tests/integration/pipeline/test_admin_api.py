@@ -58,3 +58,39 @@ def test_admin_api_refuses_a_document_that_does_not_parse(wallet: Wallet, files:
     response = wallet.client.put("/admin/apis/catalogue", json=body, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert response.status_code == 400
     assert "openapi.yaml" in response.json()["Message"]
+
+
+def _put_body(wallet: Wallet, content: bytes, name: str = "catalogue") -> Any:
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
+    return wallet.client.put(f"/admin/apis/{name}", content=content, headers=headers)
+
+
+def test_admin_api_refuses_a_body_that_is_not_json(wallet: Wallet) -> None:
+    response = _put_body(wallet, b"policy: x")
+    assert response.status_code == 400
+    assert response.json()["Errors"][0]["Message"] == "The body must be JSON with 'policy' and 'openapi' texts."
+    assert response.json()["Errors"][0]["Path"] == "(body)"
+
+
+@pytest.mark.parametrize("body", [b'{"policy": "name: catalogue"}', b'{"policy": "name: c", "openapi": "  "}', b"[]"])
+def test_admin_api_refuses_a_body_without_both_texts(wallet: Wallet, body: bytes) -> None:
+    response = _put_body(wallet, body)
+    assert response.status_code == 400
+    error = response.json()["Errors"][0]
+    assert error["ErrorCode"] == "U004"  # UK.OBIE.Field.Missing as a v4 ExternalReason1Code
+    assert error["Message"].endswith("must hold the " + error["Path"] + " document as text.")
+
+
+def test_admin_api_refuses_a_policy_named_other_than_the_url(wallet: Wallet, files: tuple[Path, Path]) -> None:
+    body = {"policy": files[1].read_text(encoding="utf-8"), "openapi": files[0].read_text(encoding="utf-8")}
+    response = wallet.client.put("/admin/apis/other", json=body, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert response.status_code == 400
+    assert "name: 'catalogue' does not match the API name 'other' in the URL" in response.json()["Message"]
+
+
+@pytest.mark.parametrize("gateway_overrides", [{}])
+def test_admin_api_is_404_while_no_admin_token_is_configured(wallet: Wallet, files: tuple[Path, Path]) -> None:
+    response = _put(wallet, files, "")
+    assert response.status_code == 404
+    assert "The admin API is disabled" in response.json()["Message"]
+    assert wallet.client.get("/admin/apis", headers={"Authorization": "Bearer "}).status_code == 404
