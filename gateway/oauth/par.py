@@ -97,7 +97,7 @@ async def _check_consent(server: AuthorizationServer, consent_id: str, client: C
         raise InvalidRequestError(f"consent {consent_id!r} is unknown to this client", path="authorization_details")
     if consent.status is not ConsentStatus.AWAITING_AUTHORISATION:
         raise InvalidRequestError(
-            f"consent {consent_id!r} is {consent.status.value}, not awaiting authorisation",
+            f"consent {consent_id!r} is {consent.status.wallet_facing}, not awaiting authorisation",
             path="authorization_details",
         )
 
