@@ -49,7 +49,7 @@ def _csrf_token(services: Services, user_id: str, request_uri: str) -> str:
 
 def _check_csrf(services: Services, token: str, user_id: str, request_uri: str) -> None:
     try:
-        claims = services.keys.verify(token, typ=_CSRF_TYP, leeway=services.settings.clock_skew)
+        claims = services.keys.verify(token, typ=_CSRF_TYP, leeway=services.settings.clock_skew, now=services.clock())
     except jwt.InvalidTokenError:
         raise AuthorizePageError(
             "The form has expired or was not sent by this page; start again from the wallet."

@@ -26,7 +26,7 @@ def access_token_claims(token: str, services: Services, server: AuthorizationSer
     try:
         claims = services.keys.verify(
             token, typ=ACCESS_TOKEN_TYP, audience=issuer, issuer=issuer, leeway=services.settings.clock_skew,
-            required=("exp", "iat", "jti", "sub", "client_id", "cnf"),
+            required=("exp", "iat", "jti", "sub", "client_id", "cnf"), now=services.clock(),
         )  # fmt: skip
     except jwt.InvalidTokenError as exc:
         raise InvalidTokenError(f"the access token is invalid ({exc})") from None

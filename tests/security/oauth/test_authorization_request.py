@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.oauth.server import AUTHORIZATION_DECISION_WINDOW
 from tests.security.oauth.conftest import refused
 from tests.unit.oauth.harness import s256
 
@@ -192,3 +193,36 @@ def test_bank_outage_during_authorization_shows_a_page_not_json(gateway, wallet)
     assert response.status_code == 502
     assert response.headers["content-type"].startswith("text/html")
     assert "could not be reached to list the user" in response.text
+
+
+def test_authorize_without_a_request_uri_shows_a_page(gateway, wallet):
+    response = authorize(gateway, client_id=wallet.client_id)
+    error_page(response, "request_uri is missing; start the authorization at /par.")
+
+
+def test_decision_after_logging_out_is_refused(gateway, wallet):
+    request_uri, csrf, _ = screen(gateway, wallet)
+    gateway.http.cookies.delete("test-user")
+    form = {"request_uri": request_uri, "csrf": csrf, "decision": "approve", "account_id": ["acc-alice-1"]}
+    error_page(gateway.http.post("/authorize/decision", data=form, follow_redirects=False), "You are not logged in")
+
+
+def test_decision_other_than_approve_or_reject_is_refused(gateway, wallet):
+    request_uri, csrf, _ = screen(gateway, wallet)
+    form = {"request_uri": request_uri, "csrf": csrf, "decision": "maybe", "account_id": ["acc-alice-1"]}
+    error_page(gateway.http.post("/authorize/decision", data=form, follow_redirects=False), "Choose Approve or Reject.")
+
+
+def test_a_request_is_answered_only_once(gateway, wallet):
+    request_uri, csrf, _ = screen(gateway, wallet)
+    form = {"request_uri": request_uri, "csrf": csrf, "decision": "reject"}
+    assert gateway.http.post("/authorize/decision", data=form, follow_redirects=False).status_code == 303
+    again = gateway.http.post("/authorize/decision", data=form, follow_redirects=False)
+    error_page(again, "this authorization request was already answered")
+
+
+def test_decision_after_the_window_has_closed_is_refused(gateway, wallet):
+    request_uri, csrf, _ = screen(gateway, wallet)
+    gateway.clock.advance(AUTHORIZATION_DECISION_WINDOW + gateway.services.settings.clock_skew + 1)
+    form = {"request_uri": request_uri, "csrf": csrf, "decision": "reject"}
+    error_page(gateway.http.post("/authorize/decision", data=form, follow_redirects=False), "The form has expired")

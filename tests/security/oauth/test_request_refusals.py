@@ -177,3 +177,11 @@ def test_userinfo_refuses_a_token_this_gateway_did_not_sign(gateway, wallet):
     response = userinfo(gateway, forged, None)
     assert response.status_code == 401, response.text
     assert "the access token is invalid (unknown kid)" in response.json()["error_description"]
+
+
+def test_userinfo_refuses_an_expired_access_token(gateway, wallet):
+    token = user_token(gateway, wallet)
+    gateway.clock.advance(gateway.services.settings.access_token_ttl + gateway.services.settings.clock_skew + 1)
+    response = userinfo(gateway, token, wallet.proof("GET", "/userinfo", access_token=token))
+    assert response.status_code == 401, response.text
+    assert "the access token is invalid (Signature has expired)" in response.json()["error_description"]
