@@ -83,6 +83,7 @@ async def authenticate_request(
             issuer=settings.issuer_url,
             leeway=settings.clock_skew,
             required=("exp", "iat", "jti", "sub", "client_id"),
+            now=services.clock(),
         )
     except jwt.PyJWTError as exc:
         raise InvalidTokenError(f"The access token is invalid: {exc}.") from None

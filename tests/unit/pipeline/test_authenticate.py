@@ -98,6 +98,15 @@ async def test_authenticate_refuses_bad_claims(
     assert reason in error.message.lower()
 
 
+async def test_authenticate_judges_expiry_by_the_gateways_clock(
+    make_call: Callable[..., Call], wallet: Wallet, services: Services
+) -> None:
+    services.clock = lambda: time.time() + 3600  # the gateway's clock, not the wall clock, decides
+    token = wallet.token()
+    error = await _refused(make_call(headers=wallet.headers("GET", PATH, token)))
+    assert "expired" in error.message.lower()
+
+
 async def test_authenticate_refuses_wrong_typ(make_call: Callable[..., Call], wallet: Wallet, keys: KeyRing) -> None:
     now = int(time.time())
     token = keys.sign({"iss": ISSUER, "aud": ISSUER, "sub": "a", "iat": now, "exp": now + 60}, typ="JWT")
