@@ -10,6 +10,7 @@ server fails the run instead of skipping.
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +22,31 @@ from gateway.clock import FrozenClock
 from gateway.settings import Settings, load_settings
 from tests.support.servers import free_port
 
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
+
+def _specs_dir() -> Path:
+    """The public open-banking documents the tests check against; they are not copied into the project.
+
+    ``WALLETGATE_SPECS_DIR`` when set; else ``shared/specs`` beside this checkout; else, for a clone
+    made elsewhere (CI clones into a temporary folder), ``shared/specs`` beside the checkout it was
+    cloned from.
+    """
+    if os.environ.get("WALLETGATE_SPECS_DIR"):
+        return Path(os.environ["WALLETGATE_SPECS_DIR"])
+    root = Path(__file__).resolve().parents[1]
+    beside = root.parent / "shared" / "specs"
+    if beside.is_dir():
+        return beside
+    try:
+        origin = subprocess.run(
+            ["git", "-C", str(root), "remote", "get-url", "origin"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return beside
+    source = Path(origin)
+    return source.resolve().parent / "shared" / "specs" if source.is_absolute() and source.is_dir() else beside
+
+
+SPECS = _specs_dir()
 UK_OB_ACCOUNTS_V4 = SPECS / "uk-ob" / "account-info-openapi-v4.0.0.yaml"
 
 POSTGRES_ADMIN_URL = os.environ.get("WALLETGATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
