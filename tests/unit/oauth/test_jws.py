@@ -109,6 +109,44 @@ def test_another_keys_signature_fails() -> None:
         _verified(other)
 
 
+@pytest.mark.parametrize(
+    ("alg", "curve"), [("ES256", ec.SECP256R1()), ("ES384", ec.SECP384R1()), ("ES512", ec.SECP521R1())]
+)
+def test_each_ecdsa_algorithm_interoperates_with_pyjwt(alg: str, curve: ec.EllipticCurve) -> None:
+    key = ec.generate_private_key(curve)
+    ours = jws.sign({"sub": "alice"}, key, alg, {})
+    assert jwt.decode(ours, key.public_key(), algorithms=[alg]) == {"sub": "alice"}
+    theirs = jws.parse(jwt.encode({"sub": "bob"}, key, algorithm=alg))
+    jws.verify_signature(theirs, key.public_key(), (alg,))
+    assert theirs.claims() == {"sub": "bob"}
+
+
+def test_a_key_on_another_curve_than_the_algorithms_fails() -> None:
+    p384 = ec.generate_private_key(ec.SECP384R1())
+    head, body, _ = _token().split(".")
+    signature = jws.parse(jws.sign({"sub": "alice"}, p384, "ES384", {})).signature[:64]
+    with pytest.raises(jwt.InvalidSignatureError):
+        jws.verify_signature(jws.parse(f"{head}.{body}.{_b64(signature)}"), p384.public_key(), ("ES256",))
+
+
+@pytest.mark.parametrize("cut", [1, 32, 63])
+def test_a_signature_of_the_wrong_length_fails(cut: int) -> None:
+    head, body, _ = _token().split(".")
+    raw = jws.parse(_token()).signature
+    with pytest.raises(jwt.InvalidSignatureError):
+        _verified(f"{head}.{body}.{_b64(raw[:cut])}")
+    with pytest.raises(jwt.InvalidSignatureError):
+        _verified(f"{head}.{body}.{_b64(raw + raw[:cut])}")
+
+
+def test_a_signature_that_is_not_a_pair_of_curve_scalars_fails() -> None:
+    head, body, _ = _token().split(".")
+    with pytest.raises(jwt.InvalidSignatureError):
+        _verified(f"{head}.{body}.{_b64(bytes(64))}")
+    with pytest.raises(jwt.InvalidSignatureError):
+        _verified(f"{head}.{body}.{_b64(bytes([255]) * 64)}")
+
+
 def test_a_crit_header_is_refused() -> None:
     with pytest.raises(jwt.InvalidTokenError, match="critical"):
         jws.parse(_token(header={"crit": ["b64"], "b64": False}))
