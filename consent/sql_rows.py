@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from consent.model import AccessRecord, Actor, Consent, ConsentEvent, ConsentStatus
 
 
@@ -100,6 +102,34 @@ def access_row(record: AccessRecord) -> dict[str, Any]:
         "record_count": record.record_count,
         "attended": record.attended,
     }
+
+
+ACCESS_COPY_COLUMNS = (
+    "interaction_id",
+    "at",
+    "client_id",
+    "consent_id",
+    "user_id",
+    "api",
+    "operation_id",
+    "method",
+    "path",
+    "account_ids",
+    "status",
+    "response_bytes",
+    "latency_ms",
+    "record_count",
+    "attended",
+)
+
+
+def access_copy_row(record: AccessRecord) -> tuple[Any, ...]:
+    """``access_row`` as a tuple in ``ACCESS_COPY_COLUMNS`` order, JSON as text, for PostgreSQL's ``COPY``."""
+    if record.at.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    row = access_row(record)
+    row["account_ids"] = orjson.dumps(row["account_ids"]).decode()
+    return tuple(row[name] for name in ACCESS_COPY_COLUMNS)
 
 
 def access_from_row(row: Mapping[Any, Any]) -> AccessRecord:
