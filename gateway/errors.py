@@ -85,9 +85,6 @@ _V4_REASON_CODES: dict[str, str] = {
 # Codes that no Open Banking list defines (neither v3 nor the v4 code set) but gateway errors carry,
 # or carried, rendered as the nearest published code in both versions. New code uses published names.
 _NEAREST_PUBLISHED: dict[str, str] = {
-    # A refused credential (401): still carried by the admin token's and the demo login's refusals
-    # (gateway/oauth). Credentials travel in headers, so Header.Invalid is the nearest.
-    "UK.OBIE.Unauthorized": "UK.OBIE.Header.Invalid",
     # See TooManyRequestsError.
     "UK.OBIE.Rules.TooManyRequests": "UK.OBIE.OtherReason",
 }

@@ -44,12 +44,13 @@ _MAX_BODY = 8 * 1024
 
 
 class AdminUnauthorizedError(GatewayError):
-    """The admin API needs ``Authorization: Bearer <admin token>``."""
+    """The admin API needs ``Authorization: Bearer <admin token>`` (RFC 6750 §3: 401, WWW-Authenticate)."""
 
-    status, code, message = 401, "UK.OBIE.Unauthorized", "The admin token is missing or wrong."
+    status, code, message = 401, "UK.OBIE.Header.Invalid", "The admin token is missing or wrong."
     oauth_error = "invalid_token"
 
     def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("path", "Authorization")
         super().__init__(message, **kwargs)
         self.headers.setdefault("WWW-Authenticate", 'Bearer realm="walletgate-admin"')
 
@@ -181,7 +182,7 @@ def require_admin(request: Request) -> None:
         raise AdminUnauthorizedError("The admin API is disabled: no admin token is configured.")
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
-        raise AdminUnauthorizedError(path="Authorization")
+        raise AdminUnauthorizedError()
 
 
 async def _json(request: Request) -> dict[str, Any]:

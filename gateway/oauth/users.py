@@ -41,9 +41,15 @@ _MAX_PASSWORD = 1024
 
 
 class InvalidCredentialsError(GatewayError):
-    """The user name or the password is wrong (deliberately not saying which)."""
+    """The user name or the password is wrong (deliberately not saying which).
 
-    status, code, message = 401, "UK.OBIE.Unauthorized", "The user name or password is wrong."
+    Both cases name the ``password`` field: it does not match the user name given.
+    """
+
+    status, code, message = 401, "UK.OBIE.Field.Invalid", "The user name or password is wrong."
+
+    def __init__(self) -> None:
+        super().__init__(path="password")
 
 
 class LoginThrottledError(TooManyRequestsError):

@@ -56,10 +56,6 @@ PUBLISHED = {
     "UK.OBIE.OtherReason": "U042",
 }
 
-# Codes no Open Banking list defines that some classes still carry, and the published code each
-# is sent as (gateway/errors.py says why).
-UNPUBLISHED = {"UK.OBIE.Unauthorized": "UK.OBIE.Header.Invalid"}
-
 # The errors the gateway's own pipeline raises most, and the code each must send.
 EXPECTED = {
     "gateway.errors.GatewayError": "U002",
@@ -78,6 +74,8 @@ EXPECTED = {
     "gateway.errors.UpstreamError": "U000",
     "gateway.errors.ServiceUnavailableError": "U000",
     "gateway.user_routes.LoginRequiredError": "U006",
+    "gateway.oauth.login_delegation.AdminUnauthorizedError": "U006",
+    "gateway.oauth.users.InvalidCredentialsError": "U002",
     "consent.errors.ConsentError": "U002",
     "consent.errors.ConsentNotFoundError": "U011",
     "consent.errors.InvalidTransitionError": "U009",
@@ -120,11 +118,10 @@ def test_each_published_code_renders_as_its_v4_value_and_its_v3_name(name: str, 
 
 @pytest.mark.parametrize("cls", ERROR_CLASSES, ids=_name)
 def test_every_error_class_carries_a_published_code(cls: type[GatewayError] | type[ConsentError]) -> None:
-    """Each code a gateway or consent error carries is in the published code set (or has a named stand-in)."""
-    published = UNPUBLISHED.get(cls.code, cls.code)
-    assert published in PUBLISHED, f"{_name(cls)} carries {cls.code!r}, which Open Banking does not publish"
-    assert ob_error_code(cls.code) == PUBLISHED[published]
-    assert ob_error_code(cls.code, v4=False) == published
+    """Each code a gateway or consent error carries is in the published code set."""
+    assert cls.code in PUBLISHED, f"{_name(cls)} carries {cls.code!r}, which Open Banking does not publish"
+    assert ob_error_code(cls.code) == PUBLISHED[cls.code]
+    assert ob_error_code(cls.code, v4=False) == cls.code
 
 
 @pytest.mark.parametrize(("name", "code"), sorted(EXPECTED.items()))
@@ -135,7 +132,6 @@ def test_the_pipeline_errors_send_the_right_code(name: str, code: str) -> None:
 
 
 def test_unpublished_and_unknown_codes_never_reach_the_wallet() -> None:
-    assert ob_error_code("UK.OBIE.Unauthorized") == "U006"
     assert ob_error_code("UK.OBIE.Rules.TooManyRequests") == "U042"
     assert ob_error_code("UK.OBIE.NoSuchCode") == "U000"
     assert ob_error_code("UK.OBIE.NoSuchCode", v4=False) == "UK.OBIE.UnexpectedError"

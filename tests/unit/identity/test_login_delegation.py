@@ -118,6 +118,16 @@ def test_admin_calls_without_the_admin_token_are_refused(client, headers):
     assert client.get(f"/admin/login/{challenge}", headers=ADMIN).json()["state"] == "pending"
 
 
+def test_admin_refusal_names_the_authorization_header_as_invalid(client):
+    challenge = _start(client)
+    response = client.put(
+        f"/admin/login/{challenge}/accept", json={"subject": "alice"}, headers={"Authorization": "Bearer wrong"}
+    )
+    assert response.status_code == 401
+    assert response.json()["Errors"][0]["ErrorCode"] == "U006"
+    assert response.json()["Errors"][0]["Path"] == "Authorization"
+
+
 def test_admin_api_is_closed_when_no_admin_token_is_configured(make_client):
     client = make_client(login_url=BANK_LOGIN)
     challenge = _start(client)

@@ -38,6 +38,13 @@ async def test_authenticate_refuses_an_unknown_user_with_the_same_error(store):
     assert exc.value.status == 401
 
 
+@pytest.mark.parametrize(("username", "password"), [("alice", "wrong"), ("mallory", "alice-demo")])
+async def test_refused_credentials_are_an_invalid_password_field_for_known_and_unknown_users(store, username, password):
+    with pytest.raises(InvalidCredentialsError) as exc:
+        await store.authenticate(username, password, "192.0.2.1")
+    assert (exc.value.code, exc.value.path) == ("UK.OBIE.Field.Invalid", "password")
+
+
 class CountingHasher(PasswordHasher):
     def __init__(self) -> None:
         super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
