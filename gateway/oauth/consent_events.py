@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from consent.model import Consent, ConsentStatus
 from gateway.clock import Clock
-from gateway.oauth.revocation import RevocationList
+from gateway.oauth.revocation import RevocationList, revoke_tokens
 from gateway.oauth.store import OAuthStore
 
 FINAL = frozenset({ConsentStatus.REVOKED, ConsentStatus.EXPIRED, ConsentStatus.REJECTED})
@@ -24,5 +24,4 @@ class ConsentTokenRevoker:
     async def __call__(self, consent: Consent) -> None:
         if consent.status not in FINAL:
             return
-        for jti, until in await self.store.revoke_by(now=self.clock(), consent_id=consent.consent_id):
-            await self.revocation.revoke(jti, until)
+        await revoke_tokens(self.store, self.revocation, now=self.clock(), consent_id=consent.consent_id)

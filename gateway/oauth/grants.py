@@ -29,6 +29,7 @@ from gateway.oauth.errors import (
     UnsupportedGrantTypeError,
 )
 from gateway.oauth.http import json_no_store, peer_ip, read_form
+from gateway.oauth.revocation import revoke_tokens
 from gateway.oauth.server import AuthorizationServer, oauth_server
 from gateway.oauth.store import CodeGrant, CodeReusedError, RefreshGrant
 from gateway.oauth.tokens import Binding
@@ -47,11 +48,6 @@ def _check_pkce(verifier: str | None, challenge: str) -> None:
         raise InvalidGrantError("code_verifier does not match the code_challenge", path="code_verifier")
 
 
-async def _revoke_grant(services: Services, server: AuthorizationServer, grant_id: str) -> None:
-    for jti, until in await server.store.revoke_by(now=services.clock(), grant_id=grant_id):
-        await server.revocation.revoke(jti, until)
-
-
 async def _redeem(form: dict[str, str], client_id: str, services: Services, server: AuthorizationServer) -> CodeGrant:
     code = form.get("code")
     if not code:
@@ -59,7 +55,7 @@ async def _redeem(form: dict[str, str], client_id: str, services: Services, serv
     try:
         grant = await server.store.redeem_code(code, services.clock())
     except CodeReusedError as exc:
-        await _revoke_grant(services, server, exc.grant_id)
+        await revoke_tokens(server.store, server.revocation, now=services.clock(), grant_id=exc.grant_id)
         raise
     if grant.client_id != client_id:
         raise InvalidGrantError("the code was issued to another client", path="code")

@@ -22,6 +22,7 @@ from gateway.oauth.consents import find_consent
 from gateway.oauth.errors import InvalidRequestError, UnsupportedTokenTypeError
 from gateway.oauth.http import json_no_store, peer_ip, read_form
 from gateway.oauth.resource import access_token_claims, authenticate_access_token
+from gateway.oauth.revocation import revoke_tokens
 from gateway.oauth.server import AuthorizationServer, oauth_server
 from gateway.oauth.store import RefreshGrant
 from gateway.services import Services
@@ -109,8 +110,7 @@ async def revoke(request: Request) -> Response:
     grant = await server.store.get_refresh(token)
     if grant is not None and grant.client_id == client_id:
         # RFC 7009 §2.1: revoking a refresh token also invalidates the access tokens of its grant.
-        for jti, until in await server.store.revoke_by(now=services.clock(), grant_id=grant.grant_id):
-            await server.revocation.revoke(jti, until)
+        await revoke_tokens(server.store, server.revocation, now=services.clock(), grant_id=grant.grant_id)
     return json_no_store({})
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from gateway.clock import Clock
+from gateway.oauth.store import OAuthStore
 
 log = logging.getLogger("walletgate.oauth.revocation")
 
@@ -112,3 +113,20 @@ class RevocationList:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+async def revoke_tokens(
+    store: OAuthStore,
+    revocation: RevocationList,
+    *,
+    now: float,
+    consent_id: str | None = None,
+    grant_id: str | None = None,
+) -> None:
+    """Revoke every token of a consent or of a grant (give one of the two).
+
+    The database marks its refresh and access tokens revoked; each live access token's jti goes
+    on the deny-list, which reaches every replica.
+    """
+    for jti, until in await store.revoke_by(now=now, consent_id=consent_id, grant_id=grant_id):
+        await revocation.revoke(jti, until)

@@ -9,7 +9,7 @@ import pytest
 from consent.db import open_engine
 from consent.migrate import upgrade
 from gateway.oauth.errors import InvalidRequestUriError
-from gateway.oauth.revocation import RevocationList
+from gateway.oauth.revocation import RevocationList, revoke_tokens
 from gateway.oauth.store import CodeGrant, CodeReusedError, OAuthStore, digest
 
 NOW = 1_790_000_000.0
@@ -64,6 +64,15 @@ async def test_consent_revocation_reaches_tokens_of_that_consent_only(store):
     await store.record_access("jti-old", "w1", "c1", None, NOW - 1)
     assert await store.revoke_by(now=NOW, consent_id="c1") == [("jti-a", NOW + 300)]
     assert await store.revoked_access(NOW) == [("jti-a", NOW + 300)]
+
+
+async def test_revoking_a_grants_tokens_denies_its_live_access_tokens_only(store):
+    deny_list = RevocationList(lambda: NOW)
+    await store.record_access("jti-mine", "w1", "c1", "g1", NOW + 300)
+    await store.record_access("jti-other", "w1", "c1", "g2", NOW + 300)
+    await revoke_tokens(store, deny_list, now=NOW, grant_id="g1")
+    assert (deny_list.is_revoked("jti-mine"), deny_list.is_revoked("jti-other")) == (True, False)
+    assert await store.revoked_access(NOW) == [("jti-mine", NOW + 300)]
 
 
 async def test_revocation_reaches_another_replica_through_redis(redis_url):
