@@ -1,8 +1,9 @@
 """Check RFC 7591 client metadata once, for ``POST /register`` and ``walletgate clients register``.
 
 ``client_from_metadata`` turns a metadata document into a ``Client`` or raises the error that
-names the first bad field: ``invalid_redirect_uri`` for redirect URIs, ``invalid_client_metadata``
-for everything else. FAPI 2.0 narrows the choices: ``private_key_jwt`` or ``tls_client_auth``,
+names the first bad field: ``invalid_redirect_uri`` for a bad or missing redirect URI,
+``invalid_client_metadata`` for everything else (a ``redirect_uris`` that is not a list of
+strings included). FAPI 2.0 narrows the choices: ``private_key_jwt`` or ``tls_client_auth``,
 PS256/ES256/EdDSA, https redirect URIs (loopback http only in demo mode), no wildcards.
 """
 
@@ -131,7 +132,7 @@ def _optional_str(doc: Mapping[str, Any], name: str, max_len: int) -> str | None
 def _redirect_uris(doc: Mapping[str, Any], grant_types: tuple[str, ...], settings: Settings) -> tuple[str, ...]:
     value = doc.get("redirect_uris", [])
     if not isinstance(value, list) or not all(isinstance(u, str) for u in value):
-        raise InvalidRedirectUriError("redirect_uris must be a list of strings", path="redirect_uris")
+        raise InvalidClientMetadataError("redirect_uris must be a list of strings", path="redirect_uris")
     if "authorization_code" in grant_types and not value:
         raise InvalidRedirectUriError(
             "redirect_uris is required for the authorization_code grant", path="redirect_uris"

@@ -10,7 +10,6 @@ hash.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 import uuid
 from typing import TYPE_CHECKING, Any, cast
@@ -170,9 +169,7 @@ async def update_registration(request: Request) -> Response:
         raise InvalidClientMetadataError("client_id must be sent and equal the registered one", path="client_id")
     doc.pop("client_id")
     metadata = _apply_statement(doc, services)
-    if client.software_id is not None and not hmac.compare_digest(
-        str(metadata.get("software_id", "")), client.software_id
-    ):
+    if metadata.get("software_id") != client.software_id:
         raise InvalidClientMetadataError(
             "the software statement's software_id differs from the registered one", path="software_id"
         )
