@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.clock import Clock, system_clock
-from gateway.errors import GatewayError, ResourceNotFoundError
+from gateway.errors import GatewayError, ResourceInvalidFormatError, ResourceNotFoundError
 from gateway.oauth.store import digest
 from gateway.oauth.tables_identity import login_challenges
 from gateway.portal.login_text import page_language, text
@@ -192,9 +192,9 @@ async def _json(request: Request) -> dict[str, Any]:
     try:
         doc = orjson.loads(body or b"{}")
     except orjson.JSONDecodeError:
-        raise GatewayError("the body is not valid JSON") from None
+        raise ResourceInvalidFormatError("the body is not valid JSON") from None
     if not isinstance(doc, dict):
-        raise GatewayError("the body must be a JSON object")
+        raise ResourceInvalidFormatError("the body must be a JSON object")
     return doc
 
 

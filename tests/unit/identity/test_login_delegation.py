@@ -145,6 +145,48 @@ def test_accept_needs_a_subject(client):
     assert response.json()["Errors"][0]["Path"] == "subject"
 
 
+@pytest.mark.parametrize("action", ["accept", "reject"])
+def test_admin_body_that_is_not_json_is_refused(client, action):
+    challenge = _start(client)
+    response = client.put(f"/admin/login/{challenge}/{action}", content=b"subject=alice", headers=ADMIN)
+    assert response.status_code == 400
+    assert response.json()["Errors"][0]["ErrorCode"] == "U010"
+    assert "not valid JSON" in response.json()["Message"]
+
+
+@pytest.mark.parametrize("action", ["accept", "reject"])
+@pytest.mark.parametrize("body", [b'["alice"]', b'"alice"', b"7", b"null"])
+def test_admin_body_that_is_not_a_json_object_is_refused(client, action, body):
+    challenge = _start(client)
+    response = client.put(f"/admin/login/{challenge}/{action}", content=body, headers=ADMIN)
+    assert response.status_code == 400
+    assert response.json()["Errors"][0]["ErrorCode"] == "U010"
+    assert "must be a JSON object" in response.json()["Message"]
+
+
+def test_accept_with_an_empty_body_is_refused_naming_subject(client):
+    challenge = _start(client)
+    response = client.put(f"/admin/login/{challenge}/accept", headers=ADMIN)
+    assert response.status_code == 400
+    assert response.json()["Errors"][0]["Path"] == "subject"
+
+
+@pytest.mark.parametrize("subject", ["", 7, None, ["alice"], "a" * 65, "al\nice"])
+def test_accept_with_a_subject_that_is_not_a_user_id_is_refused_naming_it(client, subject):
+    challenge = _start(client)
+    response = client.put(f"/admin/login/{challenge}/accept", json={"subject": subject}, headers=ADMIN)
+    assert response.status_code == 400
+    assert response.json()["Errors"][0]["Path"] == "subject"
+    assert client.get(f"/admin/login/{challenge}", headers=ADMIN).json()["state"] == "pending"
+
+
+def test_reject_with_an_error_description_that_is_not_a_string_is_refused_naming_it(client):
+    challenge = _start(client)
+    response = client.put(f"/admin/login/{challenge}/reject", json={"error_description": ["no"]}, headers=ADMIN)
+    assert response.status_code == 400
+    assert response.json()["Errors"][0]["Path"] == "error_description"
+
+
 def test_built_in_login_form_is_off_when_login_is_delegated(client):
     response = client.post("/login", data={"username": "alice", "password": "alice-demo"})
     assert response.status_code == 400
