@@ -1,8 +1,8 @@
 """The consent tables, registered on the one ``consent.db.metadata``.
 
 Migration ``0001`` creates them with explicit ``op.create_table`` calls that mirror these
-definitions (``0004`` adds ``access_records.attended``); ``tests/integration/consent/test_migrations.py``
-proves the two agree.
+definitions (``0004`` adds ``access_records.attended``, ``0005`` the index on ``access_records.at``);
+``tests/integration/consent/test_migrations.py`` proves the two agree.
 """
 
 from __future__ import annotations
@@ -128,4 +128,5 @@ access_records = Table(
     Column("attended", Boolean, nullable=False, server_default=false()),
     Index("ix_access_records_consent_id_at", "consent_id", "at"),
     Index("ix_access_records_user_id_at", "user_id", "at"),
+    Index("ix_access_records_at", "at"),  # the CDR reports' time ranges (migration 0005)
 )

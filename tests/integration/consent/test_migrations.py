@@ -49,3 +49,19 @@ def test_migration_0001_creates_the_consent_tables_and_downgrades_cleanly(databa
         assert not CONSENT_TABLES & set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def _access_record_indexes(engine: sa.Engine) -> set[str]:
+    return {str(index["name"]) for index in sa.inspect(engine).get_indexes("access_records")}
+
+
+def test_migration_0005_indexes_access_records_by_time_and_downgrades_cleanly(database_url: str) -> None:
+    upgrade(database_url, "0005")
+    engine = sa.create_engine(sync_url(database_url))
+    try:
+        assert "ix_access_records_at" in _access_record_indexes(engine)
+        downgrade(database_url, "0004")
+        assert "ix_access_records_at" not in _access_record_indexes(engine)
+        assert "ix_access_records_consent_id_at" in _access_record_indexes(engine)
+    finally:
+        engine.dispose()
