@@ -115,11 +115,11 @@ async def revoke(request: Request) -> Response:
 
 
 async def userinfo(request: Request) -> Response:
-    services, server = oauth_server(request)
-    claims = await authenticate_access_token(request, services, server)
-    if "openid" not in str(claims.get("scope", "")).split():
+    services, _ = oauth_server(request)
+    access = await authenticate_access_token(request, services)
+    if "openid" not in access.scope:
         raise ForbiddenError("userinfo needs an access token with the openid scope", path="scope")
-    return json_no_store({"sub": claims["sub"]})
+    return json_no_store({"sub": access.subject})
 
 
 ROUTES = [

@@ -1,7 +1,9 @@
 """Check an access token presented to one of our own resource endpoints (``/userinfo``).
 
-The same checks the pipeline makes: signature and claims (RFC 9068), the deny-list, and the
-sender constraint (DPoP proof with ``ath``, or the client certificate's thumbprint).
+The pipeline's own check (``gateway.pipeline.authenticate.authenticate_request``): signature and
+claims (RFC 9068), the deny-list, and the sender constraint (exactly one DPoP proof with a
+matching ``ath``, or the client certificate's thumbprint). ``access_token_claims`` gives the
+verified claims themselves, for introspection.
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ from typing import Any
 import jwt
 from starlette.requests import Request
 
-from gateway.errors import InvalidDPoPProofError, InvalidTokenError
-from gateway.oauth.dpop import verify_dpop_proof
+from gateway.errors import InvalidTokenError
 from gateway.oauth.http import endpoint_url, peer_ip
-from gateway.oauth.mtls import client_certificate, x5t_s256
 from gateway.oauth.server import AuthorizationServer
 from gateway.oauth.tokens import ACCESS_TOKEN_TYP
+from gateway.pipeline.authenticate import authenticate_request
+from gateway.pipeline.call import AccessToken
 from gateway.services import Services
 
 
@@ -35,35 +37,16 @@ def access_token_claims(token: str, services: Services, server: AuthorizationSer
     return claims
 
 
-def _presented(request: Request) -> tuple[str, str]:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if not token or scheme.lower() not in ("dpop", "bearer"):
-        raise InvalidTokenError("send the access token as 'Authorization: DPoP <token>'", path="header.Authorization")
-    return scheme.lower(), token.strip()
+async def authenticate_access_token(request: Request, services: Services) -> AccessToken:
+    """The request's verified, sender-constrained access token; ``InvalidTokenError`` otherwise.
 
-
-async def authenticate_access_token(
-    request: Request, services: Services, server: AuthorizationServer
-) -> dict[str, Any]:
-    scheme, token = _presented(request)
-    claims = access_token_claims(token, services, server)
-    cnf = claims.get("cnf") or {}
-    if "jkt" in cnf:
-        if scheme != "dpop":
-            raise InvalidTokenError("this token is DPoP-bound: use the DPoP authorization scheme")
-        proof = await verify_dpop_proof(
-            request.headers.get("dpop"),
-            method=request.method,
-            url=endpoint_url(request, services.settings.issuer_url),
-            access_token=token,
-            replay=server.replay,
-            now=services.clock(),
-        )
-        if proof.jkt != cnf["jkt"]:
-            raise InvalidDPoPProofError("DPoP proof: signed by another key than the one the token is bound to")
-        return claims
-    cert = client_certificate(request.headers, peer_ip(request), services.settings)
-    if cert is None or x5t_s256(cert) != cnf.get("x5t#S256"):
-        raise InvalidTokenError("this token is bound to a client certificate that was not presented")
-    return claims
+    The DPoP ``htu`` is the public URL (issuer + path), as replicas behind a load balancer share it.
+    """
+    query = request.url.query
+    return await authenticate_request(
+        services,
+        method=request.method,
+        url=endpoint_url(request, services.settings.issuer_url) + (f"?{query}" if query else ""),
+        headers=request.headers,
+        client_ip=peer_ip(request),
+    )

@@ -91,13 +91,25 @@ def test_userinfo_answers_with_a_bound_token_and_proof(gateway, wallet):
 def test_access_token_with_another_keys_proof_is_refused(gateway, wallet):
     token = user_token(gateway, wallet)
     proof = WalletKey().dpop("GET", ISSUER + "/userinfo", now=gateway.clock(), access_token=token)
-    unauthorized(userinfo(gateway, token, proof), "invalid_dpop_proof", "signed by another key")
+    unauthorized(
+        userinfo(gateway, token, proof), "invalid_dpop_proof", "signed by a key the access token is not bound to"
+    )
 
 
 def test_proof_with_ath_of_another_token_is_refused(gateway, wallet):
     token = user_token(gateway, wallet)
     proof = wallet.proof("GET", "/userinfo", access_token="another-token")
     unauthorized(userinfo(gateway, token, proof), "invalid_dpop_proof", "ath does not match")
+
+
+def test_two_dpop_headers_are_refused_even_when_both_proofs_are_valid(gateway, wallet):
+    token = user_token(gateway, wallet)
+    headers = [
+        ("Authorization", f"DPoP {token}"),
+        ("DPoP", wallet.proof("GET", "/userinfo", access_token=token)),
+        ("DPoP", wallet.proof("GET", "/userinfo", access_token=token)),
+    ]
+    unauthorized(gateway.http.get("/userinfo", headers=headers), "invalid_dpop_proof", "Exactly one DPoP header")
 
 
 def test_dpop_bound_token_without_proof_is_refused(gateway, wallet):
@@ -109,7 +121,7 @@ def test_revoked_access_token_is_refused(gateway, wallet):
     token = user_token(gateway, wallet)
     assert wallet.post("/revoke", {"token": token}, dpop=None).status_code == 200
     proof = wallet.proof("GET", "/userinfo", access_token=token)
-    unauthorized(userinfo(gateway, token, proof), "invalid_token", "the access token was revoked")
+    unauthorized(userinfo(gateway, token, proof), "invalid_token", "The access token has been revoked")
 
 
 def test_introspection_reports_own_tokens_and_hides_others(gateway, wallet):

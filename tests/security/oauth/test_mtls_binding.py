@@ -55,7 +55,7 @@ def test_certificate_bound_token_without_the_certificate_is_refused(gateway):
     access = token(gateway, wallet, cert).json()["access_token"]
     response = gateway.http.get("/userinfo", headers={"Authorization": f"Bearer {access}"})
     assert response.status_code == 401
-    assert "bound to a client certificate that was not presented" in response.json()["error_description"]
+    assert "bound to a client certificate, and none was presented" in response.json()["error_description"]
 
 
 def test_tls_client_may_still_bind_with_dpop(gateway):

@@ -169,14 +169,14 @@ def test_userinfo_refuses_a_dpop_token_sent_as_bearer(gateway, wallet):
     headers = {"Authorization": f"Bearer {token}", "DPoP": wallet.proof("GET", "/userinfo", access_token=token)}
     response = gateway.http.get("/userinfo", headers=headers)
     assert response.status_code == 401, response.text
-    assert "this token is DPoP-bound: use the DPoP authorization scheme" in response.json()["error_description"]
+    assert "A DPoP-bound access token must be sent with the DPoP scheme" in response.json()["error_description"]
 
 
 def test_userinfo_refuses_a_token_this_gateway_did_not_sign(gateway, wallet):
     forged = wallet.key.sign({"sub": "alice", "iss": ISSUER}, {"typ": "at+jwt", "kid": "nope"})
     response = userinfo(gateway, forged, None)
     assert response.status_code == 401, response.text
-    assert "the access token is invalid (unknown kid)" in response.json()["error_description"]
+    assert "The access token is invalid: unknown kid" in response.json()["error_description"]
 
 
 def test_userinfo_refuses_an_expired_access_token(gateway, wallet):
@@ -184,4 +184,4 @@ def test_userinfo_refuses_an_expired_access_token(gateway, wallet):
     gateway.clock.advance(gateway.services.settings.access_token_ttl + gateway.services.settings.clock_skew + 1)
     response = userinfo(gateway, token, wallet.proof("GET", "/userinfo", access_token=token))
     assert response.status_code == 401, response.text
-    assert "the access token is invalid (Signature has expired)" in response.json()["error_description"]
+    assert "The access token is invalid: Signature has expired" in response.json()["error_description"]
