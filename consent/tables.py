@@ -130,3 +130,13 @@ access_records = Table(
     Index("ix_access_records_user_id_at", "user_id", "at"),
     Index("ix_access_records_at", "at"),  # the CDR reports' time ranges (migration 0005)
 )
+
+published_apis = Table(
+    "published_apis",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("policy", Text, nullable=False),
+    Column("openapi", Text, nullable=False),
+    Column("version", String(32), nullable=False),
+    Column("published_at", UtcDateTime, nullable=False),
+)

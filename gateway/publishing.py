@@ -1,11 +1,13 @@
 """The live set of published APIs, and publishing more without a restart.
 
-The shipped policy set (``policies/apis/*.yaml``) is the base. Published APIs live in an
-overlay folder, ``DATA_DIR/published-apis/<name>`` (a symlink, replaced atomically, to a
-folder holding ``policy.yaml`` and ``openapi.yaml``). Every instance polls the overlay once a
-second and swaps in the new set whole; a set that fails to load is refused whole and the
-live one stays live. ``walletgate apis publish`` and ``PUT /admin/apis/{name}`` write the
-overlay after checking the files exactly as the poller will load them.
+The shipped policy set (``policies/apis/*.yaml``) is the base. Published APIs are rows of the
+database (``gateway.published_store``): ``walletgate apis publish`` and ``PUT /admin/apis/{name}``
+check the two documents exactly as an instance will load them, refuse a base path another API
+holds, and only then write the row. Every instance, wherever it runs, compares the stored
+versions once a second, writes the rows that changed into its own overlay folder
+(``DATA_DIR/published-apis/<name>``, a symlink replaced atomically, to a folder holding
+``policy.yaml`` and ``openapi.yaml``) and swaps in the new set whole; a set that fails to load
+is refused whole and the live one stays live.
 """
 
 from __future__ import annotations
@@ -16,15 +18,16 @@ import logging
 import os
 import shutil
 import tempfile
-import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import orjson
+import yaml
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -32,6 +35,7 @@ from starlette.routing import BaseRoute, Route
 from gateway.background import stop_task
 from gateway.errors import FieldMissingError, GatewayError, InvalidTokenError, ResourceNotFoundError
 from gateway.filtering import KINDS
+from gateway.published_store import PublishedApiStore, StoredApi
 from gateway.settings import Settings
 from policies.apis import PublishedApi, load_api
 from policies.errors import PolicyError
@@ -67,48 +71,73 @@ def _unknown_filters(api: PublishedApi, where: Callable[[list[str | int]], str] 
     ]
 
 
-def publish_files(
-    settings: Settings,
-    openapi: Path,
-    policy: Path,
-    catalogue: PermissionCatalogue,
-    shipped: Mapping[str, PublishedApi],
-) -> PublishedApi:
-    """Check, then atomically place the pair in the overlay. Raises ``PolicyError`` and changes nothing."""
-    api = check_api(openapi, policy, catalogue)
-    root = overlay_dir(settings)
-    current = load_overlay(root, catalogue, shipped)
-    others = {name: other for name, other in {**shipped, **current}.items() if name != api.name}
-    clash = [o.source for o in others.values() if o.base_path == api.base_path]
-    if clash:
-        raise PolicyError([f"{policy.name}: base_path {api.base_path!r} is already used by {clash[0]}"])
-    version = root / _VERSIONS / f"{api.name}-{time.time_ns()}-{uuid.uuid4().hex[:6]}"
-    version.mkdir(parents=True)
-    shutil.copyfile(policy, version / "policy.yaml")
-    shutil.copyfile(openapi, version / "openapi.yaml")
-    link = root / f".{api.name}.{uuid.uuid4().hex}.tmp"
-    link.symlink_to(version.relative_to(root), target_is_directory=True)
-    os.replace(link, root / api.name)
-    return api
-
-
-def publish_texts(
-    settings: Settings,
-    name: str,
-    policy_text: str,
-    openapi_text: str,
-    catalogue: PermissionCatalogue,
-    shipped: Mapping[str, PublishedApi],
-) -> PublishedApi:
-    """The admin API's way in: the two documents as text, checked like files."""
+def check_texts(name: str | None, policy_text: str, openapi_text: str, catalogue: PermissionCatalogue) -> PublishedApi:
+    """``check_api`` for the two documents given as text (the admin API's way in)."""
     with tempfile.TemporaryDirectory() as tmp:
         policy, openapi = Path(tmp) / "policy.yaml", Path(tmp) / "openapi.yaml"
         policy.write_text(policy_text, encoding="utf-8")
         openapi.write_text(openapi_text, encoding="utf-8")
         api = check_api(openapi, policy, catalogue)
-        if api.name != name:
-            raise PolicyError([f"policy.yaml: name: {api.name!r} does not match the API name {name!r} in the URL"])
-        return publish_files(settings, openapi, policy, catalogue, shipped)
+    if name is not None and api.name != name:
+        raise PolicyError([f"policy.yaml: name: {api.name!r} does not match the API name {name!r} in the URL"])
+    return api
+
+
+async def publish(
+    store: PublishedApiStore,
+    api: PublishedApi,
+    policy_text: str,
+    openapi_text: str,
+    shipped: Mapping[str, PublishedApi],
+    *,
+    source: str,
+) -> None:
+    """Store a checked API, unless another API (shipped or stored) already serves its base path.
+
+    Raises ``PolicyError`` and stores nothing; ``source`` names the policy in that error.
+    """
+    holders: dict[str, tuple[str | None, str]] = {n: (o.base_path, o.source) for n, o in shipped.items()}
+    for stored in await store.load():
+        holders[stored.name] = (_base_path(stored.policy), f"{OVERLAY}/{stored.name}/policy.yaml")
+    clash = [where for name, (base, where) in holders.items() if name != api.name and base == api.base_path]
+    if clash:
+        raise PolicyError([f"{source}: base_path {api.base_path!r} is already used by {clash[0]}"])
+    await store.put(api.name, policy_text, openapi_text, at=datetime.now(UTC))
+
+
+def _base_path(policy_text: str) -> str | None:
+    """The base path of a stored policy (it was checked when it was published)."""
+    data = yaml.safe_load(policy_text)
+    base = data.get("base_path") if isinstance(data, dict) else None
+    return base.rstrip("/") if isinstance(base, str) else None
+
+
+def materialize(root: Path, stored: Sequence[StoredApi], keep: Collection[str]) -> None:
+    """Write ``stored`` into the overlay folder ``root``, and drop every API not named in ``keep``.
+
+    Each version gets its own folder, written aside and renamed into place, then the API's
+    symlink is replaced atomically: a reader sees the old pair or the new one, never half, and
+    instances sharing one data folder can write the same version at once.
+    """
+    versions = root / _VERSIONS
+    versions.mkdir(parents=True, exist_ok=True)
+    for api in stored:
+        folder = versions / f"{api.name}-{api.version}"
+        if not folder.is_dir():
+            staging = versions / f".{api.name}.{uuid.uuid4().hex}.tmp"
+            staging.mkdir()
+            (staging / "policy.yaml").write_text(api.policy, encoding="utf-8")
+            (staging / "openapi.yaml").write_text(api.openapi, encoding="utf-8")
+            try:
+                staging.rename(folder)
+            except OSError:  # another instance sharing this folder placed the same version first
+                shutil.rmtree(staging, ignore_errors=True)
+        link = root / f".{api.name}.{uuid.uuid4().hex}.tmp"
+        link.symlink_to(folder.relative_to(root), target_is_directory=True)
+        os.replace(link, root / api.name)
+    for entry in _entries(root):
+        if entry.name not in keep and entry.is_symlink():
+            entry.unlink()
 
 
 def load_overlay(
@@ -152,10 +181,13 @@ class PublishedApis:
         shipped: Mapping[str, PublishedApi],
         catalogue: PermissionCatalogue,
         *,
+        store: PublishedApiStore | None = None,
         poll_interval: float = 1.0,
     ) -> None:
         self._settings, self._shipped, self._catalogue = settings, dict(shipped), catalogue
         self._root = overlay_dir(settings)
+        self._store = store
+        self._versions: dict[str, str] | None = None  # what the overlay folder holds, once synced
         self._poll_interval = poll_interval
         self._fingerprint: tuple[tuple[str, str], ...] = ()
         self._task: asyncio.Task[None] | None = None
@@ -202,8 +234,22 @@ class PublishedApis:
         log.info("published APIs now: %s", ", ".join(sorted(combined)))
         return True
 
+    async def sync(self) -> bool:
+        """Bring the overlay folder level with the database, then ``reload``; True when the live set changed."""
+        if self._store is not None:
+            versions = await self._store.versions()
+            if versions != self._versions:
+                held = self._versions or {}
+                changed = await self._store.load(name for name, v in versions.items() if held.get(name) != v)
+                await asyncio.to_thread(materialize, self._root, changed, versions)
+                self._versions = versions
+        return await asyncio.to_thread(self.reload)
+
     async def start(self) -> None:
-        self.reload()
+        try:
+            await self.sync()
+        except Exception:
+            log.exception("loading the published APIs failed; serving the shipped ones until the next poll")
         if self._task is None:
             self._task = asyncio.create_task(self._poll(), name="published-apis")
 
@@ -215,7 +261,7 @@ class PublishedApis:
         while True:
             await asyncio.sleep(self._poll_interval)
             try:
-                await asyncio.to_thread(self.reload)
+                await self.sync()
             except Exception:
                 log.exception("polling the published APIs failed")
 
@@ -282,7 +328,7 @@ def _check_admin(request: Request) -> Settings:
 
 async def put_api(request: Request) -> Response:
     """``PUT /admin/apis/{name}`` with JSON ``{"policy": "<yaml>", "openapi": "<yaml>"}``: check, then publish."""
-    settings = _check_admin(request)
+    _check_admin(request)
     services = request.app.state.services
     try:
         body = orjson.loads(await request.body())
@@ -293,21 +339,16 @@ async def put_api(request: Request) -> Response:
         if not isinstance(text, str) or not text.strip():
             raise FieldMissingError(f"'{key}' must hold the {key} document as text.", path=key)
     name = request.path_params["name"]
+    policy_text, openapi_text = str(texts[0]), str(texts[1])
     try:
-        api = await asyncio.to_thread(
-            publish_texts,
-            settings,
-            name,
-            str(texts[0]),
-            str(texts[1]),
-            services.policies.permissions,
-            services.policies.apis,
-        )
+        api = await asyncio.to_thread(check_texts, name, policy_text, openapi_text, services.policies.permissions)
+        store = PublishedApiStore(services.engine)
+        await publish(store, api, policy_text, openapi_text, services.policies.apis, source="policy.yaml")
     except PolicyError as exc:
         raise GatewayError("The API is refused: " + " | ".join(exc.problems), path=name) from None
     runtime = services.pipeline
     if runtime is not None:
-        await asyncio.to_thread(runtime.published.reload)
+        await runtime.published.sync()
     return JSONResponse(
         {"name": api.name, "base_path": api.base_path, "operations": sorted(api.operations)}, status_code=200
     )

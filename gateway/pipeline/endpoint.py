@@ -24,6 +24,7 @@ from gateway.pipeline import handle
 from gateway.pipeline.audit_writer import AuditWriter
 from gateway.pipeline.call import Call
 from gateway.pipeline.runtime import PipelineRuntime
+from gateway.published_store import PublishedApiStore
 from gateway.publishing import PublishedApis
 from gateway.services import Services
 from gateway.settings import SettingsError
@@ -144,7 +145,9 @@ async def start_pipeline(services: Services, *, passthrough: bool = False) -> Ca
     )
     unsubscribe = services.consent_changes.subscribe(consents.on_change)
     runtime = PipelineRuntime(
-        published=PublishedApis(settings, services.policies.apis, services.policies.permissions),
+        published=PublishedApis(
+            settings, services.policies.apis, services.policies.permissions, store=PublishedApiStore(services.engine)
+        ),
         upstream=UpstreamClient(metrics=services.metrics),
         consents=consents,
         audit=AuditWriter(services.consents.record_access),

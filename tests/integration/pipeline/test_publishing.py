@@ -29,6 +29,7 @@ def test_api_published_with_the_cli_is_served_without_a_restart(
     consent = wallet.consent({"ReadProducts"}, accounts=("acc-alice-current",))
     assert wallet.get("/catalogue/v1/products", consent).status_code == 404
     monkeypatch.setenv("WALLETGATE_DATA_DIR", str(wallet.services.settings.data_dir))
+    monkeypatch.setenv("WALLETGATE_DATABASE_URL", wallet.services.settings.effective_database_url)
     assert main(["apis", "publish", str(files[0]), str(files[1])]) == 0
     assert "published: catalogue at /catalogue/v1" in capsys.readouterr().out
     assert _wait_for(wallet, consent.consent_id, 200) == 200

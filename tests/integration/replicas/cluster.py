@@ -116,7 +116,16 @@ def limits_policies(folder: Path, limits_yaml: str) -> Path:
     return target
 
 
-def start_cluster(folder: Path, postgres_url: str, redis_url: str, *, policies_dir: Path | None = None) -> Cluster:
+def start_cluster(
+    folder: Path,
+    postgres_url: str,
+    redis_url: str,
+    *,
+    policies_dir: Path | None = None,
+    own_data_folders: bool = False,
+    extra_env: dict[str, str] | None = None,
+) -> Cluster:
+    """``own_data_folders``: each replica gets a data folder of its own instead of the shared one."""
     _empty_schema(postgres_url)
     upgrade(postgres_url)
     keys_file = folder / "signing.jwks.json"
@@ -135,7 +144,7 @@ def start_cluster(folder: Path, postgres_url: str, redis_url: str, *, policies_d
     try:
         for index, port in enumerate(ports):
             env = {
-                "WALLETGATE_DATA_DIR": str(folder / "data"),  # one data folder for every replica
+                "WALLETGATE_DATA_DIR": str(folder / (f"data-{index}" if own_data_folders else "data")),
                 "WALLETGATE_DATABASE_URL": postgres_url,
                 "WALLETGATE_REDIS_URL": redis_url,
                 "WALLETGATE_ISSUER": issuer,
@@ -147,6 +156,7 @@ def start_cluster(folder: Path, postgres_url: str, redis_url: str, *, policies_d
                 "WALLETGATE_CONSENT_CACHE_TTL": "60",  # only the published invalidation can stop a replica in 1 s
                 "WALLETGATE_AUDIT_DURABLE": "true",
                 **({"WALLETGATE_POLICIES_DIR": str(policies_dir)} if policies_dir else {}),
+                **(extra_env or {}),
             }
             command = [str(Path(sys.executable).with_name("walletgate")), "serve"]
             url = f"http://127.0.0.1:{port}"

@@ -1,0 +1,65 @@
+"""Published APIs in the database: the one place every gateway instance reads them from.
+
+A row holds an API's policy and OpenAPI document as the texts that were checked and published,
+and a ``version`` that changes on every publish (a random token, so two publishers racing on
+one name never leave two instances believing they hold the same text). Instances compare the
+versions once a second and fetch only the rows that changed (``gateway.publishing``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from consent.tables import published_apis
+
+
+@dataclass(frozen=True, slots=True)
+class StoredApi:
+    name: str
+    policy: str
+    openapi: str
+    version: str
+
+
+class PublishedApiStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def put(self, name: str, policy: str, openapi: str, *, at: datetime) -> str:
+        """Add or replace the API ``name``; returns its new version."""
+        version = uuid.uuid4().hex
+        values = {"name": name, "policy": policy, "openapi": openapi, "version": version, "published_at": at}
+        insert: Any = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        statement = insert(published_apis).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[published_apis.c.name],
+            set_={key: statement.excluded[key] for key in ("policy", "openapi", "version", "published_at")},
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+        return version
+
+    async def versions(self) -> dict[str, str]:
+        """The version of every stored API, by name: one small query, made once a second per instance."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(published_apis.c.name, published_apis.c.version))
+        return {name: version for name, version in rows}
+
+    async def load(self, names: Iterable[str] | None = None) -> list[StoredApi]:
+        """The stored APIs named (every one when ``names`` is None), by name."""
+        query = select(
+            published_apis.c.name, published_apis.c.policy, published_apis.c.openapi, published_apis.c.version
+        )
+        if names is not None:
+            query = query.where(published_apis.c.name.in_(list(names)))
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query.order_by(published_apis.c.name))
+        return [StoredApi(name, policy, openapi, version) for name, policy, openapi, version in rows]

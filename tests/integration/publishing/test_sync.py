@@ -1,0 +1,85 @@
+"""Every instance serves what the database holds: it syncs its own overlay folder from the rows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.published_store import PublishedApiStore
+from gateway.publishing import PublishedApis
+from policies import SHIPPED, load_policies
+from tests.integration.pipeline.conftest import OPENAPI, POLICY
+from tests.integration.publishing.conftest import CountingStore
+
+pytestmark = pytest.mark.integration
+
+AT = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+CATALOGUE = POLICY.format(upstream="http://127.0.0.1:9")
+POLICIES = load_policies(SHIPPED)
+
+
+@pytest.fixture
+def instance(settings_factory: Callable[..., Any], store: PublishedApiStore, tmp_path: Path) -> Callable[[str], Any]:
+    """A gateway instance's live set, with a data folder of its own."""
+
+    def make(folder: str) -> PublishedApis:
+        settings = settings_factory(data_dir=tmp_path / folder)
+        return PublishedApis(settings, POLICIES.apis, POLICIES.permissions, store=store)
+
+    return make
+
+
+async def test_an_api_stored_once_is_served_by_instances_with_their_own_folders(
+    store: PublishedApiStore, instance: Callable[[str], PublishedApis]
+) -> None:
+    first, second = instance("one"), instance("two")
+    await store.put("catalogue", CATALOGUE, OPENAPI, at=AT)
+    assert await first.sync()
+    assert await second.sync()
+    for live in (first, second):
+        found = live.find("/catalogue/v1/products")
+        assert found is not None
+        assert found[0].name == "catalogue"
+        assert set(live.apis) == {*POLICIES.apis, "catalogue"}
+
+
+async def test_an_api_published_again_replaces_the_live_one(
+    store: PublishedApiStore, instance: Callable[[str], PublishedApis]
+) -> None:
+    live = instance("one")
+    await store.put("catalogue", CATALOGUE, OPENAPI, at=AT)
+    await live.sync()
+    await store.put("catalogue", CATALOGUE.replace("/catalogue/v1", "/catalogue/v2"), OPENAPI, at=AT)
+    assert await live.sync()
+    assert live.find("/catalogue/v1/products") is None
+    assert live.find("/catalogue/v2/products") is not None
+
+
+async def test_no_text_is_fetched_while_no_version_changed(
+    store: CountingStore, instance: Callable[[str], PublishedApis]
+) -> None:
+    live = instance("one")
+    await store.put("catalogue", CATALOGUE, OPENAPI, at=AT)
+    await live.sync()
+    fetched = store.loads
+    assert not await live.sync()
+    assert store.loads == fetched
+
+
+async def test_a_stored_api_that_does_not_load_leaves_the_live_set_live(
+    store: PublishedApiStore, instance: Callable[[str], PublishedApis], caplog: pytest.LogCaptureFixture
+) -> None:
+    live = instance("one")
+    await store.put("catalogue", CATALOGUE, OPENAPI, at=AT)
+    await live.sync()
+    broken = CATALOGUE.replace("ReadProducts", "ReadProdcts")  # as if written past the publishing checks
+    await store.put("catalogue", broken, OPENAPI, at=AT)
+    with caplog.at_level(logging.ERROR, logger="walletgate.publishing"):
+        assert not await live.sync()
+    assert "unknown permission 'ReadProdcts'" in caplog.text
+    assert live.find("/catalogue/v1/products") is not None
