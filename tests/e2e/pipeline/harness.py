@@ -158,11 +158,20 @@ class Wallet:
         return jwt.encode(body, self._key, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": self.jwk})
 
     def get(
-        self, path: str, consent: Consent | None, *, token: str | None = None, proof: str | None = None, **headers: str
+        self,
+        path: str,
+        consent: Consent | None,
+        *,
+        token: str | None = None,
+        proof: str | None = None,
+        attended: bool = True,
+        **headers: str,
     ) -> httpx.Response:
+        """``attended``: the customer is present (``x-fapi-customer-ip-address``), so the call is not
+        held to the consent's daily quota."""
         token = token or self.token(consent)
         sent = {"Authorization": f"DPoP {token}", "DPoP": proof or self.proof("GET", path, token)}
-        sent |= {"x-fapi-customer-ip-address": "198.51.100.7"} | headers  # attended: not held to the daily quota
+        sent |= ({"x-fapi-customer-ip-address": "198.51.100.7"} if attended else {}) | headers
         return self.http.get(path, headers=sent)
 
 
