@@ -1,0 +1,64 @@
+"""Point the ``Links`` of the bank's answer at the gateway, and drop the links that point elsewhere.
+
+UK OB v4 responses carry ``Links`` (``Self``, and ``First``/``Prev``/``Next``/``Last`` on paged
+lists) as absolute URLs that the bank builds from its own address. Passed on as they are, they
+would tell the wallet the bank's internal address and send it around the gateway (where the bank
+refuses it anyway, lacking the gateway's assertion). So a link under the upstream base URL of the
+API is moved to the same path and query under the API's public base at the gateway, and the
+query string is kept exactly (``page``, ``fromBookingDateTime``, ...). A link anywhere else
+(another scheme, host or port, a path outside the upstream base, a relative or malformed URL) is
+removed rather than passed on: it would leak an address the wallet has no business knowing or
+send the wallet somewhere the gateway does not check.
+
+Only the top-level ``Links`` object of the OB envelope is touched, and only its string values.
+The ``Links`` in the answers of APIs that banks publish at the gateway are treated the same way.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import SplitResult, unquote, urlsplit
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_DOT_SEGMENTS = frozenset({".", ".."})
+
+
+def rewrite_links(body: object, *, upstream_base: str, public_base: str) -> None:
+    """Rewrite ``body["Links"]`` in place: each link under ``upstream_base`` moves under ``public_base``."""
+    links = body.get("Links") if isinstance(body, dict) else None
+    if not isinstance(links, dict) or not links:
+        return
+    upstream = urlsplit(upstream_base.rstrip("/"))
+    public = public_base.rstrip("/")
+    for name, url in list(links.items()):
+        if not isinstance(url, str):
+            continue
+        rest = _below(url, upstream)
+        if rest is None:
+            del links[name]
+        else:
+            links[name] = public + rest
+
+
+def _below(url: str, base: SplitResult) -> str | None:
+    """The path and query of ``url`` after ``base``'s path, or None when ``url`` is not under ``base``."""
+    try:
+        link = urlsplit(url)
+        same_origin = _origin(link) == _origin(base)
+    except ValueError:  # e.g. a port that is not a number
+        return None
+    if not same_origin or not _inside(link.path, base.path):
+        return None
+    rest = link.path[len(base.path) :]
+    return rest + "?" + link.query if link.query else rest
+
+
+def _origin(url: SplitResult) -> tuple[str, str | None, int | None]:
+    scheme = url.scheme.lower()
+    return scheme, url.hostname, url.port or _DEFAULT_PORTS.get(scheme)
+
+
+def _inside(path: str, base_path: str) -> bool:
+    """``path`` is ``base_path`` or below it, with no ``.``/``..`` segment that could climb out."""
+    if path != base_path and not path.startswith(base_path + "/"):
+        return False
+    return not any(unquote(segment) in _DOT_SEGMENTS for segment in path.split("/"))
