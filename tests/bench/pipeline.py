@@ -330,6 +330,11 @@ def _row(r: Result) -> str:
     )
 
 
+def _added(a: Result, b: Result) -> float:
+    """Median microseconds ``a`` takes over ``b``."""
+    return (a.percentile(0.5) - b.percentile(0.5)) * 1e6
+
+
 def _ratio(a: Result | None, b: Result | None) -> str:
     return f"{a.rate / b.rate:.2f}x" if a and b and b.rate else "n/a"
 
@@ -355,9 +360,11 @@ def main() -> int:
     print(f"full/passthrough ({CONNECTIONS} conns): {_ratio(full, passthrough)}   target >= 0.50x")
     print(f"full/direct      ({CONNECTIONS} conns): {_ratio(full, many.get('direct'))}")
     print(f"full/nginx       ({CONNECTIONS} conns): {_ratio(full, many.get('nginx'))}   target >= 0.12x")
-    added50 = (one["full"].percentile(0.5) - one["direct"].percentile(0.5)) * 1e6
+    added50 = _added(one["full"], one["direct"])
     added99 = (one["full"].percentile(0.99) - one["direct"].percentile(0.99)) * 1e6
     print(f"added latency over direct (1 conn): p50 {added50:.0f} us (target <= 300), p99 {added99:.0f} us (<= 600)")
+    hops = ", ".join(f"{mode} {_added(one[mode], one['direct']):.0f}" for mode in modes if mode != "direct")
+    print(f"  of which, p50 us over direct by mode: {hops} (the hop alone, then the pipeline's steps on top)")
     if full and passthrough:
         print(
             f"p99 full/passthrough ({CONNECTIONS} conns): {full.percentile(0.99) / passthrough.percentile(0.99):.2f}x"
