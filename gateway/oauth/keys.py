@@ -8,11 +8,13 @@ expired). The public JWKS lists every key that is not past its ``retire_after``.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from gateway.oauth import jws
 SIGNING_ALGORITHMS = ("PS256", "ES256", "EdDSA")
 # The gateway's own keys also sign ID tokens, which must be PS256 or ES256.
 GATEWAY_KEY_ALGORITHMS = ("PS256", "ES256")
+_log = logging.getLogger("walletgate.keys")
 _PUBLIC_MEMBERS = ("kty", "kid", "use", "alg", "crv", "x", "y", "n", "e")
 
 
@@ -74,68 +77,146 @@ def _load_private(jwk: Mapping[str, Any]) -> Any:
         raise KeyFileError(f"key {jwk.get('kid')!r}: not a usable private JWK ({exc})") from None
 
 
-class KeyRing:
-    """The signing keys of one gateway, read from a JWK set file."""
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """Everything a ring knows about its keys at one moment; replaced whole, never changed."""
 
-    def __init__(self, keys: Sequence[SigningKey], path: Path | None = None) -> None:
-        kids = [k.kid for k in keys]
-        if len(kids) != len(set(kids)):
-            raise KeyFileError("duplicate kid in the key set")
-        current = [k for k in keys if k.state == "current"]
-        if len(current) != 1:
-            raise KeyFileError(f"expected exactly one key with use_state 'current', found {len(current)}")
-        self.keys = tuple(keys)
-        self.path = path
-        self.current = current[0]
-        self._by_kid = {k.kid: k for k in keys}
-        self._public = {k.kid: k.private.public_key() for k in keys}
+    keys: tuple[SigningKey, ...]
+    current: SigningKey
+    by_kid: Mapping[str, SigningKey]
+    public: Mapping[str, Any]  # kid → cryptography public key
+    published: tuple[tuple[float | None, dict[str, Any]], ...]  # (retire_after, public JWK) per key
 
-    @classmethod
-    def from_jwks(cls, data: Mapping[str, Any], path: Path | None = None) -> KeyRing:
-        entries = data.get("keys")
-        if not isinstance(entries, list) or not entries:
-            raise KeyFileError(f"{path or 'key set'}: expected a JWK set with a non-empty 'keys' list")
-        keys = []
-        for jwk in entries:
-            if not isinstance(jwk, dict):
-                raise KeyFileError(f"{path or 'key set'}: every key must be a JSON object (a JWK)")
-            alg = jwk.get("alg")
-            if alg not in SIGNING_ALGORITHMS:
-                raise KeyFileError(
-                    f"{path or 'key set'}: key {jwk.get('kid')!r} has alg {alg!r}; expected one of {SIGNING_ALGORITHMS}"
-                )
-            if not jwk.get("kid"):
-                raise KeyFileError(f"{path or 'key set'}: every key needs a kid")
-            keys.append(
-                SigningKey(
-                    jwk["kid"], alg, jwk.get("use_state", "current"), jwk.get("retire_after"), _load_private(jwk), jwk
-                )
+
+@dataclass(frozen=True, slots=True)
+class KeyChange:
+    """What one reload did: the kids it added and dropped, and the current kid before and after."""
+
+    added: tuple[str, ...]
+    dropped: tuple[str, ...]
+    previous_current: str
+    current: str
+    dropped_live: tuple[str, ...]  # dropped kids whose tokens may still be live (the old current, unexpired retirees)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.dropped) or self.previous_current != self.current
+
+
+def _snapshot(keys: Sequence[SigningKey], path: Path | None, algorithms: Collection[str]) -> _Snapshot:
+    at = f"{path}: " if path else ""
+    kids = [k.kid for k in keys]
+    if len(kids) != len(set(kids)):
+        raise KeyFileError(f"{at}duplicate kid in the key set")
+    for key in keys:
+        if key.alg not in algorithms:
+            raise KeyFileError(
+                f"{at}key {key.kid!r} has alg {key.alg}; the gateway signs ID tokens with its keys, "
+                f"so they must be one of {', '.join(algorithms)}"
             )
-        return cls(keys, path)
+    current = [k for k in keys if k.state == "current"]
+    if len(current) != 1:
+        raise KeyFileError(f"{at}expected exactly one key with use_state 'current', found {len(current)}")
+    return _Snapshot(
+        keys=tuple(keys),
+        current=current[0],
+        by_kid={k.kid: k for k in keys},
+        public={k.kid: k.private.public_key() for k in keys},
+        published=tuple((k.retire_after, k.public_jwk) for k in keys),
+    )
+
+
+def _signing_keys(data: Mapping[str, Any], where: str) -> list[SigningKey]:
+    entries = data.get("keys")
+    if not isinstance(entries, list) or not entries:
+        raise KeyFileError(f"{where}: expected a JWK set with a non-empty 'keys' list")
+    keys = []
+    for jwk in entries:
+        if not isinstance(jwk, dict):
+            raise KeyFileError(f"{where}: every key must be a JSON object (a JWK)")
+        alg = jwk.get("alg")
+        if alg not in SIGNING_ALGORITHMS:
+            raise KeyFileError(f"{where}: key {jwk.get('kid')!r} has alg {alg!r}; expected one of {SIGNING_ALGORITHMS}")
+        if not jwk.get("kid"):
+            raise KeyFileError(f"{where}: every key needs a kid")
+        try:
+            private = _load_private(jwk)
+        except KeyFileError as exc:
+            raise KeyFileError(f"{where}: {exc}") from None
+        keys.append(SigningKey(jwk["kid"], alg, jwk.get("use_state", "current"), jwk.get("retire_after"), private, jwk))
+    return keys
+
+
+class KeyRing:
+    """The signing keys of one gateway, read from a JWK set file and read again by ``reload``.
+
+    All state sits in one frozen snapshot that ``reload`` replaces with a single assignment, so
+    every holder of the ring sees the old key set or the new one, never a mixture; ``sign`` and
+    ``verify`` read the snapshot once per call and take no lock.
+    """
+
+    def __init__(
+        self, keys: Sequence[SigningKey], path: Path | None = None, *, algorithms: Collection[str] = SIGNING_ALGORITHMS
+    ) -> None:
+        self.path = path
+        self.algorithms = tuple(algorithms)
+        self._snapshot = _snapshot(keys, path, self.algorithms)
 
     @classmethod
-    def load(cls, path: Path) -> KeyRing:
-        return cls.from_jwks(read_jwk_set(path, KeyFileError, "key file"), path)
+    def from_jwks(
+        cls, data: Mapping[str, Any], path: Path | None = None, *, algorithms: Collection[str] = SIGNING_ALGORITHMS
+    ) -> KeyRing:
+        return cls(_signing_keys(data, str(path or "key set")), path, algorithms=algorithms)
 
     @classmethod
-    def load_or_create(cls, path: Path, alg: str = "ES256") -> KeyRing:
+    def load(cls, path: Path, *, algorithms: Collection[str] = SIGNING_ALGORITHMS) -> KeyRing:
+        return cls.from_jwks(read_jwk_set(path, KeyFileError, "key file"), path, algorithms=algorithms)
+
+    @classmethod
+    def load_or_create(
+        cls, path: Path, alg: str = "ES256", *, algorithms: Collection[str] = SIGNING_ALGORITHMS
+    ) -> KeyRing:
         """Demo mode only: create a key file with one fresh key when none exists."""
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             write_private_file(path, {"keys": [generate_jwk(alg) | {"use_state": "current"}]})
-        return cls.load(path)
+        return cls.load(path, algorithms=algorithms)
+
+    @property
+    def keys(self) -> tuple[SigningKey, ...]:
+        return self._snapshot.keys
+
+    @property
+    def current(self) -> SigningKey:
+        return self._snapshot.current
+
+    def reload(self, content: bytes | None = None, now: float | None = None) -> KeyChange:
+        """Read the key file again (or parse ``content``, its bytes) and swap the new keys in whole.
+
+        Raises ``KeyFileError`` naming the file and the problem; the live keys then stay live.
+        """
+        if self.path is None:
+            raise KeyFileError("this key ring was not read from a file")
+        where = str(self.path)
+        data = read_jwk_set(self.path, KeyFileError, "key file") if content is None else _parse(content, where)
+        old, new = self._snapshot, _snapshot(_signing_keys(data, where), self.path, self.algorithms)
+        self._snapshot = new
+        return _change(old, new, time.time() if now is None else now)
 
     def jwks(self, now: float | None = None) -> dict[str, Any]:
         """The public JWK set: every key that may still verify a live token, and the next one."""
         now = time.time() if now is None else now
-        live = [k for k in self.keys if k.retire_after is None or k.retire_after > now]
-        return {"keys": [k.public_jwk for k in live]}
+        return {
+            "keys": [
+                jwk for retire_after, jwk in self._snapshot.published if retire_after is None or retire_after > now
+            ]
+        }
 
     def verification_key(self, kid: str | None) -> SigningKey | None:
-        return self._by_kid.get(kid) if kid else None
+        return self._snapshot.by_kid.get(kid) if kid else None
 
     def sign(self, claims: Mapping[str, Any], typ: str = "JWT", extra_headers: Mapping[str, Any] | None = None) -> str:
-        key = self.current
+        key = self._snapshot.current
         return jws.sign(claims, key.private, key.alg, {"kid": key.kid, "typ": typ, **(extra_headers or {})})
 
     def verify(
@@ -151,18 +232,21 @@ class KeyRing:
     ) -> dict[str, Any]:
         """Verify a JWT this gateway signed. Raises ``jwt.InvalidTokenError`` on any failure.
 
-        The token is parsed once (``gateway.oauth.jws``); this runs on every proxied call.
+        The token is parsed once (``gateway.oauth.jws``); this runs on every proxied call. The
+        snapshot is read once, so the key and its public half come from the same key set.
         """
         parsed = jws.parse(token)
         header = parsed.header
         if typ is not None and str(header.get("typ", "")).lower() != typ.lower():
             raise jwt.InvalidTokenError(f"expected typ {typ!r}")
-        key = self.verification_key(header.get("kid"))
+        snapshot = self._snapshot
+        kid = header.get("kid")
+        key = snapshot.by_kid.get(kid) if kid else None
         if key is None:
             raise jwt.InvalidTokenError("unknown kid")
         if header.get("alg") != key.alg:
             raise jwt.InvalidAlgorithmError("alg does not match the key")
-        jws.verify_signature(parsed, self._public[key.kid], (key.alg,))
+        jws.verify_signature(parsed, snapshot.public[key.kid], (key.alg,))
         claims = parsed.claims()
         jws.check_claims(
             claims,
@@ -173,6 +257,95 @@ class KeyRing:
             required=required,
         )
         return claims
+
+
+def _parse(content: bytes, where: str) -> dict[str, Any]:
+    try:
+        data = json.loads(content)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise KeyFileError(f"{where}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise KeyFileError(f"{where}: expected a JWK set with a non-empty 'keys' list")
+    return data
+
+
+def _change(old: _Snapshot, new: _Snapshot, now: float) -> KeyChange:
+    dropped = tuple(kid for kid in old.by_kid if kid not in new.by_kid)
+
+    def may_verify_live_tokens(key: SigningKey) -> bool:
+        return key.kid == old.current.kid or (key.retire_after is not None and key.retire_after > now)
+
+    return KeyChange(
+        added=tuple(kid for kid in new.by_kid if kid not in old.by_kid),
+        dropped=dropped,
+        previous_current=old.current.kid,
+        current=new.current.kid,
+        dropped_live=tuple(kid for kid in dropped if may_verify_live_tokens(old.by_kid[kid])),
+    )
+
+
+class KeyFileWatch:
+    """Notice that a ring's key file changed and reload the ring, logging what happened in one line.
+
+    ``check`` compares the file's mtime, size and inode with the last look and, when they
+    differ, the SHA-256 of its bytes; only new bytes are parsed. A file that is refused (or
+    cannot be read) is logged once, not on every look, and the live keys stay live.
+    """
+
+    def __init__(self, ring: KeyRing) -> None:
+        if ring.path is None:
+            raise ValueError("only a ring read from a file can be watched")
+        self.ring = ring
+        self.path = ring.path
+        self._seen: object = None
+        self._digest = b""  # unknown at first: the first look reloads (a no-op when nothing changed)
+
+    def check(self) -> KeyChange | None:
+        """Reload the ring if the file holds new bytes; the change, or ``None`` when nothing was swapped."""
+        try:
+            stat = os.stat(self.path)
+            seen: object = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+            if seen == self._seen:
+                return None
+            content = self.path.read_bytes()
+        except OSError as exc:
+            self._refuse(("unreadable", str(exc)), f"{self.path}: cannot read the key file ({exc.strerror})")
+            return None
+        self._seen = seen
+        digest = hashlib.sha256(content).digest()
+        if digest == self._digest:
+            return None
+        self._digest = digest
+        try:
+            change = self.ring.reload(content)
+        except KeyFileError as exc:
+            _log.error("signing keys not reloaded, the live keys stay: %s", exc)
+            return None
+        _log_change(self.path, change)
+        return change
+
+    def _refuse(self, seen: object, message: str) -> None:
+        if seen != self._seen:
+            _log.error("signing keys not reloaded, the live keys stay: %s", message)
+        self._seen, self._digest = seen, b""
+
+
+def _log_change(path: Path, change: KeyChange) -> None:
+    if change.dropped_live:
+        _log.warning(
+            "%s: dropped key(s) %s that may still verify live tokens; those tokens now fail verification",
+            path,
+            ", ".join(change.dropped_live),
+        )
+    if change.changed:
+        _log.info(
+            "signing keys reloaded from %s: current %s (was %s), added [%s], dropped [%s]",
+            path,
+            change.current,
+            change.previous_current,
+            ", ".join(change.added),
+            ", ".join(change.dropped),
+        )
 
 
 def read_jwk_set(path: Path, error: type[Exception], what: str) -> dict[str, Any]:
