@@ -32,6 +32,7 @@ ALLOWED_ALGORITHMS = frozenset({"ES256", "PS256", "EdDSA"})
 MAX_LIFETIME = 60
 LEEWAY = 5
 JWKS_REFETCH_INTERVAL = 30.0
+JWKS_DEFAULT_MAX_AGE = 300.0
 
 Clock = Callable[[], float]
 
@@ -91,41 +92,66 @@ class FileKeys:
 
 
 class UrlKeys:
-    """The gateway's JWKS fetched over HTTP and cached.
+    """The gateway's JWKS fetched over HTTP and cached, following the gateway's key rotation.
 
-    An unknown kid fetches the set again, at most once every 30 s after a successful fetch (so
-    a stream of forged kids cannot turn the bank into a load generator against the gateway),
-    and after one second when the last fetch failed (the gateway may just be starting).
+    The set is fetched again once it is older than the ``max-age`` the gateway sent (default
+    five minutes), so a key the gateway dropped stops being trusted and a ``next`` key is known
+    before it signs. An unknown kid fetches the set at once, unless the last fetch already
+    failed to find a kid: then not for 30 s, so a stream of forged kids cannot turn the bank
+    into a load generator against the gateway. After a failed fetch it tries again after one
+    second (the gateway may just be starting) and keeps the keys it had.
     """
 
     def __init__(
-        self, url: str, clock: Clock = time.monotonic, interval: float = JWKS_REFETCH_INTERVAL, retry: float = 1.0
+        self,
+        url: str,
+        clock: Clock = time.monotonic,
+        interval: float = JWKS_REFETCH_INTERVAL,
+        retry: float = 1.0,
+        max_age: float = JWKS_DEFAULT_MAX_AGE,
     ) -> None:
         self.url = url
         self._clock = clock
         self._interval = interval
         self._retry = retry
+        self._default_max_age = max_age
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._next_fetch = float("-inf")
+        self._next_fetch = float("-inf")  # the earliest fetch for an unknown kid
+        self._stale_at = float("-inf")  # when the cached set is fetched again, known kid or not
         self._lock = asyncio.Lock()
 
     async def key(self, kid: str) -> jwt.PyJWK | None:
-        if kid not in self._keys:
+        if kid not in self._keys or self._clock() >= self._stale_at:
             async with self._lock:
-                if kid not in self._keys and self._clock() >= self._next_fetch:
-                    await self._fetch()
+                now = self._clock()
+                if now >= self._stale_at or (kid not in self._keys and now >= self._next_fetch):
+                    await self._fetch(kid)
         return self._keys.get(kid)
 
-    async def _fetch(self) -> None:
+    async def _fetch(self, wanted: str) -> None:
         timeout = aiohttp.ClientTimeout(total=5)
         try:
             async with aiohttp.ClientSession(timeout=timeout) as session, session.get(self.url) as resp:
                 resp.raise_for_status()
                 self._keys = _parse_jwks(await resp.json(content_type=None), self.url)
+                max_age = _max_age(resp.headers.get("Cache-Control"), self._default_max_age, self._retry)
         except (aiohttp.ClientError, TimeoutError, ValueError):
-            self._next_fetch = self._clock() + self._retry  # keep the keys we had
+            now = self._clock()
+            self._next_fetch = now + self._retry
+            self._stale_at = now + (self._interval if self._keys else self._retry)  # keep the keys we had
             return
-        self._next_fetch = self._clock() + self._interval
+        now = self._clock()
+        self._stale_at = now + max_age
+        self._next_fetch = now + (self._retry if wanted in self._keys else self._interval)
+
+
+def _max_age(cache_control: str | None, default: float, floor: float) -> float:
+    """The ``max-age`` of a ``Cache-Control`` header, at least ``floor``; ``default`` without one."""
+    for directive in (cache_control or "").split(","):
+        name, _, value = directive.strip().partition("=")
+        if name.lower() == "max-age" and value.strip('"').isdigit():
+            return max(float(value.strip('"')), floor)
+    return default
 
 
 class ReplayCache:

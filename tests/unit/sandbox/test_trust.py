@@ -213,34 +213,72 @@ def test_bank_lists_only_the_accounts_the_assertion_names(client: TestClient, ke
     assert [a["AccountId"] for a in body["Data"]["Account"]] == ["acc-alice-card"]
 
 
-async def test_url_keys_refetch_an_unknown_kid_at_most_every_30_seconds(port: int) -> None:
+class _JwksServer:
+    """A JWKS endpoint on a loopback port whose key set (and Cache-Control) the test changes."""
+
+    def __init__(self, port: int, *rings: KeyRing, cache_control: str | None = None) -> None:
+        self.url = f"http://127.0.0.1:{port}/jwks"
+        self.port, self.rings, self.cache_control, self.fetches = port, list(rings), cache_control, 0
+        self._runner: web.AppRunner | None = None
+
+    async def _jwks(self, _: web.Request) -> web.Response:
+        self.fetches += 1
+        headers = {"Cache-Control": self.cache_control} if self.cache_control else None
+        return web.json_response({"keys": [k for r in self.rings for k in r.jwks()["keys"]]}, headers=headers)
+
+    async def __aenter__(self) -> _JwksServer:
+        app = web.Application()
+        app.router.add_get("/jwks", self._jwks)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+
+async def test_url_keys_refetch_for_unknown_kids_at_most_every_30_seconds(port: int) -> None:
     keys = new_keyring()
-    fetches = []
-
-    async def jwks(request: web.Request) -> web.Response:
-        fetches.append(request.path)
-        return web.json_response(keys.jwks())
-
-    app = web.Application()
-    app.router.add_get("/jwks", jwks)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    try:
+    async with _JwksServer(port, keys) as server:
         now = [1000.0]
-        source = UrlKeys(f"http://127.0.0.1:{port}/jwks", clock=lambda: now[0])
-        assert await source.key(keys.current.kid) is not None
+        source = UrlKeys(server.url, clock=lambda: now[0])
         assert await source.key("unknown") is None
         now[0] += 29
         assert await source.key("unknown") is None
         assert await source.key(keys.current.kid) is not None
-        assert len(fetches) == 1
+        assert server.fetches == 1
         now[0] += 2
         assert await source.key("unknown") is None
-        assert len(fetches) == 2
-    finally:
-        await runner.cleanup()
+        assert server.fetches == 2
+
+
+async def test_url_keys_fetch_a_rotated_in_kid_a_second_after_a_fetch_that_found_its_kid(port: int) -> None:
+    old, new = new_keyring(), new_keyring()
+    async with _JwksServer(port, old) as server:
+        now = [1000.0]
+        source = UrlKeys(server.url, clock=lambda: now[0])
+        assert await source.key(old.current.kid) is not None
+        server.rings.append(new)
+        now[0] += 1
+        assert await source.key(new.current.kid) is not None
+
+
+async def test_url_keys_stop_trusting_a_dropped_key_once_the_cached_set_is_older_than_its_max_age(
+    port: int,
+) -> None:
+    old, new = new_keyring(), new_keyring()
+    async with _JwksServer(port, old, cache_control="public, max-age=60") as server:
+        now = [1000.0]
+        source = UrlKeys(server.url, clock=lambda: now[0])
+        assert await source.key(old.current.kid) is not None
+        server.rings = [new]
+        now[0] += 59
+        assert await source.key(old.current.kid) is not None
+        now[0] += 1
+        assert await source.key(old.current.kid) is None
+        assert server.fetches == 2
 
 
 async def test_url_keys_retry_soon_after_a_failed_fetch(port: int) -> None:
