@@ -190,16 +190,20 @@ class KeyRing:
     def current(self) -> SigningKey:
         return self._snapshot.current
 
-    def reload(self, content: bytes | None = None, now: float | None = None) -> KeyChange:
+    def reload(
+        self, content: bytes | None = None, now: float | None = None, *, algorithms: Collection[str] | None = None
+    ) -> KeyChange:
         """Read the key file again (or parse ``content``, its bytes) and swap the new keys in whole.
 
+        ``algorithms`` narrows what the new file may hold (default: what the ring was built with).
         Raises ``KeyFileError`` naming the file and the problem; the live keys then stay live.
         """
         if self.path is None:
             raise KeyFileError("this key ring was not read from a file")
         where = str(self.path)
         data = read_jwk_set(self.path, KeyFileError, "key file") if content is None else _parse(content, where)
-        old, new = self._snapshot, _snapshot(_signing_keys(data, where), self.path, self.algorithms)
+        allowed = self.algorithms if algorithms is None else tuple(algorithms)
+        old, new = self._snapshot, _snapshot(_signing_keys(data, where), self.path, allowed)
         self._snapshot = new
         return _change(old, new, time.time() if now is None else now)
 
@@ -290,13 +294,15 @@ class KeyFileWatch:
     ``check`` compares the file's mtime, size and inode with the last look and, when they
     differ, the SHA-256 of its bytes; only new bytes are parsed. A file that is refused (or
     cannot be read) is logged once, not on every look, and the live keys stay live.
+    ``algorithms`` is what a new file may hold (default: what the ring was built with).
     """
 
-    def __init__(self, ring: KeyRing) -> None:
+    def __init__(self, ring: KeyRing, *, algorithms: Collection[str] | None = None) -> None:
         if ring.path is None:
             raise ValueError("only a ring read from a file can be watched")
         self.ring = ring
         self.path = ring.path
+        self.algorithms = algorithms
         self._seen: object = None
         self._digest = b""  # unknown at first: the first look reloads (a no-op when nothing changed)
 
@@ -317,7 +323,7 @@ class KeyFileWatch:
             return None
         self._digest = digest
         try:
-            change = self.ring.reload(content)
+            change = self.ring.reload(content, algorithms=self.algorithms)
         except KeyFileError as exc:
             _log.error("signing keys not reloaded, the live keys stay: %s", exc)
             return None

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute
 from gateway.oauth import authorize, discovery, grants, introspection, par
 from gateway.oauth.consent_events import ConsentTokenRevoker
 from gateway.oauth.consents import ConsentPort
-from gateway.oauth.keys import KeyFileWatch
+from gateway.oauth.keys import GATEWAY_KEY_ALGORITHMS, KeyFileWatch
 from gateway.oauth.replay import MemoryReplayCache, RedisReplayCache
 from gateway.oauth.revocation import RevocationList
 from gateway.oauth.server import SessionUser, build_authorization_server
@@ -48,7 +48,7 @@ async def start_oauth(
     await services.revocation.start()
     tasks = [asyncio.create_task(_sweep_forever(services), name="oauth-sweeper")]
     if services.keys.path is not None:
-        watch = KeyFileWatch(services.keys)
+        watch = KeyFileWatch(services.keys, algorithms=GATEWAY_KEY_ALGORITHMS)  # the rule load_keys applies
         tasks.append(asyncio.create_task(_watch_key_file(watch, KEY_FILE_CHECK_EVERY), name="key-file-watch"))
 
     async def stop() -> None:

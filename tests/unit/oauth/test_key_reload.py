@@ -175,3 +175,13 @@ def test_watch_warns_when_a_reload_drops_the_key_that_was_signing(
         watch.check()
     assert ring.current.kid == "k2"
     assert "dropped key(s) k1 that may still verify live tokens" in caplog.text
+
+
+def test_watch_refuses_a_key_outside_the_algorithms_it_is_given(tmp_path: Path) -> None:
+    path = tmp_path / "signing.jwks.json"
+    write_private_file(path, {"keys": [generate_jwk("ES256", kid="k1") | {"use_state": "current"}]})
+    ring = KeyRing.load(path)  # built without the gateway's rule, as gateway/app.py builds it today
+    watch = KeyFileWatch(ring, algorithms=GATEWAY_KEY_ALGORITHMS)
+    write_private_file(path, {"keys": [generate_jwk("EdDSA", kid="ed") | {"use_state": "current"}]})
+    assert watch.check() is None
+    assert ring.current.kid == "k1"
