@@ -7,8 +7,9 @@ Rotation is two steps, so verifiers see a key before anything is signed with it:
    key with ``retire_after`` = now + the longest token lifetime (``access_token_ttl``) + clock
    skew, so it stays in JWKS until every token it signed has expired.
 
-Every rotate also drops retired keys whose ``retire_after`` has passed. Running gateways read
-the key file at start-up: restart (or roll) them after each step.
+Every rotate also drops retired keys whose ``retire_after`` has passed. Running gateways
+reread the key file within about a second of a change, without a restart; between the steps,
+wait until every replica and every verifier caching the JWKS has the next key.
 """
 
 from __future__ import annotations
