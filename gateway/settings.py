@@ -28,6 +28,7 @@ Mode = Literal["demo", "production"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 LimiterFailure = Literal["open", "closed"]
 LogFormat = Literal["auto", "json", "text"]
+ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _PACKAGE_POLICIES = Path(__file__).resolve().parent.parent / "policies"
 
@@ -119,8 +120,11 @@ class Settings:
     dpop_nonce_required: bool = _f(
         False, "require server-issued DPoP nonces (RFC 9449 §8) at /par and /token; wallets retry on use_dpop_nonce"
     )
-    trusted_proxies: tuple[str, ...] = _f(
-        ("127.0.0.1", "::1"), "comma-separated addresses whose client-certificate header is trusted", ip_list=True
+    trusted_proxies: tuple[ProxyNetwork, ...] = _f(
+        (ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("::1")),
+        "comma-separated addresses or CIDR networks (IPv4, IPv6) of the reverse proxies in front of the gateway; "
+        "only they may send X-Forwarded-For and the client-certificate header",
+        ip_networks=True,
     )
     client_cert_header: str = _f(
         "x-ssl-client-cert", "header in which the TLS terminator forwards the PEM client certificate (URL-encoded)"
@@ -180,11 +184,18 @@ def describe() -> list[tuple[str, str, str]]:
     rows = []
     for f in dataclasses.fields(Settings):
         default = f.default
-        shown = ",".join(default) if isinstance(default, tuple) else ("" if default is None else str(default))
+        shown = ",".join(map(_shown_item, default)) if isinstance(default, tuple) else _shown_item(default)
         if f.name == "policies_dir":
             shown = "(the shipped policies)"
         rows.append((env_name(f.name), shown, f.metadata["help"]))
     return rows
+
+
+def _shown_item(value: object) -> str:
+    """A default as it would be written in the environment: a single-address network as the address."""
+    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network) and value.num_addresses == 1:
+        return str(value.network_address)
+    return "" if value is None else str(value)
 
 
 def load_settings(
@@ -290,17 +301,11 @@ def _cast(kind: Any, value: Any, checks: Mapping[str, Any]) -> Any:
         return path
     if kind is Secret:
         return Secret(str(value))
-    if kind == tuple[str, ...]:
+    if kind == tuple[str, ...] or checks.get("ip_networks"):
         if not isinstance(value, str | list | tuple) or not all(isinstance(v, str) for v in value):
             raise ValueError("expected a comma-separated string or a list of strings")
         items = tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else tuple(value)
-        if checks.get("ip_list"):
-            for item in items:
-                try:
-                    ipaddress.ip_address(item)
-                except ValueError:
-                    raise ValueError(f"expected comma-separated IP addresses; {item!r} is not one") from None
-        return items
+        return tuple(_ip_network(item) for item in items) if checks.get("ip_networks") else items
     if origin_args and all(isinstance(a, str) for a in origin_args):  # a Literal
         if value not in origin_args:
             raise ValueError(f"expected one of {', '.join(origin_args)}")
@@ -315,6 +320,17 @@ def _cast(kind: Any, value: Any, checks: Mapping[str, Any]) -> Any:
     if checks.get("redis"):
         _check_url(text, ("redis", "rediss", "unix"))
     return text
+
+
+def _ip_network(item: str) -> ProxyNetwork:
+    """``10.0.0.5`` (one address) or ``10.0.0.0/8`` (a network); host bits after the prefix are ignored."""
+    try:
+        return ipaddress.ip_network(item.strip(), strict=False)
+    except ValueError:
+        raise ValueError(
+            f"expected comma-separated IP addresses or CIDR networks (such as 10.0.0.0/8 or fd00::/8); "
+            f"{item!r} is not one"
+        ) from None
 
 
 def _cast_bool(value: Any) -> bool:

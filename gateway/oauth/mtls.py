@@ -2,15 +2,14 @@
 
 TLS ends at a reverse proxy, which forwards the client's certificate as URL-encoded PEM in
 ``settings.client_cert_header``. Anyone can send that header, so it is believed only when the
-TCP peer is one of ``settings.trusted_proxies``; from anywhere else it is ignored as if absent.
+TCP peer (never an X-Forwarded-For address) is one of ``settings.trusted_proxies``; from anywhere
+else it is ignored as if absent. See ``gateway.client_address`` for the one rule on proxies.
 """
 
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
-import ipaddress
 import re
 from collections.abc import Mapping
 from urllib.parse import unquote
@@ -18,6 +17,7 @@ from urllib.parse import unquote
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from gateway.client_address import peer_is_trusted
 from gateway.errors import OAuthError
 from gateway.settings import Settings
 
@@ -30,24 +30,6 @@ class InvalidClientCertificateError(OAuthError):
     status, oauth_error, message = 401, "invalid_client", "The client certificate is invalid."
 
 
-@functools.lru_cache(maxsize=8)
-def _addresses(proxies: tuple[str, ...]) -> frozenset[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    """The trusted proxies parsed once (settings are frozen, so this is computed once per process)."""
-    return frozenset(ipaddress.ip_address(p) for p in proxies)
-
-
-def _trusted(peer_ip: str | None, proxies: tuple[str, ...]) -> bool:
-    if not peer_ip:
-        return False
-    if peer_ip in proxies:  # the usual case: the address is written the same way
-        return True
-    try:
-        peer = ipaddress.ip_address(peer_ip)
-    except ValueError:
-        return False
-    return peer in _addresses(proxies)
-
-
 def client_certificate(headers: Mapping[str, str], peer_ip: str | None, settings: Settings) -> x509.Certificate | None:
     """The certificate forwarded by a trusted proxy, or ``None`` when there is none to trust.
 
@@ -55,7 +37,7 @@ def client_certificate(headers: Mapping[str, str], peer_ip: str | None, settings
     not one PEM certificate.
     """
     raw = headers.get(settings.client_cert_header)
-    if not raw or not _trusted(peer_ip, settings.trusted_proxies):
+    if not raw or not peer_is_trusted(peer_ip, settings):
         return None
     if len(raw) > _MAX_PEM_CHARS:
         raise InvalidClientCertificateError(f"header {settings.client_cert_header} is too large")

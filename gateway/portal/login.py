@@ -8,7 +8,6 @@ expired forms are explained on the page, never as a bare error.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode, urlsplit
@@ -17,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.client_address import request_client_address
 from gateway.oauth.login_delegation import start_delegated_login
 from gateway.oauth.users import InvalidCredentialsError, LoginThrottledError, LoginUnavailableError
 from gateway.portal.csrf import CsrfError, check_csrf, csrf_token
@@ -41,19 +41,6 @@ def safe_next(value: object, default: str = DEFAULT_NEXT) -> str:
     if parts.scheme or parts.netloc:
         return default
     return value
-
-
-def client_ip(request: Request, services: Services) -> str | None:
-    """The browser's address: the TCP peer, or the last X-Forwarded-For hop when the peer is our proxy."""
-    peer = request.client.host if request.client else None
-    forwarded = request.headers.get("x-forwarded-for")
-    if peer and forwarded and peer in services.settings.trusted_proxies:
-        last = forwarded.split(",")[-1].strip()
-        try:
-            return str(ipaddress.ip_address(last))
-        except ValueError:
-            return peer
-    return peer
 
 
 def _services(request: Request) -> Services:
@@ -118,7 +105,8 @@ async def login_submit(request: Request) -> Response:
         return _error_page(request, 403, lang, "retry_title", "form_expired", next_path)
     username = fields.get("username", "")[:200]
     try:
-        user_id = await services.users.authenticate(username, fields.get("password", ""), client_ip(request, services))
+        address = request_client_address(request, services.settings)  # the browser's, not our proxy's
+        user_id = await services.users.authenticate(username, fields.get("password", ""), address)
     except InvalidCredentialsError:
         error = text(lang, "wrong_credentials")
         return await _form(request, next_path, lang, username=username, error=error, status=401)

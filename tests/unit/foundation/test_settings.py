@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
 
-from gateway.settings import Secret, SettingsError, load_settings
+from gateway.settings import Secret, SettingsError, describe, load_settings
 
 
 def _problems(environ: dict[str, str], **kwargs: object) -> list[str]:
@@ -37,7 +38,7 @@ def test_environment_values_are_cast_to_their_types() -> None:
     )
     assert settings.port == 9001
     assert settings.consent_cache_ttl == 0.5
-    assert settings.trusted_proxies == ("10.0.0.1", "::1")
+    assert settings.trusted_proxies == (ip_network("10.0.0.1"), ip_network("::1"))
 
 
 def test_port_out_of_range_is_refused_naming_the_setting_and_range() -> None:
@@ -90,9 +91,34 @@ def test_redis_url_with_wrong_scheme_is_refused() -> None:
 
 def test_bad_ip_in_trusted_proxies_is_refused() -> None:
     assert _problems({"WALLETGATE_TRUSTED_PROXIES": "127.0.0.1,proxy.local"}) == [
-        "WALLETGATE_TRUSTED_PROXIES='127.0.0.1,proxy.local': expected comma-separated IP addresses; "
-        "'proxy.local' is not one"
+        "WALLETGATE_TRUSTED_PROXIES='127.0.0.1,proxy.local': expected comma-separated IP addresses or CIDR "
+        "networks (such as 10.0.0.0/8 or fd00::/8); 'proxy.local' is not one"
     ]
+
+
+def test_a_trusted_proxy_network_with_a_bad_prefix_is_refused() -> None:
+    [problem] = _problems({"WALLETGATE_TRUSTED_PROXIES": "10.0.0.0/33"})
+    assert problem.startswith("WALLETGATE_TRUSTED_PROXIES='10.0.0.0/33': expected comma-separated IP addresses")
+    assert problem.endswith("'10.0.0.0/33' is not one")
+
+
+def test_trusted_proxies_default_to_the_loopback_addresses() -> None:
+    assert load_settings(environ={}).trusted_proxies == (ip_network("127.0.0.1"), ip_network("::1"))
+
+
+def test_trusted_proxies_accept_single_addresses_and_cidr_networks() -> None:
+    settings = load_settings(environ={"WALLETGATE_TRUSTED_PROXIES": "192.0.2.7,10.244.0.0/16"})
+    assert settings.trusted_proxies == (ip_network("192.0.2.7/32"), ip_network("10.244.0.0/16"))
+
+
+def test_trusted_proxies_accept_ipv6_addresses_and_networks() -> None:
+    settings = load_settings(environ={"WALLETGATE_TRUSTED_PROXIES": "2001:db8::1, fd00::/8"})
+    assert settings.trusted_proxies == (ip_network("2001:db8::1/128"), ip_network("fd00::/8"))
+
+
+def test_a_trusted_proxy_network_with_host_bits_set_means_its_whole_network() -> None:
+    settings = load_settings(environ={"WALLETGATE_TRUSTED_PROXIES": "10.244.3.9/16"})
+    assert settings.trusted_proxies == (ip_network("10.244.0.0/16"),)
 
 
 def test_trusted_proxies_in_a_settings_file_must_be_strings(tmp_path: Path) -> None:
@@ -102,7 +128,7 @@ def test_trusted_proxies_in_a_settings_file_must_be_strings(tmp_path: Path) -> N
         f"{file}: trusted_proxies=[1, '::1']: expected a comma-separated string or a list of strings"
     ]
     file.write_text("trusted_proxies = ['10.0.0.1', '::1']\n", encoding="utf-8")
-    assert load_settings(environ={}, file=file).trusted_proxies == ("10.0.0.1", "::1")
+    assert load_settings(environ={}, file=file).trusted_proxies == (ip_network("10.0.0.1"), ip_network("::1"))
 
 
 def test_a_switch_that_is_not_true_or_false_is_refused() -> None:
@@ -169,3 +195,8 @@ def test_cli_reports_a_bad_setting_in_one_line_without_traceback() -> None:
     assert result.returncode == 2
     assert result.stderr.strip() == "walletgate: setting WALLETGATE_PORT='99999': expected a value from 1 to 65535"
     assert "Traceback" not in result.stderr
+
+
+def test_the_settings_list_shows_the_default_trusted_proxies_as_addresses() -> None:
+    [default] = [default for name, default, _ in describe() if name == "WALLETGATE_TRUSTED_PROXIES"]
+    assert default == "127.0.0.1,::1"

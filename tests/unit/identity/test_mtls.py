@@ -25,6 +25,17 @@ def test_client_certificate_from_an_untrusted_peer_is_ignored(settings_factory):
     assert client_certificate(header, "not-an-ip", settings) is None
 
 
+def test_client_certificate_is_read_from_a_proxy_inside_a_trusted_network(settings_factory):
+    settings = settings_factory(trusted_proxies="10.244.0.0/16")
+    cert = make_certificate()
+    assert client_certificate({"x-ssl-client-cert": forwarded(cert)}, "10.244.7.1", settings) == cert
+
+
+def test_client_certificate_from_a_peer_outside_the_trusted_network_is_ignored(settings_factory):
+    settings = settings_factory(trusted_proxies="10.244.0.0/16")
+    assert client_certificate({"x-ssl-client-cert": forwarded(make_certificate())}, "10.245.0.1", settings) is None
+
+
 def test_client_certificate_absent_gives_none(settings_factory):
     assert client_certificate({}, "127.0.0.1", settings_factory()) is None
 
