@@ -1,4 +1,11 @@
-"""``walletgate serve``: run the gateway under uvicorn."""
+"""``walletgate serve``: run the gateway under uvicorn.
+
+Uvicorn's own proxy-header handling is off (``proxy_headers=False``): it would replace the TCP
+peer in ``scope["client"]`` with an X-Forwarded-For address, judged by its own exact-address list
+(``forwarded_allow_ips``, 127.0.0.1 by default). The gateway needs the real peer to decide whether
+to believe the client-certificate header, and reads X-Forwarded-For itself, once, by
+``settings.trusted_proxies`` (``gateway.client_address``).
+"""
 
 from __future__ import annotations
 
@@ -34,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level,
-        proxy_headers=False,
+        proxy_headers=False,  # gateway.client_address reads X-Forwarded-For; the peer must stay the peer
         access_log=False,
     )
     return 0

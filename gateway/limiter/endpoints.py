@@ -17,6 +17,9 @@ async def limit_endpoint(
 ) -> dict[str, str]:
     """Count a call to ``endpoint`` ("token", "par" or "register"); the ``RateLimit-*`` headers to send.
 
+    ``source_ip`` is the caller's address as ``gateway.client_address`` tells it: the wallet's,
+    not the reverse proxy's, so wallets behind one proxy do not share one per-address bucket.
+
     Raises ``TooManyRequestsError`` (429, with the headers and ``Retry-After``) when a limit
     refuses, and ``ServiceUnavailableError`` (503) when Redis is lost and the endpoints fail closed.
     """

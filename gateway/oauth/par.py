@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from consent.model import ConsentStatus
+from gateway.client_address import request_client_address
 from gateway.limiter.endpoints import limit_endpoint
 from gateway.oauth.binding import endpoint_proof
 from gateway.oauth.client_auth import authenticate_client
@@ -106,7 +107,8 @@ async def par(request: Request) -> Response:
     services, server = oauth_server(request)
     form = await read_form(request)
     now = services.clock()
-    await limit_endpoint(services, "par", None, peer_ip(request))  # before any signature work
+    source = request_client_address(request, services.settings)  # the wallet's, not our proxy's
+    await limit_endpoint(services, "par", None, source)  # before any signature work
     authenticated = await authenticate_client(
         form, request.headers, peer_ip(request), clients=server.clients, settings=services.settings,
         replay=server.replay, now=now,

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.client_address import request_client_address
 from gateway.clock import utc
 from gateway.errors import OAuthError
 from gateway.limiter.endpoints import limit_endpoint
@@ -108,7 +109,7 @@ async def register(request: Request) -> Response:
     """RFC 7591 §3.1: register a wallet that presents a software statement."""
     services = _services(request)
     # A new wallet has no client_id yet: registration is limited per source address.
-    limits = await limit_endpoint(services, "register", None, request.client.host if request.client else None)
+    limits = await limit_endpoint(services, "register", None, request_client_address(request, services.settings))
     doc = await _json_body(request)
     statement = doc.get("software_statement")
     metadata = _apply_statement(doc, services)
