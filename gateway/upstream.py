@@ -7,6 +7,10 @@ closed). Each upstream has a circuit breaker: after
 ``failure_threshold`` consecutive failures it opens, and calls are refused at once with 503
 and ``Retry-After`` until ``open_seconds`` have passed; then one trial call decides. Failures
 become ``UpstreamError`` (502) with a message that says nothing of the upstream's internals.
+
+A body is read whole (at most ``max_body_bytes``) unless the caller's ``stream`` test accepts the
+answer when its headers arrive: then it is handed over as an ``UpstreamStream`` to relay chunk by
+chunk as the bank sends them (a statement file, say), with no size cap and no copy held.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -32,11 +36,39 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _RETRYABLE = (aiohttp.ClientConnectorError,)
 
 
+class UpstreamStream:
+    """An answer whose body is relayed as it arrives; ``close`` (idempotent) gives its connection back
+    when the body was read to the end, and drops it otherwise."""
+
+    __slots__ = ("_response", "finished")
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+        self.finished = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        async for chunk in self._response.content.iter_any():
+            yield chunk
+
+    async def close(self) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        if not self._response.content.at_eof():
+            self._response.close()
+        self._response.release()
+        await self._response.wait_for_close()
+
+
 @dataclass(frozen=True, slots=True)
 class UpstreamResponse:
     status: int
     headers: Mapping[str, str]
     body: bytes
+    stream: UpstreamStream | None = None  # set instead of ``body`` when the caller's ``stream`` test accepted it
+
+
+StreamTest = Callable[[int, Mapping[str, str]], bool]  # (status, headers) → relay the body as it arrives
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +165,12 @@ class UpstreamClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
+        stream: StreamTest | None = None,
     ) -> UpstreamResponse:
-        """One call to ``upstream`` (the breaker's key, e.g. its base URL). 5xx → ``UpstreamError``."""
+        """One call to ``upstream`` (the breaker's key, e.g. its base URL). 5xx → ``UpstreamError``.
+
+        A 2xx or 3xx answer that ``stream`` accepts comes back with ``stream`` set; the caller must close it.
+        """
         if self._session is None:
             raise ServiceUnavailableError("The gateway is starting or stopping; retry later.")
         breaker = self.breaker(upstream)
@@ -146,7 +182,7 @@ class UpstreamClient:
         attempts = 1 + (self.options.retries if method in IDEMPOTENT else 0)
         for attempt in range(attempts):
             try:
-                response = await self._once(method, url, params, headers, body)
+                response = await self._once(method, url, params, headers, body, stream)
             except _RETRYABLE as exc:
                 if attempt + 1 < attempts:
                     await asyncio.sleep(0.01 * (attempt + 1))
@@ -184,11 +220,18 @@ class UpstreamClient:
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
         body: bytes | None,
+        stream: StreamTest | None = None,
     ) -> UpstreamResponse:
         session = self._session
         if session is None:
             raise aiohttp.ClientConnectionError("session closed")
-        async with session.request(method, url, params=params, headers=headers, data=body) as response:
+        context = session.request(method, url, params=params, headers=headers, data=body)
+        response = await context.__aenter__()
+        handed_over = False
+        try:
+            if stream is not None and response.status < 400 and stream(response.status, response.headers):
+                handed_over = True
+                return UpstreamResponse(response.status, response.headers, b"", UpstreamStream(response))
             if response.content_length is not None and response.content_length > self.options.max_body_bytes:
                 raise aiohttp.ClientPayloadError("response body too large")
             chunks, size = [], 0
@@ -198,3 +241,6 @@ class UpstreamClient:
                     raise aiohttp.ClientPayloadError("response body too large")
                 chunks.append(chunk)
             return UpstreamResponse(response.status, response.headers, b"".join(chunks))
+        finally:
+            if not handed_over:
+                await context.__aexit__(None, None, None)

@@ -146,11 +146,18 @@ class SpecOperation:
     body_required: bool
     responses: Mapping[int, Validator | None]  # status → body validator (None: no JSON body documented)
     default_response: Validator | None = None
+    response_media: Mapping[int, frozenset[str]] = field(default_factory=dict)  # status → documented media types
+    default_media: frozenset[str] = frozenset()
 
     def response_validator(self, status: int) -> Validator | None:
         if status in self.responses:
             return self.responses[status]
         return self.default_response
+
+    def documents_media(self, status: int, media_type: str) -> bool:
+        """Whether the document gives ``media_type`` (parameters ignored) as a body of a ``status`` answer."""
+        documented = self.response_media.get(status, self.default_media)
+        return media_type.split(";", 1)[0].strip().lower() in documented
 
 
 @dataclass(slots=True)
@@ -339,6 +346,11 @@ class _Compiler:
             if str(code).isdigit()
         }
         default = raw.get("responses", {}).get("default")
+        media = {
+            int(code): self._media_types(response)
+            for code, response in raw.get("responses", {}).items()
+            if str(code).isdigit()
+        }
         return SpecOperation(
             operation_id=op_id,
             method=method.upper(),
@@ -351,6 +363,8 @@ class _Compiler:
             body_required=body_required,
             responses=responses,
             default_response=self._response_schema(default) if default is not None else None,
+            response_media=media,
+            default_media=self._media_types(default) if default is not None else frozenset(),
         )
 
     def _parameters(self, params: Mapping[str, Mapping[str, Any]], location: str) -> Parameters:
@@ -383,6 +397,13 @@ class _Compiler:
         if schema is None:
             return None, bool(request_body.get("required"))
         return self.validator(schema), bool(request_body.get("required"))
+
+    def _media_types(self, response: Any) -> frozenset[str]:
+        resolved = self.resolve(response)
+        content = resolved.get("content", {}) if isinstance(resolved, Mapping) else {}
+        if not isinstance(content, Mapping):
+            return frozenset()
+        return frozenset(str(media).split(";", 1)[0].strip().lower() for media in content)
 
     def _response_schema(self, response: Any) -> Validator | None:
         resolved = self.resolve(response)

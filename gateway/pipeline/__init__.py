@@ -39,7 +39,7 @@ async def handle(call: Call) -> Response:
         await proxy(call)
         for step in after:
             await step(call)
-        return call.response()
+        return call.response(_settle)
     except Exception as exc:
         call.fail(exc)
         raise
@@ -48,7 +48,14 @@ async def handle(call: Call) -> Response:
 
 
 async def _settle(call: Call) -> None:
-    """After every call: spend a DPoP proof the limit step did not reach, and record the call."""
+    """After every call: spend a DPoP proof the limit step did not reach, and record the call.
+
+    A relayed body settles when it ends (``Call.response``); one left unsent is closed here."""
     if call.proof_jti is not None:
         await spend_proof(call)
+    stream = call.upstream_stream
+    if stream is not None:
+        if call.streaming and not stream.finished:
+            return
+        await stream.close()
     await audit(call)

@@ -31,7 +31,7 @@ async def audit(call: Call) -> None:
         path=call.path,
         account_ids=call.account_ids,
         status=call.status or 500,
-        response_bytes=len(call.response_body or b""),
+        response_bytes=call.response_bytes,
         latency_ms=round((time.perf_counter() - call.started) * 1000, 3),
         record_count=call.record_count,
         attended=call.attended,

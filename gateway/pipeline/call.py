@@ -8,11 +8,13 @@ Each step reads what earlier steps set and fills in its own fields: ``route`` se
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from consent.errors import ConsentError
 from gateway.errors import GatewayError
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from consent.model import Consent
     from gateway.pipeline.runtime import PipelineRuntime
     from gateway.services import Services
+    from gateway.upstream import UpstreamStream
     from policies.apis import Operation, PublishedApi
 
 
@@ -75,6 +78,7 @@ class Call:
     upstream_status: int | None = None
     upstream_headers: dict[str, str] = field(default_factory=dict)
     upstream_body: bytes = b""
+    upstream_stream: UpstreamStream | None = None  # a body relayed as it arrives (see ``proxy``), not read whole
     upstream_ms: float = 0.0
     # validate_response / minimise
     response_json: Any = None  # parsed upstream JSON, filtered in place by minimise
@@ -85,15 +89,27 @@ class Call:
     # audit
     error: BaseException | None = None
     status: int | None = None  # status sent to the wallet
+    streaming: bool = False  # the response relays ``upstream_stream``: the call is settled when it ends
+    streamed_bytes: int = 0
 
-    def response(self) -> Response:
-        """What the wallet receives once every step has passed."""
+    def response(self, settle: Callable[[Call], Awaitable[None]]) -> Response:
+        """What the wallet receives once every step has passed. A relayed body calls ``settle`` when it ends."""
         status = self.upstream_status or 502
         headers = {"x-fapi-interaction-id": self.interaction_id, "Cache-Control": "no-store", **self.rate_limit_headers}
         self.status = status
-        body = self.response_body if self.response_body is not None else self.upstream_body
         media_type = self.upstream_headers.get("content-type", "application/json")
+        if self.upstream_stream is not None:
+            self.streaming = True
+            for name in _RELAYED_HEADERS:
+                if name in self.upstream_headers:
+                    headers[name] = self.upstream_headers[name]
+            return _RelayedResponse(self, settle, status, headers, media_type)
+        body = self.response_body if self.response_body is not None else self.upstream_body
         return Response(body, status, headers, media_type)
+
+    @property
+    def response_bytes(self) -> int:
+        return self.streamed_bytes if self.streaming else len(self.response_body or b"")
 
     def fail(self, exc: BaseException) -> None:
         """Remember a refusal for the audit record (the error handler renders it)."""
@@ -102,3 +118,38 @@ class Call:
         if isinstance(exc, GatewayError) and self.rate_limit_headers:
             for name, value in self.rate_limit_headers.items():
                 exc.headers.setdefault(name, value)
+
+
+_RELAYED_HEADERS = ("content-length", "content-disposition")
+
+
+class _RelayedResponse(StreamingResponse):
+    """The bank's body sent on as it arrives; when it ends (or the wallet leaves) the upstream
+    connection is released and the call settled, with the bytes actually sent."""
+
+    def __init__(
+        self,
+        call: Call,
+        settle: Callable[[Call], Awaitable[None]],
+        status: int,
+        headers: dict[str, str],
+        media_type: str,
+    ) -> None:
+        self._call, self._settle = call, settle
+        super().__init__(self._relay(), status, headers, media_type)
+
+    async def _relay(self) -> AsyncIterator[bytes]:
+        stream = self._call.upstream_stream
+        if stream is None:
+            return
+        async for chunk in stream.chunks():
+            self._call.streamed_bytes += len(chunk)
+            yield chunk
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self._call.upstream_stream is not None:
+                await self._call.upstream_stream.close()
+            await self._settle(self._call)

@@ -1,5 +1,10 @@
 """Send the call to the bank: pooled client, the clipped query, and the signed gateway assertion.
 
+The bank's answer is read whole, to be validated and filtered, unless it is a body the gateway has
+nothing to read in (a documented non-JSON answer of an operation without a filter, e.g. a statement
+file): that one is relayed to the wallet as it arrives, so a large file is neither held in memory
+nor delayed until its last byte.
+
 The bank learns who is asking (wallet, user, consent, accounts, permissions, purposes) from
 the ``x-walletgate-assertion`` header, which it verifies against the gateway's JWKS. Only the
 headers the bank needs are forwarded; the wallet's access token and DPoP proof stay here.
@@ -8,6 +13,7 @@ headers the bank needs are forwarded; the wallet's access token and DPoP proof s
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from gateway.assertion import ASSERTION_HEADER, mint_assertion
 from gateway.errors import GatewayError
@@ -35,12 +41,37 @@ async def proxy(call: Call) -> None:
             params=call.upstream_query or call.query,
             headers=headers,
             body=call.body or None,
+            stream=lambda status, answer: _relayable(call, status, answer),
         )
     finally:
         call.upstream_ms = (time.perf_counter() - started) * 1000
     call.upstream_status = response.status
     call.upstream_headers = {"content-type": response.headers.get("content-type", "application/json")}
     call.upstream_body = response.body
+    call.upstream_stream = response.stream
+    if response.stream is not None:
+        for name in ("content-length", "content-disposition"):
+            if name in response.headers:
+                call.upstream_headers[name] = response.headers[name]
+
+
+def _relayable(call: Call, status: int, headers: Mapping[str, str]) -> bool:
+    """Relay the body as it arrives, instead of reading it whole, when the gateway has nothing to read in
+    it: not JSON, documented for this answer, and the operation filters nothing (a body the consent
+    would have to be applied to is never passed on unread)."""
+    operation = call.operation
+    media = headers.get("content-type", "")
+    return (
+        operation is not None
+        and operation.filter is None
+        and not _json(media)
+        and operation.spec.documents_media(status, media)
+    )
+
+
+def _json(media: str) -> bool:
+    kind = media.split(";", 1)[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
 
 
 def _headers(call: Call) -> dict[str, str]:

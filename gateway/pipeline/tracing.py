@@ -30,7 +30,7 @@ async def traced(call: Call, before: Sequence[_Step], proxy: _Step, after: Seque
             for step in after:
                 with tracing.step(step.__name__):
                     await step(call)
-            return call.response()
+            return call.response(audit)
         except Exception as exc:
             call.fail(exc)
             raise

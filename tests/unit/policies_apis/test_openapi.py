@@ -122,3 +122,37 @@ paths:
     with pytest.raises(PolicyError) as info:
         load_openapi(path)
     assert "doc.yaml:5: paths./things.get: $ref '#/components/parameters/Missing' points at nothing" in str(info.value)
+
+
+FILES = """
+openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /statement:
+    get:
+      operationId: GetStatement
+      responses:
+        "200":
+          description: the file
+          content:
+            application/pdf:
+              schema: {type: string, format: binary}
+            text/csv; charset=utf-8:
+              schema: {type: string}
+        default:
+          description: an error
+          content:
+            application/json:
+              schema: {type: object}
+"""
+
+
+def test_the_documented_media_types_of_each_answer_are_known(tmp_path: Path) -> None:
+    path = tmp_path / "doc.yaml"
+    path.write_text(FILES, encoding="utf-8")
+    statement = load_openapi(path).operations["GetStatement"]
+    assert statement.documents_media(200, "application/pdf")
+    assert statement.documents_media(200, "Text/CSV; charset=latin-1")  # parameters and case do not matter
+    assert not statement.documents_media(200, "application/json")
+    assert statement.documents_media(500, "application/json")  # the default answer's
+    assert not statement.documents_media(500, "application/pdf")

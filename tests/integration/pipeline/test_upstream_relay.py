@@ -1,0 +1,128 @@
+"""The upstream client relays a body its caller accepts as it arrives, and reads the rest whole under a cap."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+
+import pytest
+from aiohttp import web
+
+from gateway.errors import UpstreamError
+from gateway.upstream import UpstreamClient, UpstreamOptions
+from tests.support.servers import free_port
+
+CHUNK = b"%PDF" + bytes(64 * 1024)
+
+
+@dataclass
+class FileBank:
+    url: str
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    peers: list[object] = field(default_factory=list)
+
+
+@pytest.fixture
+async def bank() -> AsyncIterator[FileBank]:
+    """``/file`` sends one chunk, then waits for ``release`` before the second; ``/big-json`` is 4 KiB of JSON."""
+    port = free_port()
+    state = FileBank(f"http://127.0.0.1:{port}")
+
+    async def file(request: web.Request) -> web.StreamResponse:
+        state.peers.append(request.transport.get_extra_info("peername") if request.transport else None)
+        response = web.StreamResponse(headers={"Content-Type": "application/pdf"})
+        await response.prepare(request)
+        await response.write(CHUNK)
+        await state.release.wait()
+        await response.write(CHUNK)
+        await response.write_eof()
+        state.finished.set()
+        return response
+
+    async def big_json(request: web.Request) -> web.Response:
+        return web.json_response({"Data": "x" * 4096})
+
+    app = web.Application()
+    app.router.add_get("/file", file)
+    app.router.add_get("/big-json", big_json)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield state
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[UpstreamClient]:
+    c = UpstreamClient(UpstreamOptions(read_timeout=2, max_body_bytes=1024))
+    await c.start()
+    yield c
+    await c.close()
+
+
+def _pdf(status: int, headers: Mapping[str, str]) -> bool:
+    return headers.get("content-type", "").startswith("application/pdf")
+
+
+async def test_an_accepted_body_arrives_chunk_by_chunk_before_the_bank_has_finished(
+    client: UpstreamClient, bank: FileBank
+) -> None:
+    response = await client.request(bank.url, "GET", bank.url + "/file", stream=_pdf)
+    assert response.stream is not None
+    assert response.body == b""
+    chunks = response.stream.chunks()
+    first = await anext(chunks)
+    assert first.startswith(b"%PDF")
+    assert not bank.finished.is_set()
+    bank.release.set()
+    rest = b"".join([chunk async for chunk in chunks])
+    assert len(first) + len(rest) == 2 * len(CHUNK)
+    await response.stream.close()
+
+
+async def test_a_relayed_body_has_no_size_cap(client: UpstreamClient, bank: FileBank) -> None:
+    bank.release.set()
+    response = await client.request(bank.url, "GET", bank.url + "/file", stream=_pdf)
+    assert response.stream is not None
+    assert sum([len(chunk) async for chunk in response.stream.chunks()]) > client.options.max_body_bytes
+    await response.stream.close()
+
+
+async def test_a_body_read_to_the_end_gives_its_connection_back(client: UpstreamClient, bank: FileBank) -> None:
+    bank.release.set()
+    for _ in range(2):
+        response = await client.request(bank.url, "GET", bank.url + "/file", stream=_pdf)
+        assert response.stream is not None
+        _ = [chunk async for chunk in response.stream.chunks()]
+        await response.stream.close()
+    assert len(set(bank.peers)) == 1
+
+
+async def test_a_body_left_unread_drops_its_connection(client: UpstreamClient, bank: FileBank) -> None:
+    first = await client.request(bank.url, "GET", bank.url + "/file", stream=_pdf)
+    assert first.stream is not None
+    await first.stream.close()
+    bank.release.set()
+    second = await client.request(bank.url, "GET", bank.url + "/file", stream=_pdf)
+    assert second.stream is not None
+    await second.stream.close()
+    assert len(set(bank.peers)) == 2
+
+
+async def test_a_body_read_whole_is_refused_past_the_cap(client: UpstreamClient, bank: FileBank) -> None:
+    with pytest.raises(UpstreamError):
+        await client.request(bank.url, "GET", bank.url + "/big-json", stream=_pdf)
+
+
+async def test_a_body_the_caller_does_not_accept_is_read_whole(client: UpstreamClient, bank: FileBank) -> None:
+    bank.release.set()
+    roomy = UpstreamClient(UpstreamOptions(read_timeout=2))
+    await roomy.start()
+    try:
+        response = await roomy.request(bank.url, "GET", bank.url + "/file", stream=lambda status, headers: False)
+    finally:
+        await roomy.close()
+    assert response.stream is None
+    assert len(response.body) == 2 * len(CHUNK)
