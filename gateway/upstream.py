@@ -71,6 +71,10 @@ class UpstreamResponse:
 StreamTest = Callable[[int, Mapping[str, str]], bool]  # (status, headers) → relay the body as it arrives
 
 
+class _TooLargeError(Exception):
+    """The answer is bigger than ``max_body_bytes``: the bank is answering, so its breaker is not charged."""
+
+
 @dataclass(frozen=True, slots=True)
 class UpstreamOptions:
     connect_timeout: float = 2.0
@@ -190,6 +194,15 @@ class UpstreamClient:
                 self._fail(upstream, breaker, "connect", f"{method} {url} failed: {exc!r}")
             except TimeoutError:
                 self._fail(upstream, breaker, "timeout", f"{method} {url} timed out")
+            except _TooLargeError:
+                log.warning(
+                    "upstream %s: %s %s answered more than %d bytes", upstream, method, url, self.options.max_body_bytes
+                )
+                self._note(upstream, "too_large", breaker)
+                raise UpstreamError(
+                    f"The bank's answer is larger than the gateway reads ({self.options.max_body_bytes} bytes);"
+                    " quote the Id when you report it."
+                ) from None
             except aiohttp.ClientError as exc:
                 self._fail(upstream, breaker, "connect", f"{method} {url} failed: {exc!r}")
             if response.status >= 500:
@@ -233,12 +246,12 @@ class UpstreamClient:
                 handed_over = True
                 return UpstreamResponse(response.status, response.headers, b"", UpstreamStream(response))
             if response.content_length is not None and response.content_length > self.options.max_body_bytes:
-                raise aiohttp.ClientPayloadError("response body too large")
+                raise _TooLargeError()
             chunks, size = [], 0
             async for chunk in response.content.iter_any():
                 size += len(chunk)
                 if size > self.options.max_body_bytes:
-                    raise aiohttp.ClientPayloadError("response body too large")
+                    raise _TooLargeError()
                 chunks.append(chunk)
             return UpstreamResponse(response.status, response.headers, b"".join(chunks))
         finally:

@@ -111,9 +111,16 @@ async def test_a_body_left_unread_drops_its_connection(client: UpstreamClient, b
     assert len(set(bank.peers)) == 2
 
 
-async def test_a_body_read_whole_is_refused_past_the_cap(client: UpstreamClient, bank: FileBank) -> None:
-    with pytest.raises(UpstreamError):
+async def test_a_body_read_whole_is_refused_past_the_cap_saying_so(client: UpstreamClient, bank: FileBank) -> None:
+    with pytest.raises(UpstreamError, match="larger than the gateway reads"):
         await client.request(bank.url, "GET", bank.url + "/big-json", stream=_pdf)
+
+
+async def test_answers_past_the_cap_do_not_open_the_breaker(client: UpstreamClient, bank: FileBank) -> None:
+    for _ in range(client.options.failure_threshold + 1):
+        with pytest.raises(UpstreamError):
+            await client.request(bank.url, "GET", bank.url + "/big-json")
+    assert not client.breaker(bank.url).is_open
 
 
 async def test_a_body_the_caller_does_not_accept_is_read_whole(client: UpstreamClient, bank: FileBank) -> None:
