@@ -8,7 +8,8 @@ API is moved to the same path and query under the API's public base at the gatew
 query string is kept exactly (``page``, ``fromBookingDateTime``, ...). A link anywhere else
 (another scheme, host or port, a path outside the upstream base, a relative or malformed URL) is
 removed rather than passed on: it would leak an address the wallet has no business knowing or
-send the wallet somewhere the gateway does not check.
+send the wallet somewhere the gateway does not check. ``Self`` is required by the OB schemas, so a
+``Self`` removed that way is replaced by the URL the wallet called (``self_url``).
 
 Only the top-level ``Links`` object of the OB envelope is touched, and only its string values.
 The ``Links`` in the answers of APIs that banks publish at the gateway are treated the same way.
@@ -22,7 +23,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _DOT_SEGMENTS = frozenset({".", ".."})
 
 
-def rewrite_links(body: object, *, upstream_base: str, public_base: str) -> None:
+def rewrite_links(body: object, *, upstream_base: str, public_base: str, self_url: str | None = None) -> None:
     """Rewrite ``body["Links"]`` in place: each link under ``upstream_base`` moves under ``public_base``."""
     links = body.get("Links") if isinstance(body, dict) else None
     if not isinstance(links, dict) or not links:
@@ -33,10 +34,12 @@ def rewrite_links(body: object, *, upstream_base: str, public_base: str) -> None
         if not isinstance(url, str):
             continue
         rest = _below(url, upstream)
-        if rest is None:
-            del links[name]
-        else:
+        if rest is not None:
             links[name] = public + rest
+        elif name == "Self" and self_url is not None:
+            links[name] = self_url
+        else:
+            del links[name]
 
 
 def _below(url: str, base: SplitResult) -> str | None:

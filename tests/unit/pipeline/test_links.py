@@ -96,3 +96,9 @@ def test_a_body_that_is_not_an_object_is_untouched() -> None:
     body = [{"Links": {"Self": UPSTREAM}}]
     rewrite_links(body, upstream_base=UPSTREAM, public_base=PUBLIC)
     assert body == [{"Links": {"Self": UPSTREAM}}]
+
+
+def test_a_self_link_pointing_elsewhere_becomes_the_url_the_wallet_called() -> None:
+    body = {"Data": {}, "Links": {"Self": "http://bank.internal/x", "Next": "http://bank.internal/x?page=2"}}
+    rewrite_links(body, upstream_base=UPSTREAM, public_base=PUBLIC, self_url=PUBLIC + "/accounts")
+    assert body["Links"] == {"Self": PUBLIC + "/accounts"}
