@@ -28,6 +28,7 @@ from gateway.oauth import jws
 SIGNING_ALGORITHMS = ("PS256", "ES256", "EdDSA")
 # The gateway's own keys also sign ID tokens, which must be PS256 or ES256.
 GATEWAY_KEY_ALGORITHMS = ("PS256", "ES256")
+_USE_STATES = ("next", "current", "retired")
 _log = logging.getLogger("walletgate.keys")
 _PUBLIC_MEMBERS = ("kty", "kid", "use", "alg", "crv", "x", "y", "n", "e")
 
@@ -139,11 +140,16 @@ def _signing_keys(data: Mapping[str, Any], where: str) -> list[SigningKey]:
             raise KeyFileError(f"{where}: key {jwk.get('kid')!r} has alg {alg!r}; expected one of {SIGNING_ALGORITHMS}")
         if not jwk.get("kid"):
             raise KeyFileError(f"{where}: every key needs a kid")
+        state, retire_after = jwk.get("use_state", "current"), jwk.get("retire_after")
+        if state not in _USE_STATES:
+            raise KeyFileError(f"{where}: key {jwk['kid']!r} has use_state {state!r}; expected one of {_USE_STATES}")
+        if retire_after is not None and (isinstance(retire_after, bool) or not isinstance(retire_after, int | float)):
+            raise KeyFileError(f"{where}: key {jwk['kid']!r} has retire_after {retire_after!r}; expected a UNIX time")
         try:
             private = _load_private(jwk)
         except KeyFileError as exc:
             raise KeyFileError(f"{where}: {exc}") from None
-        keys.append(SigningKey(jwk["kid"], alg, jwk.get("use_state", "current"), jwk.get("retire_after"), private, jwk))
+        keys.append(SigningKey(jwk["kid"], alg, state, retire_after, private, jwk))
     return keys
 
 

@@ -108,6 +108,14 @@ def test_reload_refuses_a_file_without_a_current_key_and_keeps_the_live_keys(tmp
     assert "expected exactly one key with use_state 'current', found 0" in message
 
 
+def test_reload_refuses_a_retire_after_that_is_not_a_unix_time_and_keeps_the_live_keys(tmp_path: Path) -> None:
+    ring = _ring(tmp_path)
+    doc = _doc(ring)
+    doc["keys"].append(generate_jwk("ES256", kid="old") | {"use_state": "retired", "retire_after": "tomorrow"})
+    message = _refused(ring, json.dumps(doc))
+    assert "key 'old' has retire_after 'tomorrow'; expected a UNIX time" in message
+
+
 def test_reload_reports_dropping_the_key_that_was_signing(tmp_path: Path) -> None:
     ring = _ring(tmp_path)
     assert ring.path is not None
