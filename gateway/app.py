@@ -30,12 +30,14 @@ from gateway.interaction import InteractionIdMiddleware
 from gateway.limiter import Limiter
 from gateway.limiter.build import build_limiter
 from gateway.limiter.redis import RedisLimiter
-from gateway.logs import AccessLogMiddleware, configure_logging
-from gateway.metrics import Metrics, RequestMetricsMiddleware, metrics_routes
+from gateway.logs import configure_logging
+from gateway.metrics import Metrics, metrics_routes
 from gateway.oauth import login_delegation, registration
-from gateway.oauth.keys import GATEWAY_KEY_ALGORITHMS, KeyFileError, KeyRing
+from gateway.oauth.keys import GATEWAY_KEY_ALGORITHMS, KeyRing
 from gateway.oauth.wiring import consent_token_revoker, oauth_routes, start_oauth
-from gateway.pipeline.endpoint import PublishedApisRoute, start_pipeline
+from gateway.observation import RequestObservationMiddleware
+from gateway.pipeline.endpoint import start_pipeline
+from gateway.pipeline.lane import PublishedApisLane
 from gateway.portal import dashboard_routes, login
 from gateway.portal.sessions import current_user
 from gateway.services import Services
@@ -50,21 +52,8 @@ CONSENT_SWEEP_INTERVAL = 60.0  # seconds between background sweeps that expire l
 def load_keys(settings: Settings) -> KeyRing:
     """Production reads the configured key file; demo mode creates one in the data folder."""
     if settings.signing_keys_file is not None:
-        ring = KeyRing.load(settings.signing_keys_file)
-    else:
-        ring = KeyRing.load_or_create(settings.data_dir / "keys" / "signing.jwks.json")
-    for key in ring.keys:
-        if key.alg not in GATEWAY_KEY_ALGORITHMS:
-            raise KeyFileError(
-                f"{ring.path}: key {key.kid!r} has alg {key.alg}; the gateway signs ID tokens with its keys, "
-                f"so they must be one of {', '.join(GATEWAY_KEY_ALGORITHMS)}"
-            )
-    return ring
-
-
-def _routes() -> list[BaseRoute]:
-    own = _gateway_routes()
-    return [PublishedApisRoute(own), *own]  # it yields to any of ``own`` that matches a path fully
+        return KeyRing.load(settings.signing_keys_file, algorithms=GATEWAY_KEY_ALGORITHMS)
+    return KeyRing.load_or_create(settings.data_dir / "keys" / "signing.jwks.json", algorithms=GATEWAY_KEY_ALGORITHMS)
 
 
 def _gateway_routes() -> list[BaseRoute]:
@@ -169,12 +158,13 @@ def create_app(
             metrics.shutdown()
 
     handlers: dict[Any, Any] = {GatewayError: handle_error, ConsentError: handle_error, Exception: handle_error}
+    routes = _gateway_routes()
     return Starlette(
-        routes=_routes(),
+        routes=routes,
         middleware=[
+            Middleware(PublishedApisLane, gateway_routes=routes),  # proxied calls: the rest is done there
             Middleware(InteractionIdMiddleware),
-            Middleware(AccessLogMiddleware),
-            Middleware(RequestMetricsMiddleware, metrics=metrics),
+            Middleware(RequestObservationMiddleware, metrics=metrics),
             Middleware(DrainMiddleware, drain=drain),
         ],
         exception_handlers=handlers,

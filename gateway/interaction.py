@@ -22,6 +22,14 @@ def _valid_uuid(value: bytes) -> bool:
     return len(value) == 36
 
 
+def take_interaction_id(scope: Scope) -> str:
+    """The request's interaction id (the wallet's, when a UUID; else a new one), kept on its state."""
+    given = next((v for k, v in scope["headers"] if k == HEADER), None)
+    value = given.decode("ascii") if given is not None and _valid_uuid(given) else str(uuid.uuid4())
+    scope.setdefault("state", {})["interaction_id"] = value
+    return value
+
+
 class InteractionIdMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -30,9 +38,7 @@ class InteractionIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = next((v for k, v in scope["headers"] if k == HEADER), None)
-        value = given.decode("ascii") if given is not None and _valid_uuid(given) else str(uuid.uuid4())
-        scope.setdefault("state", {})["interaction_id"] = value
+        value = take_interaction_id(scope)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

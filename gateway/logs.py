@@ -7,10 +7,11 @@ account identifiers, ...) are replaced whole, and free text is scrubbed of JWT-l
 UK sort code + account number pairs. Paths are logged without their query string, as the
 route template when one matched.
 
-``AccessLogMiddleware`` writes the per-request line (logger ``walletgate.access``). It reads
-what the pipeline leaves on ``request.state`` (all optional strings): ``api`` (published API
-name), ``operation`` (operationId), ``wallet`` (the calling client_id), ``consent_id`` and
-``trace_id`` (32 hex digits; otherwise the span current when the response starts is used).
+``gateway.observation`` writes the per-request line (logger ``walletgate.access``) from
+``request_facts``, which reads what the pipeline leaves on ``request.state`` (all optional
+strings): ``api`` (published API name), ``operation`` (operationId), ``wallet`` (the calling
+client_id), ``consent_id`` and ``trace_id`` (32 hex digits; otherwise the span current when the
+response starts is used).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import logging
 import re
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,13 +26,12 @@ from typing import Any
 
 import orjson
 from opentelemetry import trace
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from gateway.settings import Settings
 
 REDACTED = "[redacted]"
 ACCESS_LOGGER = "walletgate.access"
-_PROBES = frozenset({"/healthz", "/readyz"})  # logged at debug: orchestrators call them every few seconds
 
 _SENSITIVE_KEY = re.compile(
     r"authorization|cookie|dpop|token|assertion|password|passwd|secret|credential|code_verifier|"
@@ -200,50 +199,3 @@ def request_facts(scope: Scope, status: int, seconds: float) -> RequestFacts:
         consent_id=_state_text(state, "consent_id"),
         trace_id=_state_text(state, "trace_id"),
     )
-
-
-class AccessLogMiddleware:
-    """Log one line per HTTP request after its response has been sent (or failed)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.log = logging.getLogger(ACCESS_LOGGER)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-        trace_id = current_trace_id()
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status, trace_id
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                trace_id = current_trace_id() or trace_id
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_note)
-        finally:
-            facts = request_facts(scope, status, time.perf_counter() - started)
-            self.log.log(
-                logging.DEBUG if scope["path"] in _PROBES else logging.INFO,
-                "%s %s %s",
-                facts.method,
-                facts.route,
-                facts.status,
-                extra={
-                    "interaction_id": facts.interaction_id,
-                    "trace_id": facts.trace_id or trace_id,
-                    "method": facts.method,
-                    "route": facts.route,
-                    "status": facts.status,
-                    "latency_ms": round(facts.seconds * 1000, 2),
-                    "api": facts.api,
-                    "operation": facts.operation,
-                    "client_id": facts.wallet,
-                    "consent_id": facts.consent_id,
-                },
-            )

@@ -2,7 +2,7 @@
 
 Other parts of the gateway record through ``services.metrics`` (a ``Metrics``):
 
-- ``record_request(api, operation, wallet, status, seconds)`` (``RequestMetricsMiddleware`` calls
+- ``record_request(api, operation, wallet, status, seconds)`` (``gateway.observation`` calls
   it for every request, reading ``request.state``; the pipeline only sets those fields),
 - ``record_limit(decision, rule)``, ``record_limit_decision(decision)``, ``record_limiter_failover(to)``,
   ``record_consent_decision(allowed, reason)``,
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hmac
 import os
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -41,10 +40,8 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import InvalidTokenError, ResourceNotFoundError
-from gateway.logs import request_facts
 from gateway.settings import Settings
 
 if TYPE_CHECKING:
@@ -55,7 +52,6 @@ EXPORT_INTERVAL_MS = 15_000
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 4.0, 10.0)
 CircuitState = Literal["closed", "half_open", "open"]
 _CIRCUIT_VALUES: dict[str, int] = {"closed": 0, "half_open": 1, "open": 2}
-_UNOBSERVED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 _REQUEST_LABELS = ("api", "operation", "wallet", "status")
 
 
@@ -311,31 +307,3 @@ async def metrics_endpoint(request: Request) -> Response:
 
 def metrics_routes() -> list[BaseRoute]:
     return [Route("/metrics", metrics_endpoint, methods=["GET"])]
-
-
-class RequestMetricsMiddleware:
-    """Count every request and time it, labelled from what the pipeline left on ``request.state``."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in _UNOBSERVED_PATHS:
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_note)
-        finally:
-            facts = request_facts(scope, status, time.perf_counter() - started)
-            operation = facts.operation or facts.template or "unrouted"  # never a raw path: unbounded labels
-            self.metrics.record_request(facts.api or "gateway", operation, facts.wallet or "", status, facts.seconds)

@@ -44,6 +44,13 @@ class Drain:
     def begin(self) -> None:
         self.draining = True
 
+    def refusal(self) -> ServiceUnavailableError:
+        """What a request that arrives while draining is answered (503; it may be retried elsewhere)."""
+        return ServiceUnavailableError(
+            "This gateway instance is shutting down; retry the request.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Connection": "close"},
+        )
+
 
 class DrainMiddleware:
     """Count requests in flight; while draining, refuse new ones with 503 and ``Connection: close``."""
@@ -57,11 +64,7 @@ class DrainMiddleware:
             await self.app(scope, receive, send)
             return
         if self.drain.draining:
-            refusal = ServiceUnavailableError(
-                "This gateway instance is shutting down; retry the request.",
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Connection": "close"},
-            )
-            response = await handle_error(Request(scope), refusal)
+            response = await handle_error(Request(scope), self.drain.refusal())
             await response(scope, receive, send)
             return
         self.drain.in_flight += 1

@@ -1,22 +1,16 @@
-"""Where published APIs meet Starlette: one route that serves every published base path.
+"""Where a published API's call becomes a ``Call``: ``serve`` reads the request and runs the pipeline.
 
-The route reads the live set of published APIs on each match, so an API published while
-the gateway runs is served at once, without a restart. It is the app's first route, yet it steps
-aside for a path that one of the gateway's own routes matches fully, so the gateway's endpoints
-under a published base path (the consent API) still win.
+``gateway.pipeline.lane`` hands it the calls to published APIs; ``start_pipeline`` builds what the
+pipeline holds while the gateway runs.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from starlette.datastructures import URLPath
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, NoMatchFound
-from starlette.types import Receive, Scope, Send
 
 from gateway.consent_cache import ConsentCache
 from gateway.errors import GatewayError, ServiceUnavailableError, interaction_id
@@ -37,48 +31,6 @@ class PayloadTooLargeError(GatewayError):
     """RFC 9110 §15.5.14: the request body is larger than the gateway accepts."""
 
     status, code, message = 413, "UK.OBIE.Field.Invalid", "The request body is too large."
-
-
-class PublishedApisRoute(BaseRoute):
-    """Placed first so that a proxied call is not tried against every gateway route (~25 µs), yet the
-    gateway's own routes under a published base path (the consent API) still win: ``matches`` steps
-    aside for a path one of them matches fully, exactly as if this route came last."""
-
-    def __init__(self, gateway_routes: Sequence[BaseRoute] = ()) -> None:
-        self._gateway_routes = tuple(gateway_routes)
-        self._under: dict[str, tuple[BaseRoute, ...]] = {}
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] != "http":
-            return Match.NONE, {}
-        services = getattr(scope["app"].state, "services", None)
-        runtime = services.pipeline if services is not None else None
-        found = runtime.published.find(scope["path"]) if runtime is not None else None
-        if found is None:
-            return Match.NONE, {}
-        for route in self._routes_under(found[0].base_path):
-            if route.matches(scope)[0] == Match.FULL:
-                return Match.NONE, {}
-        return Match.FULL, {}
-
-    def _routes_under(self, base: str) -> tuple[BaseRoute, ...]:
-        """The gateway routes a path under ``base`` could match (their fixed prefixes overlap)."""
-        routes = self._under.get(base)
-        if routes is None:
-            routes = self._under[base] = tuple(
-                route
-                for route in self._gateway_routes
-                if (fixed := str(getattr(route, "path", "")).split("{", 1)[0]).startswith(base)
-                or base.startswith(fixed)
-            )
-        return routes
-
-    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        raise NoMatchFound(name, {})
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await serve(Request(scope, receive))
-        await response(scope, receive, send)
 
 
 async def serve(request: Request) -> Response:

@@ -14,8 +14,9 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from gateway.interaction import InteractionIdMiddleware
-from gateway.logs import ACCESS_LOGGER, AccessLogMiddleware
-from gateway.metrics import Metrics, RequestMetricsMiddleware
+from gateway.logs import ACCESS_LOGGER
+from gateway.metrics import Metrics
+from gateway.observation import RequestObservationMiddleware
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,7 @@ def client(metrics: Metrics) -> TestClient:
         ],
         middleware=[
             Middleware(InteractionIdMiddleware),
-            Middleware(AccessLogMiddleware),
-            Middleware(RequestMetricsMiddleware, metrics=metrics),
+            Middleware(RequestObservationMiddleware, metrics=metrics),
         ],
     )
     return TestClient(app, raise_server_exceptions=False)

@@ -1,4 +1,4 @@
-"""The published-APIs route comes first, yet the gateway's own routes under a published base path still win."""
+"""The published APIs' lane takes their calls first, yet the gateway's own routes under a published base path win."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from types import SimpleNamespace
 from typing import Any
 
 from starlette.responses import PlainTextResponse
-from starlette.routing import Match, Route
+from starlette.routing import Route
 
-from gateway.app import _routes
-from gateway.pipeline.endpoint import PublishedApisRoute
+from gateway.app import create_app
+from gateway.pipeline.lane import PublishedApisLane
+from gateway.settings import Settings
 
 BASE = "/open-banking/v4.0/aisp"
 
@@ -18,44 +19,49 @@ def _ok(_: Any) -> PlainTextResponse:
     return PlainTextResponse("gateway")
 
 
+async def _app(scope: Any, receive: Any, send: Any) -> None:
+    raise AssertionError("not reached")
+
+
 CONSENTS = Route(BASE + "/account-access-consents/{consent_id}", _ok, methods=["GET", "DELETE"])
 TOKEN = Route("/token", _ok, methods=["POST"])
+LANE = PublishedApisLane(_app, [CONSENTS, TOKEN])
 
 
-def _scope(path: str, method: str = "GET") -> dict[str, Any]:
+def _scope(path: str, method: str = "GET", *, running: bool = True) -> dict[str, Any]:
     api = SimpleNamespace(base_path=BASE)
 
     def find(p: str) -> tuple[Any, str] | None:
         return (api, p[len(BASE) :] or "/") if p == BASE or p.startswith(BASE + "/") else None
 
     published = SimpleNamespace(find=find)
-    services = SimpleNamespace(pipeline=SimpleNamespace(published=published))
+    services = SimpleNamespace(pipeline=SimpleNamespace(published=published) if running else None)
     app = SimpleNamespace(state=SimpleNamespace(services=services))
     return {"type": "http", "path": path, "method": method, "root_path": "", "app": app}
 
 
-def test_a_published_operation_matches() -> None:
-    route = PublishedApisRoute([CONSENTS, TOKEN])
-    assert route.matches(_scope(BASE + "/accounts"))[0] == Match.FULL
+def test_a_published_operation_takes_the_lane() -> None:
+    assert LANE.serves(_scope(BASE + "/accounts")) is not None
 
 
 def test_a_path_a_gateway_route_serves_is_left_to_it() -> None:
-    route = PublishedApisRoute([CONSENTS, TOKEN])
-    assert route.matches(_scope(BASE + "/account-access-consents/c-1"))[0] == Match.NONE
+    assert LANE.serves(_scope(BASE + "/account-access-consents/c-1")) is None
 
 
 def test_a_method_the_gateway_route_lacks_still_goes_to_the_published_api_as_before() -> None:
-    route = PublishedApisRoute([CONSENTS, TOKEN])
-    assert route.matches(_scope(BASE + "/account-access-consents/c-1", "PATCH"))[0] == Match.FULL
+    assert LANE.serves(_scope(BASE + "/account-access-consents/c-1", "PATCH")) is not None
 
 
-def test_a_path_outside_every_base_path_does_not_match() -> None:
-    assert PublishedApisRoute([CONSENTS, TOKEN]).matches(_scope("/token", "POST"))[0] == Match.NONE
+def test_a_path_outside_every_base_path_is_left_to_the_app() -> None:
+    assert LANE.serves(_scope("/token", "POST")) is None
 
 
-def test_the_app_tries_the_published_apis_first_with_every_other_route_behind_it() -> None:
-    routes = _routes()
-    first = routes[0]
-    assert isinstance(first, PublishedApisRoute)
-    assert not any(isinstance(route, PublishedApisRoute) for route in routes[1:])
-    assert first._gateway_routes == tuple(routes[1:])
+def test_nothing_takes_the_lane_while_the_pipeline_is_not_running() -> None:
+    assert LANE.serves(_scope(BASE + "/accounts", running=False)) is None
+
+
+def test_the_lane_is_the_apps_first_middleware_and_knows_every_gateway_route(settings: Settings) -> None:
+    app = create_app(settings)
+    first = app.user_middleware[0]
+    assert first.cls is PublishedApisLane
+    assert first.kwargs["gateway_routes"] == app.routes
