@@ -6,8 +6,8 @@ and in the same way: the interaction id (``gateway.interaction``), the refusal w
 and the count of requests in flight (``gateway.shutdown``), the Open Banking error body for a
 refusal or an unexpected error (``gateway.errors.handle_error``, which logs the latter with its
 traceback; the wallet gets the 500 body with the interaction id to quote), and the access line
-and request metrics
-(``gateway.observation``). On this machine that is ~60 µs less per proxied call.
+and request metrics (``gateway.observation``). Measured here: 20-40 µs less CPU per proxied
+call, of about 650.
 
 The published APIs are read on each call, so one published while the gateway runs is served at
 once. A path that one of the gateway's own routes matches fully (the consent API under the
