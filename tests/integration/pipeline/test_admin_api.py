@@ -96,17 +96,16 @@ def test_admin_api_is_404_while_no_admin_token_is_configured(wallet: Wallet, fil
     assert wallet.client.get("/admin/apis", headers={"Authorization": "Bearer "}).status_code == 404
 
 
-def test_admin_api_refuses_a_base_path_a_published_api_already_serves(
-    wallet: Wallet, files: tuple[Path, Path]
-) -> None:
+def test_admin_api_refuses_a_base_path_a_published_api_already_serves(wallet: Wallet, files: tuple[Path, Path]) -> None:
     assert _put(wallet, files, ADMIN_TOKEN).status_code == 200
     twin = files[1].read_text(encoding="utf-8").replace("name: catalogue", "name: catalogue-twin")
     body = {"policy": twin, "openapi": files[0].read_text(encoding="utf-8")}
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     response = wallet.client.put("/admin/apis/catalogue-twin", json=body, headers=headers)
     assert response.status_code == 400
-    assert "base_path '/catalogue/v1' is already used by published-apis/catalogue/policy.yaml" in (
-        response.json()["Message"]
+    assert (
+        "base_path '/catalogue/v1' is already used by published-apis/catalogue/policy.yaml"
+        in (response.json()["Message"])
     )
     assert [a["name"] for a in wallet.client.get("/admin/apis", headers=headers).json()["apis"]].count("catalogue") == 1
 
