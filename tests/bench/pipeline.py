@@ -13,8 +13,12 @@ the clock starts, and every access token is verified (there is no verified-token
 Limits are raised in a private copy of the policies so that every call is admitted, but they
 are still evaluated (one Redis round trip per call).
 
-Knobs: WALLETGATE_BENCH_SECONDS (per phase, default 4), WALLETGATE_BENCH_CONNECTIONS
-(default 32), WALLETGATE_BENCH_POSTGRES_URL, WALLETGATE_BENCH_REDIS_URL.
+The whole set of phases runs ``WALLETGATE_BENCH_ROUNDS`` times (default 3), modes interleaved;
+each figure is printed as the median over the rounds, with every round's value beside it, since
+one run on this shared 2-core machine moves by 10-20 %.
+
+Knobs: WALLETGATE_BENCH_SECONDS (per phase, default 4), WALLETGATE_BENCH_ROUNDS (default 3),
+WALLETGATE_BENCH_CONNECTIONS (default 32), WALLETGATE_BENCH_POSTGRES_URL, WALLETGATE_BENCH_REDIS_URL.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ from policies import SHIPPED, load_policies
 from tests.support.servers import ROOT, ServerProcess, free_port, python_module
 
 SECONDS = float(os.environ.get("WALLETGATE_BENCH_SECONDS", "4"))
+ROUNDS = int(os.environ.get("WALLETGATE_BENCH_ROUNDS", "3"))
 CONNECTIONS = int(os.environ.get("WALLETGATE_BENCH_CONNECTIONS", "32"))
 POSTGRES = os.environ.get("WALLETGATE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("WALLETGATE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
@@ -322,21 +327,55 @@ def _phase(stack: Stack, signer: Signer, mode: str, connections: int, seconds: f
 # -- report --------------------------------------------------------------------------------------------
 
 
-def _row(r: Result) -> str:
-    errors = ", ".join(f"{k}x{v}" for k, v in sorted(r.errors.items())) or "-"
-    return (
-        f"{r.mode:<12} {r.connections:>5} {r.rate:>10.0f} {r.percentile(0.5) * 1e3:>9.3f} "
-        f"{r.percentile(0.99) * 1e3:>9.3f} {len(r.latencies):>8}  {errors}"
-    )
+def _row(mode: str, connections: int, results: list[Result]) -> str:
+    """One mode's line: the median over the rounds of each figure."""
+    errors: dict[int, int] = {}
+    for r in results:
+        for status, count in r.errors.items():
+            errors[status] = errors.get(status, 0) + count
+    shown = ", ".join(f"{k}x{v}" for k, v in sorted(errors.items())) or "-"
+    rate = statistics.median(r.rate for r in results)
+    p50 = statistics.median(r.percentile(0.5) for r in results) * 1e3
+    p99 = statistics.median(r.percentile(0.99) for r in results) * 1e3
+    requests = sum(len(r.latencies) for r in results)
+    return f"{mode:<12} {connections:>5} {rate:>10.0f} {p50:>9.3f} {p99:>9.3f} {requests:>8}  {shown}"
 
 
-def _added(a: Result, b: Result) -> float:
-    """Median microseconds ``a`` takes over ``b``."""
-    return (a.percentile(0.5) - b.percentile(0.5)) * 1e6
+def _added(a: Result, b: Result, p: float = 0.5) -> float:
+    """Microseconds ``a`` takes over ``b`` at percentile ``p``."""
+    return (a.percentile(p) - b.percentile(p)) * 1e6
 
 
-def _ratio(a: Result | None, b: Result | None) -> str:
-    return f"{a.rate / b.rate:.2f}x" if a and b and b.rate else "n/a"
+@dataclass
+class Round:
+    one: dict[str, Result]  # one connection, by mode
+    many: dict[str, Result]  # CONNECTIONS connections, by mode
+
+    def figures(self) -> dict[str, float]:
+        """The figures the targets are about, for this round."""
+        one, many = self.one, self.many
+        figures = {
+            "full/passthrough req/s": many["full"].rate / many["passthrough"].rate,
+            "full/direct req/s": many["full"].rate / many["direct"].rate,
+            "p99 full/passthrough": many["full"].percentile(0.99) / many["passthrough"].percentile(0.99),
+            "added p50 us": _added(one["full"], one["direct"]),
+            "added p99 us": _added(one["full"], one["direct"], 0.99),
+        }
+        if "nginx" in many:
+            figures["full/nginx req/s"] = many["full"].rate / many["nginx"].rate
+        for mode in one:
+            if mode != "direct":
+                figures[f"{mode} hop p50 us"] = _added(one[mode], one["direct"])
+        return figures
+
+
+TARGETS = {
+    "full/passthrough req/s": ">= 0.50",
+    "full/nginx req/s": ">= 0.12",
+    "added p50 us": "<= 300",
+    "added p99 us": "<= 600",
+    "p99 full/passthrough": "<= 1.5",
+}
 
 
 def main() -> int:
@@ -344,33 +383,34 @@ def main() -> int:
         os.sched_setaffinity(0, {CLIENT_CORE})
     except (AttributeError, OSError):
         print("note: could not pin the load generator to one core", file=sys.stderr)
+    rounds: list[Round] = []
     with tempfile.TemporaryDirectory(prefix="walletgate-bench-") as tmp, ExitStack() as exits:
         stack = _start(Path(tmp), exits)
         signer = Signer(stack)
-        modes = [m for m in ("direct", "nginx", "passthrough", "full") if m in stack.urls]
-        one = {m: _phase(stack, signer, m, 1, SECONDS, int(SECONDS * 4000)) for m in modes}
-        many = {m: _phase(stack, signer, m, CONNECTIONS, SECONDS, int(SECONDS * 6000)) for m in modes}
-    print(f"GET {PATH} — {SECONDS:g} s per phase; servers on core {SERVER_CORE}, load generator on core {CLIENT_CORE}")
+        modes: list[str] = [m for m in ("direct", "nginx", "passthrough", "full") if m in stack.urls]
+        for _ in range(ROUNDS):  # modes interleaved, so a slow spell of the machine touches every mode alike
+            one = {m: _phase(stack, signer, m, 1, SECONDS, int(SECONDS * 4000)) for m in modes}
+            many = {m: _phase(stack, signer, m, CONNECTIONS, SECONDS, int(SECONDS * 6000)) for m in modes}
+            rounds.append(Round(one, many))
+    print(
+        f"GET {PATH} — {ROUNDS} rounds of {SECONDS:g} s per phase, medians over the rounds; "
+        f"servers on core {SERVER_CORE}, load generator on core {CLIENT_CORE}"
+    )
     print(f"{'mode':<12} {'conns':>5} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'requests':>8}  non-200")
-    for result in [*one.values(), *many.values()]:
-        print(_row(result))
+    for connections, by_mode in ((1, "one"), (CONNECTIONS, "many")):
+        for mode in modes:
+            print(_row(mode, connections, [getattr(r, by_mode)[mode] for r in rounds]))
     if "nginx" not in stack.urls:
         print("nginx: skipped (/usr/sbin/nginx not found)")
-    full, passthrough = many.get("full"), many.get("passthrough")
-    print(f"full/passthrough ({CONNECTIONS} conns): {_ratio(full, passthrough)}   target >= 0.50x")
-    print(f"full/direct      ({CONNECTIONS} conns): {_ratio(full, many.get('direct'))}")
-    print(f"full/nginx       ({CONNECTIONS} conns): {_ratio(full, many.get('nginx'))}   target >= 0.12x")
-    added50 = _added(one["full"], one["direct"])
-    added99 = (one["full"].percentile(0.99) - one["direct"].percentile(0.99)) * 1e6
-    print(f"added latency over direct (1 conn): p50 {added50:.0f} us (target <= 300), p99 {added99:.0f} us (<= 600)")
-    hops = ", ".join(f"{mode} {_added(one[mode], one['direct']):.0f}" for mode in modes if mode != "direct")
-    print(f"  of which, p50 us over direct by mode: {hops} (the hop alone, then the pipeline's steps on top)")
-    if full and passthrough:
-        print(
-            f"p99 full/passthrough ({CONNECTIONS} conns): {full.percentile(0.99) / passthrough.percentile(0.99):.2f}x"
-        )
-    print(f"(p99 target under {CONNECTIONS} conns: <= 1.5x)")
-    print("median of full 1-conn latencies (ms):", f"{statistics.median(one['full'].latencies) * 1e3:.3f}")
+    per_round = [r.figures() for r in rounds]
+    print(f"figures ({CONNECTIONS} connections for req/s and p99 ratios; one connection for added latency):")
+    for name in per_round[0]:
+        values = [f[name] for f in per_round]
+        spread = ", ".join(f"{v:.2f}" if abs(v) < 10 else f"{v:.0f}" for v in values)
+        median = statistics.median(values)
+        shown = f"{median:.2f}" if abs(median) < 10 else f"{median:.0f}"
+        target = f"   target {TARGETS[name]}" if name in TARGETS else ""
+        print(f"  {name:<24} {shown:>8}  (rounds: {spread}){target}")
     return 0
 
 
