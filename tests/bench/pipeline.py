@@ -364,7 +364,7 @@ class Round:
         if "nginx" in many:
             figures["full/nginx req/s"] = many["full"].rate / many["nginx"].rate
         for mode in one:
-            if mode != "direct":
+            if mode not in ("direct", "full"):  # the bare hops, for comparison with "added p50 us"
                 figures[f"{mode} hop p50 us"] = _added(one[mode], one["direct"])
         return figures
 
