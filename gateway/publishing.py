@@ -188,6 +188,7 @@ class PublishedApis:
         self._root = overlay_dir(settings)
         self._store = store
         self._versions: dict[str, str] | None = None  # what the overlay folder holds, once synced
+        self._syncing = asyncio.Lock()  # the poller and an admin publish take turns
         self._poll_interval = poll_interval
         self._fingerprint: tuple[tuple[str, str], ...] = ()
         self._task: asyncio.Task[None] | None = None
@@ -236,14 +237,15 @@ class PublishedApis:
 
     async def sync(self) -> bool:
         """Bring the overlay folder level with the database, then ``reload``; True when the live set changed."""
-        if self._store is not None:
-            versions = await self._store.versions()
-            if versions != self._versions:
-                held = self._versions or {}
-                changed = await self._store.load(name for name, v in versions.items() if held.get(name) != v)
-                await asyncio.to_thread(materialize, self._root, changed, versions)
-                self._versions = versions
-        return await asyncio.to_thread(self.reload)
+        async with self._syncing:
+            if self._store is not None:
+                versions = await self._store.versions()
+                if versions != self._versions:
+                    held = self._versions or {}
+                    changed = await self._store.load(name for name, v in versions.items() if held.get(name) != v)
+                    await asyncio.to_thread(materialize, self._root, changed, versions)
+                    self._versions = versions
+            return await asyncio.to_thread(self.reload)
 
     async def start(self) -> None:
         try:

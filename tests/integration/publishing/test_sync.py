@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -83,3 +84,13 @@ async def test_a_stored_api_that_does_not_load_leaves_the_live_set_live(
         assert not await live.sync()
     assert "unknown permission 'ReadProdcts'" in caplog.text
     assert live.find("/catalogue/v1/products") is not None
+
+
+async def test_syncs_at_once_take_turns_and_fetch_the_texts_once(
+    store: CountingStore, instance: Callable[[str], PublishedApis]
+) -> None:
+    live = instance("one")
+    await store.put("catalogue", CATALOGUE, OPENAPI, at=AT)
+    changed = await asyncio.gather(live.sync(), live.sync())
+    assert sorted(changed) == [False, True]
+    assert store.loads == 1
