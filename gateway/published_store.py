@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -46,6 +46,12 @@ class PublishedApiStore:
         async with self.engine.begin() as conn:
             await conn.execute(statement)
         return version
+
+    async def delete(self, name: str) -> bool:
+        """Withdraw the API ``name``; False when none was stored under that name."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(delete(published_apis).where(published_apis.c.name == name))
+        return bool(result.rowcount)
 
     async def versions(self) -> dict[str, str]:
         """The version of every stored API, by name: one small query, made once a second per instance."""

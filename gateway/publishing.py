@@ -105,6 +105,17 @@ async def publish(
     await store.put(api.name, policy_text, openapi_text, at=datetime.now(UTC))
 
 
+async def unpublish(store: PublishedApiStore, name: str, shipped: Mapping[str, PublishedApi]) -> None:
+    """Withdraw a published API: every instance stops serving it within a second (a shipped API of
+    the same name, which it replaced, is served again). Raises ``PolicyError`` for a shipped API or
+    an unknown name, and changes nothing."""
+    if await store.delete(name):
+        return
+    if name in shipped:
+        raise PolicyError([f"{name}: shipped with the policies ({shipped[name].source}); remove it from there"])
+    raise PolicyError([f"{name}: no API of that name is published"])
+
+
 def _base_path(policy_text: str) -> str | None:
     """The base path of a stored policy (it was checked when it was published)."""
     data = yaml.safe_load(policy_text)
@@ -356,6 +367,20 @@ async def put_api(request: Request) -> Response:
     )
 
 
+async def delete_api(request: Request) -> Response:
+    """``DELETE /admin/apis/{name}``: withdraw a published API; 204, or 404 for a name not published here."""
+    _check_admin(request)
+    services = request.app.state.services
+    name = request.path_params["name"]
+    try:
+        await unpublish(PublishedApiStore(services.engine), name, services.policies.apis)
+    except PolicyError as exc:
+        raise ResourceNotFoundError(" | ".join(exc.problems), path=name) from None
+    if services.pipeline is not None:
+        await services.pipeline.published.sync()
+    return Response(status_code=204)
+
+
 async def list_apis(request: Request) -> Response:
     _check_admin(request)
     runtime = request.app.state.services.pipeline
@@ -373,4 +398,5 @@ def admin_routes() -> list[BaseRoute]:
     return [
         Route("/admin/apis", list_apis, methods=["GET"]),
         Route("/admin/apis/{name}", put_api, methods=["PUT"]),
+        Route("/admin/apis/{name}", delete_api, methods=["DELETE"]),
     ]

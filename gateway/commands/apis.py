@@ -1,10 +1,11 @@
-"""``walletgate apis check|publish OPENAPI POLICY``: validate, or publish, a bank API without code.
+"""``walletgate apis check|publish OPENAPI POLICY`` and ``walletgate apis unpublish NAME``.
 
 ``check`` loads the policy against the OpenAPI document exactly as the gateway would and
 prints every problem (file, line, path) or a summary; nothing is changed. ``publish`` does
 the same checks, refuses a base path another API already serves, then stores the pair in the
 gateway's database (``WALLETGATE_DATABASE_URL``, migrated), from which every gateway instance
-picks it up within a second, without a restart.
+picks it up within a second, without a restart. ``unpublish`` withdraws a published API the
+same way (an API shipped in the policies folder is removed there instead).
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway.cli import settings_from_args
 
 if TYPE_CHECKING:
+    from gateway.published_store import PublishedApiStore
     from gateway.settings import Settings
-    from policies.apis import PublishedApi
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -31,10 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         v.add_argument("openapi", type=Path, metavar="OPENAPI", help="the API's OpenAPI 3.0/3.1 document")
         v.add_argument("policy", type=Path, metavar="POLICY", help="the policy file (schema: api.schema.json)")
         v.set_defaults(handler=run)
+    gone = verbs.add_parser("unpublish", help="withdraw a published API", description="Withdraw a published API.")
+    gone.add_argument("name", metavar="NAME", help="the API's name (its policy's name)")
+    gone.set_defaults(handler=run_unpublish)
 
 
 def run(args: argparse.Namespace) -> int:
-    from gateway.publishing import check_api
+    from gateway.publishing import check_api, publish
     from policies import load_policies
     from policies.errors import PolicyError
 
@@ -44,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
         api = check_api(args.openapi, args.policy, policies.permissions)
         if args.verb == "publish":
             texts = args.policy.read_text(encoding="utf-8"), args.openapi.read_text(encoding="utf-8")
-            asyncio.run(_publish(settings, api, texts, policies.apis, source=args.policy.name))
+            asyncio.run(
+                _with_store(settings, lambda store: publish(store, api, *texts, policies.apis, source=args.policy.name))
+            )
     except PolicyError as exc:
         print(f"refused: {args.policy}", file=sys.stderr)
         for problem in exc.problems:
@@ -55,15 +61,28 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _publish(
-    settings: Settings, api: PublishedApi, texts: tuple[str, str], shipped: Mapping[str, PublishedApi], *, source: str
-) -> None:
+def run_unpublish(args: argparse.Namespace) -> int:
+    from gateway.publishing import unpublish
+    from policies import load_policies
+    from policies.errors import PolicyError
+
+    settings = settings_from_args(args)
+    policies = load_policies(settings.policies_dir)
+    try:
+        asyncio.run(_with_store(settings, lambda store: unpublish(store, args.name, policies.apis)))
+    except PolicyError as exc:
+        print(f"refused: {' | '.join(exc.problems)}", file=sys.stderr)
+        return 1
+    print(f"unpublished: {args.name}")
+    return 0
+
+
+async def _with_store(settings: Settings, work: Callable[[PublishedApiStore], Awaitable[None]]) -> None:
     from consent.db import open_engine
     from gateway.published_store import PublishedApiStore
-    from gateway.publishing import publish
 
     engine = open_engine(settings.effective_database_url)
     try:
-        await publish(PublishedApiStore(engine), api, *texts, shipped, source=source)
+        await work(PublishedApiStore(engine))
     finally:
         await engine.dispose()

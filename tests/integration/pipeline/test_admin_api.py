@@ -115,3 +115,33 @@ def test_admin_api_refuses_a_base_path_a_shipped_api_serves(wallet: Wallet, file
     response = _put(wallet, files, ADMIN_TOKEN, policy=taken)
     assert response.status_code == 400
     assert "base_path '/open-banking/v4.0/aisp' is already used by" in response.json()["Message"]
+
+
+def test_admin_api_unpublishes_and_the_api_is_gone_at_once(wallet: Wallet, files: tuple[Path, Path]) -> None:
+    assert _put(wallet, files, ADMIN_TOKEN).status_code == 200
+    consent = wallet.consent({"ReadProducts"}, accounts=("acc-alice-current",))
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    assert wallet.client.delete("/admin/apis/catalogue", headers=headers).status_code == 204
+    assert wallet.get("/catalogue/v1/products", consent).status_code == 404
+    assert "catalogue" not in [a["name"] for a in wallet.client.get("/admin/apis", headers=headers).json()["apis"]]
+
+
+def test_admin_api_unpublishing_an_unknown_api_is_404(wallet: Wallet) -> None:
+    response = wallet.client.delete("/admin/apis/nothing", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert response.status_code == 404
+    assert "no API of that name is published" in response.json()["Errors"][0]["Message"]
+
+
+def test_admin_api_does_not_unpublish_a_shipped_api(wallet: Wallet) -> None:
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    response = wallet.client.delete("/admin/apis/uk-ob-accounts-v4", headers=headers)
+    assert response.status_code == 404
+    assert "shipped with the policies" in response.json()["Errors"][0]["Message"]
+    assert "uk-ob-accounts-v4" in [a["name"] for a in wallet.client.get("/admin/apis", headers=headers).json()["apis"]]
+
+
+def test_admin_api_unpublish_needs_the_admin_token(wallet: Wallet, files: tuple[Path, Path]) -> None:
+    assert _put(wallet, files, ADMIN_TOKEN).status_code == 200
+    assert wallet.client.delete("/admin/apis/catalogue", headers={"Authorization": "Bearer guess"}).status_code == 401
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    assert "catalogue" in [a["name"] for a in wallet.client.get("/admin/apis", headers=headers).json()["apis"]]

@@ -54,3 +54,18 @@ def test_admin_api_is_disabled_without_an_admin_token(wallet: Wallet, files: tup
     body = {"policy": files[1].read_text(encoding="utf-8"), "openapi": files[0].read_text(encoding="utf-8")}
     response = wallet.client.put("/admin/apis/catalogue", json=body, headers={"Authorization": "Bearer x"})
     assert response.status_code == 404
+
+
+def test_api_unpublished_with_the_cli_stops_being_served(
+    wallet: Wallet, files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    consent = wallet.consent({"ReadProducts"}, accounts=("acc-alice-current",))
+    monkeypatch.setenv("WALLETGATE_DATA_DIR", str(wallet.services.settings.data_dir))
+    monkeypatch.setenv("WALLETGATE_DATABASE_URL", wallet.services.settings.effective_database_url)
+    assert main(["apis", "publish", str(files[0]), str(files[1])]) == 0
+    assert _wait_for(wallet, consent.consent_id, 200) == 200
+    assert main(["apis", "unpublish", "catalogue"]) == 0
+    assert "unpublished: catalogue" in capsys.readouterr().out
+    assert _wait_for(wallet, consent.consent_id, 404) == 404
+    assert main(["apis", "unpublish", "catalogue"]) == 1
+    assert "no API of that name is published" in capsys.readouterr().err

@@ -36,3 +36,10 @@ async def test_load_reads_only_the_names_asked_for(store: PublishedApiStore) -> 
 async def test_an_empty_store_has_no_versions(store: PublishedApiStore) -> None:
     assert await store.versions() == {}
     assert await store.load() == []
+
+
+async def test_a_withdrawn_api_is_no_longer_stored(store: PublishedApiStore) -> None:
+    await store.put("catalogue", "c", "c-doc", at=AT)
+    assert await store.delete("catalogue")
+    assert await store.versions() == {}
+    assert not await store.delete("catalogue")

@@ -94,3 +94,15 @@ async def test_syncs_at_once_take_turns_and_fetch_the_texts_once(
     changed = await asyncio.gather(live.sync(), live.sync())
     assert sorted(changed) == [False, True]
     assert store.loads == 1
+
+
+async def test_an_api_withdrawn_from_the_store_stops_being_served(
+    store: PublishedApiStore, instance: Callable[[str], PublishedApis]
+) -> None:
+    live = instance("one")
+    await store.put("catalogue", CATALOGUE, OPENAPI, at=AT)
+    await live.sync()
+    await store.delete("catalogue")
+    assert await live.sync()
+    assert live.find("/catalogue/v1/products") is None
+    assert set(live.apis) == set(POLICIES.apis)
