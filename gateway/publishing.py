@@ -46,6 +46,7 @@ log = logging.getLogger("walletgate.publishing")
 
 OVERLAY = "published-apis"
 _VERSIONS = ".versions"
+_KEPT_VERSIONS = 2  # per API: the live folder and the one before it
 
 
 def overlay_dir(settings: Settings) -> Path:
@@ -146,9 +147,24 @@ def materialize(root: Path, stored: Sequence[StoredApi], keep: Collection[str]) 
         link = root / f".{api.name}.{uuid.uuid4().hex}.tmp"
         link.symlink_to(folder.relative_to(root), target_is_directory=True)
         os.replace(link, root / api.name)
+        _prune(versions, api.name, folder)
     for entry in _entries(root):
         if entry.name not in keep and entry.is_symlink():
             entry.unlink()
+
+
+def _prune(versions: Path, name: str, live: Path) -> None:
+    """Remove all but the newest ``_KEPT_VERSIONS`` folders of ``name`` (the live one always stays).
+
+    The one before the live one is kept for an instance sharing this folder that may still be
+    reading it."""
+    folders = sorted(
+        (f for f in versions.glob(f"{name}-*") if f.is_dir() and f != live and f.name[len(name) + 1 :].isalnum()),
+        key=lambda f: f.stat().st_mtime_ns,
+        reverse=True,
+    )
+    for old in folders[_KEPT_VERSIONS - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def load_overlay(

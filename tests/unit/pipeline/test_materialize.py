@@ -44,3 +44,18 @@ def test_no_temporary_entry_is_left_behind(tmp_path: Path) -> None:
     materialize(tmp_path, [_api("catalogue", "v1")], {"catalogue"})
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
     assert [p.name for p in (tmp_path / ".versions").iterdir() if p.name.startswith(".")] == []
+
+
+def test_only_the_live_version_and_the_one_before_it_are_kept(tmp_path: Path) -> None:
+    for version in ("v1", "v2", "v3", "v4"):
+        materialize(tmp_path, [_api("catalogue", version)], {"catalogue"})
+    kept = sorted(p.name for p in (tmp_path / ".versions").iterdir())
+    assert kept == ["catalogue-v3", "catalogue-v4"]
+    assert os.readlink(tmp_path / "catalogue").endswith("catalogue-v4")
+
+
+def test_pruning_one_api_leaves_the_others_versions_alone(tmp_path: Path) -> None:
+    materialize(tmp_path, [_api("catalogue-extra", "v1")], {"catalogue-extra"})
+    for version in ("v1", "v2", "v3"):
+        materialize(tmp_path, [_api("catalogue", version)], {"catalogue", "catalogue-extra"})
+    assert (tmp_path / ".versions" / "catalogue-extra-v1").is_dir()
