@@ -11,7 +11,9 @@ removed rather than passed on: it would leak an address the wallet has no busine
 send the wallet somewhere the gateway does not check. ``Self`` is required by the OB schemas, so a
 ``Self`` removed that way is replaced by the URL the wallet called (``self_url``).
 
-Only the top-level ``Links`` object of the OB envelope is touched, and only its string values.
+Only the top-level ``Links`` object of the OB envelope is touched. A link that is not a string
+breaks the OB schemas (refused in ``enforce`` mode); in ``report`` mode it is removed, since it
+could hold the same addresses.
 The ``Links`` in the answers of APIs that banks publish at the gateway are treated the same way.
 """
 
@@ -31,9 +33,7 @@ def rewrite_links(body: object, *, upstream_base: str, public_base: str, self_ur
     upstream = urlsplit(upstream_base.rstrip("/"))
     public = public_base.rstrip("/")
     for name, url in list(links.items()):
-        if not isinstance(url, str):
-            continue
-        rest = _below(url, upstream)
+        rest = _below(url, upstream) if isinstance(url, str) else None
         if rest is not None:
             links[name] = public + rest
         elif name == "Self" and self_url is not None:

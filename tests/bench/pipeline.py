@@ -1,7 +1,8 @@
 """Pipeline overhead, side by side: ``python -m tests.bench.pipeline`` prints requests/s, p50 and p99.
 
 One run starts the sandbox bank and, in front of it, the gateway twice (one uvicorn worker
-each, PostgreSQL + Redis): once with the full pipeline (JWT + DPoP + consent + limits +
+each, started as ``walletgate serve`` starts it: no uvicorn access log and no uvicorn proxy-header
+rewriting; PostgreSQL + Redis): once with the full pipeline (JWT + DPoP + consent + limits +
 request and response validation + filtering + audit) and once as a bare passthrough (routing
 only: ``create_app(..., pipeline_passthrough=True)``, used by this benchmark alone), plus an
 nginx reverse-proxy hop when ``/usr/sbin/nginx`` exists. The same request
@@ -219,7 +220,7 @@ def _start(folder: Path, exits: ExitStack) -> Stack:
         ("passthrough", "tests.bench.pipeline:passthrough_app"),
     ):
         args = python_module("uvicorn", "--factory", factory, "--port", str(ports[mode]), "--log-level", "warning")
-        server = ServerProcess(_pinned([*args, "--no-access-log"]), url[mode], env=env).start()
+        server = ServerProcess(_pinned([*args, "--no-access-log", "--no-proxy-headers"]), url[mode], env=env).start()
         exits.callback(server.stop)
     urls = {"direct": url["bank"], "passthrough": url["passthrough"], "full": url["full"]}
     if NGINX.exists():
