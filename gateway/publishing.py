@@ -287,12 +287,21 @@ class PublishedApis:
         self._task = None
 
     async def _poll(self) -> None:
+        """Sync once a second. A failure (the database is down, not migrated) is logged when it starts
+        or changes, not every second, and its end is logged too."""
+        failing: str | None = None
         while True:
             await asyncio.sleep(self._poll_interval)
             try:
                 await self.sync()
-            except Exception:
-                log.exception("polling the published APIs failed")
+            except Exception as exc:
+                if repr(exc) != failing:
+                    log.exception("polling the published APIs failed; the live set stays live")
+                failing = repr(exc)
+            else:
+                if failing is not None:
+                    log.info("polling the published APIs works again")
+                failing = None
 
     def _install(self, apis: Mapping[str, PublishedApi]) -> None:
         """Swap in a whole new snapshot: one reference assignment, so a request sees old or new, never half."""

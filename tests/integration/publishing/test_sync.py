@@ -106,3 +106,36 @@ async def test_an_api_withdrawn_from_the_store_stops_being_served(
     assert await live.sync()
     assert live.find("/catalogue/v1/products") is None
     assert set(live.apis) == set(POLICIES.apis)
+
+
+class FlakyStore(CountingStore):
+    """The real store, unreachable while ``down`` is set."""
+
+    down = True
+
+    async def versions(self) -> dict[str, str]:
+        if self.down:
+            raise ConnectionError("the database is down")
+        return await super().versions()
+
+
+async def test_a_failing_poll_is_logged_once_and_its_end_once(
+    store: CountingStore, settings_factory: Callable[..., Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    flaky = FlakyStore(store.engine)
+    live = PublishedApis(
+        settings_factory(data_dir=tmp_path / "one"),
+        POLICIES.apis,
+        POLICIES.permissions,
+        store=flaky,
+        poll_interval=0.01,
+    )
+    with caplog.at_level(logging.INFO, logger="walletgate.publishing"):
+        await live.start()
+        await asyncio.sleep(0.15)
+        flaky.down = False
+        await asyncio.sleep(0.1)
+        await live.stop()
+    messages = [r.getMessage() for r in caplog.records if r.name == "walletgate.publishing"]
+    assert sum("polling the published APIs failed" in m for m in messages) == 1
+    assert messages.count("polling the published APIs works again") == 1
