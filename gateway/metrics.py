@@ -162,7 +162,7 @@ class Metrics:
         self._tokens.add((grant_type,))
 
     def record_upstream_error(self, upstream: str, kind: str) -> None:
-        """``kind``: e.g. timeout, connect, status_5xx, circuit_open, invalid_response."""
+        """``kind``: e.g. timeout, connect, status_5xx, circuit_open, too_large, compressed, invalid_response."""
         self._upstream_errors.add((upstream, kind))
 
     def record_circuit_state(self, upstream: str, state: CircuitState) -> None:

@@ -71,8 +71,22 @@ class UpstreamResponse:
 StreamTest = Callable[[int, Mapping[str, str]], bool]  # (status, headers) → relay the body as it arrives
 
 
-class _TooLargeError(Exception):
-    """The answer is bigger than ``max_body_bytes``: the bank is answering, so its breaker is not charged."""
+class _UnreadableError(Exception):
+    """An answer the gateway will not read (too large, or compressed though it asked for none).
+
+    The bank is answering, so its breaker is not charged; ``kind`` is the metric's, ``reason`` the
+    wallet's."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind, self.reason = kind, reason
+
+
+_IDENTITY = frozenset({"", "identity"})
+
+
+def _too_large(cap: int) -> _UnreadableError:
+    return _UnreadableError("too_large", f"is larger than the gateway reads ({cap} bytes)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +159,11 @@ class UpstreamClient:
             connector = aiohttp.TCPConnector(limit=o.pool_size, limit_per_host=o.pool_size, ttl_dns_cache=300)
             timeout = aiohttp.ClientTimeout(total=None, sock_connect=o.connect_timeout, sock_read=o.read_timeout)
             self._session = aiohttp.ClientSession(
-                connector=connector, timeout=timeout, auto_decompress=False, skip_auto_headers=("User-Agent",)
+                connector=connector,
+                timeout=timeout,
+                auto_decompress=False,
+                headers={"Accept-Encoding": "identity"},  # a body is read, validated and filtered as sent
+                skip_auto_headers=("User-Agent", "Accept-Encoding"),
             )
 
     async def close(self) -> None:
@@ -194,15 +212,10 @@ class UpstreamClient:
                 self._fail(upstream, breaker, "connect", f"{method} {url} failed: {exc!r}")
             except TimeoutError:
                 self._fail(upstream, breaker, "timeout", f"{method} {url} timed out")
-            except _TooLargeError:
-                log.warning(
-                    "upstream %s: %s %s answered more than %d bytes", upstream, method, url, self.options.max_body_bytes
-                )
-                self._note(upstream, "too_large", breaker)
-                raise UpstreamError(
-                    f"The bank's answer is larger than the gateway reads ({self.options.max_body_bytes} bytes);"
-                    " quote the Id when you report it."
-                ) from None
+            except _UnreadableError as exc:
+                log.warning("upstream %s: %s %s: %s", upstream, method, url, exc.reason)
+                self._note(upstream, exc.kind, breaker)
+                raise UpstreamError(f"The bank's answer {exc.reason}; quote the Id when you report it.") from None
             except aiohttp.ClientError as exc:
                 self._fail(upstream, breaker, "connect", f"{method} {url} failed: {exc!r}")
             if response.status >= 500:
@@ -245,13 +258,17 @@ class UpstreamClient:
             if stream is not None and response.status < 400 and stream(response.status, response.headers):
                 handed_over = True
                 return UpstreamResponse(response.status, response.headers, b"", UpstreamStream(response))
-            if response.content_length is not None and response.content_length > self.options.max_body_bytes:
-                raise _TooLargeError()
+            encoding = response.headers.get("Content-Encoding", "").strip().lower()
+            if encoding not in _IDENTITY:
+                raise _UnreadableError("compressed", f"is compressed ({encoding}) although the gateway asked for none")
+            cap = self.options.max_body_bytes
+            if response.content_length is not None and response.content_length > cap:
+                raise _too_large(cap)
             chunks, size = [], 0
             async for chunk in response.content.iter_any():
                 size += len(chunk)
-                if size > self.options.max_body_bytes:
-                    raise _TooLargeError()
+                if size > cap:
+                    raise _too_large(cap)
                 chunks.append(chunk)
             return UpstreamResponse(response.status, response.headers, b"".join(chunks))
         finally:

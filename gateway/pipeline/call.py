@@ -120,7 +120,7 @@ class Call:
                 exc.headers.setdefault(name, value)
 
 
-_RELAYED_HEADERS = ("content-length", "content-disposition")
+_RELAYED_HEADERS = ("content-length", "content-disposition", "content-encoding")
 
 
 class _RelayedResponse(StreamingResponse):

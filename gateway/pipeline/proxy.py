@@ -50,7 +50,7 @@ async def proxy(call: Call) -> None:
     call.upstream_body = response.body
     call.upstream_stream = response.stream
     if response.stream is not None:
-        for name in ("content-length", "content-disposition"):
+        for name in ("content-length", "content-disposition", "content-encoding"):
             if name in response.headers:
                 call.upstream_headers[name] = response.headers[name]
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
+import orjson
 import pytest
 from aiohttp import web
 
@@ -14,6 +16,7 @@ from gateway.upstream import UpstreamClient, UpstreamOptions
 from tests.support.servers import free_port
 
 CHUNK = b"%PDF" + bytes(64 * 1024)
+_GZIP_JSON = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
 
 
 @dataclass
@@ -22,6 +25,7 @@ class FileBank:
     release: asyncio.Event = field(default_factory=asyncio.Event)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     peers: list[object] = field(default_factory=list)
+    accept_encoding: str | None = None
 
 
 @pytest.fixture
@@ -44,9 +48,22 @@ async def bank() -> AsyncIterator[FileBank]:
     async def big_json(request: web.Request) -> web.Response:
         return web.json_response({"Data": "x" * 4096})
 
+    async def polite(request: web.Request) -> web.Response:
+        """Compresses only when the caller asks for it, as a bank behind nginx's gzip does."""
+        state.accept_encoding = request.headers.get("Accept-Encoding")
+        if "gzip" in (state.accept_encoding or ""):
+            return web.Response(body=gzip.compress(b'{"Data": {}}'), headers=_GZIP_JSON)
+        return web.json_response({"Data": {}})
+
+    async def pushy(request: web.Request) -> web.Response:
+        """Compresses whatever the caller asked for."""
+        return web.Response(body=gzip.compress(b'{"Data": {}}'), headers=_GZIP_JSON)
+
     app = web.Application()
     app.router.add_get("/file", file)
     app.router.add_get("/big-json", big_json)
+    app.router.add_get("/polite", polite)
+    app.router.add_get("/pushy", pushy)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -133,3 +150,18 @@ async def test_a_body_the_caller_does_not_accept_is_read_whole(client: UpstreamC
         await roomy.close()
     assert response.stream is None
     assert len(response.body) == 2 * len(CHUNK)
+
+
+async def test_the_gateway_asks_the_bank_for_an_uncompressed_body(client: UpstreamClient, bank: FileBank) -> None:
+    response = await client.request(bank.url, "GET", bank.url + "/polite")
+    assert bank.accept_encoding == "identity"
+    assert orjson.loads(response.body) == {"Data": {}}
+
+
+async def test_a_body_compressed_anyway_is_refused_saying_so_without_charging_the_breaker(
+    client: UpstreamClient, bank: FileBank
+) -> None:
+    for _ in range(client.options.failure_threshold + 1):
+        with pytest.raises(UpstreamError, match=r"is compressed \(gzip\) although the gateway asked for none"):
+            await client.request(bank.url, "GET", bank.url + "/pushy")
+    assert not client.breaker(bank.url).is_open
