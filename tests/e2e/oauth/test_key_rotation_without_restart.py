@@ -18,11 +18,9 @@ from typing import Any, TypeVar
 import httpx2 as httpx
 import pytest
 
-from consent.migrate import upgrade
 from gateway.oauth import jws
-from gateway.oauth.keys import KeyRing, generate_jwk, write_private_file
-from tests.e2e.pipeline.harness import ANCHOR, BASE, Stack, Wallet
-from tests.support.servers import ROOT, ServerProcess, free_port, python_module
+from tests.e2e.pipeline.harness import BASE, Stack, Wallet, start_stack
+from tests.support.servers import ROOT
 from tests.unit.oauth.keys import WalletKey
 
 pytestmark = pytest.mark.e2e
@@ -35,35 +33,11 @@ T = TypeVar("T")
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, dict[str, str]]]:
     folder = tmp_path_factory.mktemp("rotation")
-    keys_file = folder / "signing.jwks.json"
-    write_private_file(keys_file, {"keys": [generate_jwk("ES256") | {"use_state": "current"}]})
-    database_url = f"sqlite:///{folder / 'walletgate.db'}"
-    upgrade(database_url)
-    bank_port, gateway_port = free_port(), free_port()
-    gateway_url, bank_url = f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{bank_port}"
-    env = {
-        "WALLETGATE_DATA_DIR": str(folder / "data"),
-        "WALLETGATE_DATABASE_URL": database_url,
-        "WALLETGATE_PORT": str(gateway_port),
-        "WALLETGATE_UPSTREAM_URL": bank_url,
-        "WALLETGATE_SIGNING_KEYS_FILE": str(keys_file),
-        "WALLETGATE_LOG_LEVEL": "warning",
-    }
-    bank_args = ["--port", str(bank_port), "--issuer", gateway_url, "--jwks-url", f"{gateway_url}/jwks"]
-    bank = ServerProcess(python_module("sandbox", *bank_args, "--anchor-date", ANCHOR), bank_url).start()
+    running = start_stack(folder, as_deployed=True, gateway_log=folder / "gateway.log")
     try:
-        gateway_log = folder / "gateway.log"
-        gateway = ServerProcess(
-            python_module("gateway.cli", "serve"), gateway_url, env=env, log_path=gateway_log
-        ).start()
-    except RuntimeError:
-        bank.stop()
-        raise
-    stack = Stack(gateway_url, bank_url, database_url, KeyRing.load(keys_file), (bank, gateway))
-    try:
-        yield stack, env
+        yield running, running.env
     finally:
-        stack.stop()
+        running.stop()
 
 
 def _walletgate(env: dict[str, str], *args: str) -> str:

@@ -12,7 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,13 +42,22 @@ class Stack:
     database_url: str
     keys: KeyRing
     processes: tuple[ServerProcess, ...]
+    env: dict[str, str] = field(default_factory=dict)  # the gateway's settings, for the CLI against it
 
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.stop()
 
 
-def start_stack(folder: Path, *, extra_env: dict[str, str] | None = None) -> Stack:
+def start_stack(
+    folder: Path, *, extra_env: dict[str, str] | None = None, as_deployed: bool = False, gateway_log: Path | None = None
+) -> Stack:
+    """The sandbox bank and the gateway, each a process, on SQLite in ``folder``.
+
+    ``as_deployed``: the gateway runs as ``walletgate serve`` and the bank follows the gateway's
+    ``/jwks`` (as a bank does that must see a key rotation); otherwise uvicorn runs the app
+    factory and the bank reads the gateway's public keys from a file written here.
+    """
     keys_file = folder / "signing.jwks.json"
     write_private_file(keys_file, {"keys": [generate_jwk("ES256") | {"use_state": "current"}]})
     keys = KeyRing.load(keys_file)
@@ -58,20 +67,9 @@ def start_stack(folder: Path, *, extra_env: dict[str, str] | None = None) -> Sta
     upgrade(database_url)
     bank_port, gateway_port = free_port(), free_port()
     gateway_url, bank_url = f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{bank_port}"
-    bank = ServerProcess(
-        python_module(
-            "sandbox",
-            "--port",
-            str(bank_port),
-            "--issuer",
-            gateway_url,
-            "--jwks-file",
-            str(public),
-            "--anchor-date",
-            ANCHOR,
-        ),
-        bank_url,
-    ).start()
+    trust = ["--jwks-url", f"{gateway_url}/jwks"] if as_deployed else ["--jwks-file", str(public)]
+    bank_args = ["--port", str(bank_port), "--issuer", gateway_url, *trust, "--anchor-date", ANCHOR]
+    bank = ServerProcess(python_module("sandbox", *bank_args), bank_url).start()
     env = {
         "WALLETGATE_DATA_DIR": str(folder / "data"),
         "WALLETGATE_DATABASE_URL": database_url,
@@ -81,13 +79,17 @@ def start_stack(folder: Path, *, extra_env: dict[str, str] | None = None) -> Sta
         "WALLETGATE_LOG_LEVEL": "warning",
         **(extra_env or {}),
     }
-    args = [sys.executable, "-m", "uvicorn", "--factory", "gateway.app:app_from_env", "--port", str(gateway_port)]
+    if as_deployed:
+        args = python_module("gateway.cli", "serve")
+    else:
+        args = [sys.executable, "-m", "uvicorn", "--factory", "gateway.app:app_from_env", "--port", str(gateway_port)]
+        args += ["--log-level", "warning"]
     try:
-        gateway = ServerProcess([*args, "--log-level", "warning"], gateway_url, env=env).start()
+        gateway = ServerProcess(args, gateway_url, env=env, log_path=gateway_log).start()
     except RuntimeError:
         bank.stop()
         raise
-    return Stack(gateway_url, bank_url, database_url, keys, (bank, gateway))
+    return Stack(gateway_url, bank_url, database_url, keys, (bank, gateway), env)
 
 
 class Wallet:
