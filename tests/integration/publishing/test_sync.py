@@ -35,6 +35,14 @@ def instance(settings_factory: Callable[..., Any], store: PublishedApiStore, tmp
     return make
 
 
+async def _serving_catalogue(store: PublishedApiStore, instance: Callable[[str], PublishedApis]) -> PublishedApis:
+    """An instance that has synced the catalogue API from the store."""
+    live = instance("one")
+    await store.put("catalogue", CATALOGUE, OPENAPI, at=AT)
+    await live.sync()
+    return live
+
+
 async def test_an_api_stored_once_is_served_by_instances_with_their_own_folders(
     store: PublishedApiStore, instance: Callable[[str], PublishedApis]
 ) -> None:
@@ -52,9 +60,7 @@ async def test_an_api_stored_once_is_served_by_instances_with_their_own_folders(
 async def test_an_api_published_again_replaces_the_live_one(
     store: PublishedApiStore, instance: Callable[[str], PublishedApis]
 ) -> None:
-    live = instance("one")
-    await store.put("catalogue", CATALOGUE, OPENAPI, at=AT)
-    await live.sync()
+    live = await _serving_catalogue(store, instance)
     await store.put("catalogue", CATALOGUE.replace("/catalogue/v1", "/catalogue/v2"), OPENAPI, at=AT)
     assert await live.sync()
     assert live.find("/catalogue/v1/products") is None
@@ -64,9 +70,7 @@ async def test_an_api_published_again_replaces_the_live_one(
 async def test_no_text_is_fetched_while_no_version_changed(
     store: CountingStore, instance: Callable[[str], PublishedApis]
 ) -> None:
-    live = instance("one")
-    await store.put("catalogue", CATALOGUE, OPENAPI, at=AT)
-    await live.sync()
+    live = await _serving_catalogue(store, instance)
     fetched = store.loads
     assert not await live.sync()
     assert store.loads == fetched
@@ -75,9 +79,7 @@ async def test_no_text_is_fetched_while_no_version_changed(
 async def test_a_stored_api_that_does_not_load_leaves_the_live_set_live(
     store: PublishedApiStore, instance: Callable[[str], PublishedApis], caplog: pytest.LogCaptureFixture
 ) -> None:
-    live = instance("one")
-    await store.put("catalogue", CATALOGUE, OPENAPI, at=AT)
-    await live.sync()
+    live = await _serving_catalogue(store, instance)
     broken = CATALOGUE.replace("ReadProducts", "ReadProdcts")  # as if written past the publishing checks
     await store.put("catalogue", broken, OPENAPI, at=AT)
     with caplog.at_level(logging.ERROR, logger="walletgate.publishing"):
@@ -99,9 +101,7 @@ async def test_syncs_at_once_take_turns_and_fetch_the_texts_once(
 async def test_an_api_withdrawn_from_the_store_stops_being_served(
     store: PublishedApiStore, instance: Callable[[str], PublishedApis]
 ) -> None:
-    live = instance("one")
-    await store.put("catalogue", CATALOGUE, OPENAPI, at=AT)
-    await live.sync()
+    live = await _serving_catalogue(store, instance)
     await store.delete("catalogue")
     assert await live.sync()
     assert live.find("/catalogue/v1/products") is None
