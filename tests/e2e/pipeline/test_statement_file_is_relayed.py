@@ -149,11 +149,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory, file_bank: tuple[FileBank, s
 
 @pytest.fixture
 def wallet(stack: Stack, file_bank: tuple[FileBank, str]) -> Iterator[Wallet]:
-    file_bank[0].release.clear()
+    """A wallet; the bank sends whole files unless a test holds the last chunk back (``_hold``)."""
+    file_bank[0].release.set()
     w = Wallet(stack)
     yield w
     file_bank[0].release.set()
     w.close()
+
+
+def _hold(file_bank: tuple[FileBank, str]) -> None:
+    file_bank[0].release.clear()
 
 
 def _recorded_bytes(stack: Stack, interaction_id: str) -> int | None:
@@ -181,6 +186,7 @@ def _stream(wallet: Wallet, path: str, consent: object) -> httpx.Response:
 def test_the_first_bytes_reach_the_wallet_before_the_bank_has_sent_the_last(
     wallet: Wallet, file_bank: tuple[FileBank, str]
 ) -> None:
+    _hold(file_bank)
     consent = wallet.consent({"ReadStatementsDetail"}, (ACCOUNT,))
     response = _stream(wallet, f"{BASE}/accounts/{ACCOUNT}/statement-file", consent)
     try:
@@ -196,9 +202,8 @@ def test_the_first_bytes_reach_the_wallet_before_the_bank_has_sent_the_last(
 
 
 def test_the_file_arrives_whole_with_its_type_and_name_and_is_recorded_with_its_size(
-    stack: Stack, wallet: Wallet, file_bank: tuple[FileBank, str]
+    stack: Stack, wallet: Wallet
 ) -> None:
-    file_bank[0].release.set()
     consent = wallet.consent({"ReadStatementsDetail"}, (ACCOUNT,))
     response = wallet.get(f"{BASE}/accounts/{ACCOUNT}/statement-file", consent)
     assert response.status_code == 200
@@ -208,24 +213,19 @@ def test_the_file_arrives_whole_with_its_type_and_name_and_is_recorded_with_its_
     assert _recorded_bytes(stack, response.headers["x-fapi-interaction-id"]) == 2 * len(CHUNK)
 
 
-def test_another_users_account_gets_no_file(wallet: Wallet, file_bank: tuple[FileBank, str]) -> None:
-    file_bank[0].release.set()
+def test_another_users_account_gets_no_file(wallet: Wallet) -> None:
     consent = wallet.consent({"ReadStatementsDetail"}, (ACCOUNT,))
     assert wallet.get(f"{BASE}/accounts/acc-bob-current/statement-file", consent).status_code == 404
 
 
-def test_a_file_where_the_document_promises_json_is_refused(wallet: Wallet, file_bank: tuple[FileBank, str]) -> None:
-    file_bank[0].release.set()
+def test_a_file_where_the_document_promises_json_is_refused(wallet: Wallet) -> None:
     consent = wallet.consent({"ReadStatementsDetail"}, (ACCOUNT,))
     response = wallet.get(f"{BASE}/accounts/{ACCOUNT}/statement-summary", consent)
     assert response.status_code == 502
     assert b"%PDF" not in response.content
 
 
-def test_a_file_the_consent_would_have_to_be_applied_to_is_never_relayed_unread(
-    wallet: Wallet, file_bank: tuple[FileBank, str]
-) -> None:
-    file_bank[0].release.set()
+def test_a_file_the_consent_would_have_to_be_applied_to_is_never_relayed_unread(wallet: Wallet) -> None:
     consent = wallet.consent({"ReadBalances"}, (ACCOUNT,))
     response = wallet.get(f"{BASE}/accounts/{ACCOUNT}/balance-file", consent)
     assert response.status_code == 502
@@ -235,6 +235,7 @@ def test_a_file_the_consent_would_have_to_be_applied_to_is_never_relayed_unread(
 def test_a_wallet_that_leaves_mid_file_is_recorded_with_the_bytes_it_was_sent(
     stack: Stack, wallet: Wallet, file_bank: tuple[FileBank, str]
 ) -> None:
+    _hold(file_bank)
     consent = wallet.consent({"ReadStatementsDetail"}, (ACCOUNT,))
     response = _stream(wallet, f"{BASE}/accounts/{ACCOUNT}/statement-file", consent)
     interaction_id = response.headers["x-fapi-interaction-id"]
