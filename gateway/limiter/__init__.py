@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
@@ -126,6 +126,11 @@ class Limiter(Protocol):
 
         ``once`` is spent first: already spent, the request is refused with ``first_use`` False.
         """
+        ...
+
+    def begin(self, hits: Sequence[Hit], once: OneTimeKey | None = None) -> Awaitable[Decision]:
+        """``acquire`` now, its decision awaited later: a shared back-end sends its call before returning,
+        so the caller's own work overlaps the round trip. The result must be awaited."""
         ...
 
     async def peek(self, hits: Sequence[Hit], now: float | None = None) -> Decision:

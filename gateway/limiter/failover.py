@@ -16,7 +16,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from gateway.background import stop_task
@@ -67,6 +67,27 @@ class FailoverLimiter:
                     return await self.shared.acquire(hits, now, once)
             except (LimiterUnavailable, TimeoutError) as exc:
                 self._lose(exc)
+        return await self._without_shared(hits, now, once)
+
+    def begin(self, hits: Sequence[Hit], once: OneTimeKey | None = None) -> Awaitable[Decision]:
+        """``acquire``, with the Redis call written now (see ``RedisLimiter.begin``); its budget counts from now."""
+        if not self.healthy:
+            return self.acquire(hits, once=once)
+        deadline = asyncio.get_running_loop().time() + self.budget
+        return self._settle(self.shared.begin(hits, once), deadline, hits, once)
+
+    async def _settle(
+        self, answer: Awaitable[Decision], deadline: float, hits: Sequence[Hit], once: OneTimeKey | None
+    ) -> Decision:
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await answer
+        except (LimiterUnavailable, TimeoutError) as exc:
+            self._lose(exc)
+        return await self._without_shared(hits, None, once)
+
+    async def _without_shared(self, hits: Sequence[Hit], now: float | None, once: OneTimeKey | None) -> Decision:
+        """Redis is lost: the replay check alone in Redis, the limits locally or refused (see the module)."""
         if once is not None and not await self._spend_once(once):
             return replayed(self._clock() if now is None else now)
         return self._degraded(hits, now)

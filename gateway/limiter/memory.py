@@ -8,7 +8,7 @@ swept every ``sweep_every`` calls, so memory stays bounded by the keys active re
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from gateway.limiter import Decision, Hit, HitResult, OneTimeKey, decide, enforced_refusal, replayed
 from gateway.limiter.gcra import Outcome, daily, daily_peek, gcra, gcra_peek, utc_day
@@ -26,6 +26,9 @@ class MemoryLimiter:
 
     async def acquire(self, hits: Sequence[Hit], now: float | None = None, once: OneTimeKey | None = None) -> Decision:
         return self.acquire_now(hits, self._clock() if now is None else now, once)
+
+    def begin(self, hits: Sequence[Hit], once: OneTimeKey | None = None) -> Awaitable[Decision]:
+        return self.acquire(hits, once=once)
 
     def acquire_now(self, hits: Sequence[Hit], now: float, once: OneTimeKey | None = None) -> Decision:
         """``acquire`` without the coroutine, for callers already on the hot path."""

@@ -14,7 +14,7 @@ Keys of one request must live on one node: for Redis Cluster give ``prefix`` a h
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -142,9 +142,25 @@ class RedisLimiter:
             self.pipelined.close()
         await self.client.aclose()
 
-    async def _run(self, hits: Sequence[Hit], now: float | None, *, peek: bool, once: OneTimeKey | None) -> Decision:
-        if not hits and once is None:
-            return decide([], 0.0 if now is None else now)
+    def begin(self, hits: Sequence[Hit], once: OneTimeKey | None = None) -> Awaitable[Decision]:
+        """``acquire``, with the script written to Redis now when the pipelined connection is open: the
+        caller works while the answer travels, then awaits it."""
+        connection = self.pipelined if self.use_pipelined else None
+        if connection is None or (not hits and once is None):
+            return self.acquire(hits, once=once)
+        keys, args = self._command(hits, None, peek=False, once=once)
+        sent = connection.send("EVALSHA", SCRIPT_SHA, len(keys), *keys, *args)
+        if sent is None:
+            return self.acquire(hits, once=once)
+        return self._decide(hits, self._answer(connection, keys, args, sent))
+
+    async def _decide(self, hits: Sequence[Hit], answer: Awaitable[Any]) -> Decision:
+        return _decision(hits, await answer)
+
+    def _command(
+        self, hits: Sequence[Hit], now: float | None, *, peek: bool, once: OneTimeKey | None
+    ) -> tuple[list[str], list[str | int | float]]:
+        """The script's keys and arguments for ``hits`` (and ``once``, spent first)."""
         keys = [self._prefix + hit.storage_key for hit in hits]
         args: list[str | int | float] = ["1" if peek else "0", "" if now is None else repr(now), "", ""]
         if once is not None:
@@ -156,8 +172,14 @@ class RedisLimiter:
                 args += ("d", rule.limit, rule.limit, hit.cost, "1" if rule.mode == "enforce" else "0")
             else:
                 args += ("g", repr(rule.interval), rule.burst, hit.cost, "1" if rule.mode == "enforce" else "0")
+        return keys, args
+
+    async def _run(self, hits: Sequence[Hit], now: float | None, *, peek: bool, once: OneTimeKey | None) -> Decision:
+        if not hits and once is None:
+            return decide([], 0.0 if now is None else now)
+        keys, args = self._command(hits, now, peek=peek, once=once)
         if self.pipelined is not None and self.use_pipelined:
-            return _decision(hits, await self._run_pipelined(self.pipelined, keys, args))
+            return _decision(hits, await self._answer(self.pipelined, keys, args))
         try:
             try:
                 raw = await self.client.evalsha(SCRIPT_SHA, len(keys), *keys, *args)
@@ -168,12 +190,19 @@ class RedisLimiter:
             raise LimiterUnavailable(f"Redis limiter call failed: {type(exc).__name__}: {exc}") from exc
         return _decision(hits, raw)
 
-    async def _run_pipelined(
-        self, connection: PipelinedConnection, keys: list[str], args: list[str | int | float]
+    async def _answer(
+        self,
+        connection: PipelinedConnection,
+        keys: list[str],
+        args: list[str | int | float],
+        sent: Awaitable[Any] | None = None,
     ) -> Any:
+        """The script's reply, through ``connection`` (``sent``: the reply of the call already written)."""
         try:
             try:
-                return await connection.call("EVALSHA", SCRIPT_SHA, len(keys), *keys, *args)
+                if sent is None:
+                    sent = connection.call("EVALSHA", SCRIPT_SHA, len(keys), *keys, *args)
+                return await sent
             except RespError as exc:
                 if not str(exc).startswith("NOSCRIPT"):
                     raise

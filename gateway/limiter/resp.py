@@ -89,13 +89,25 @@ class PipelinedConnection:
         )
 
     async def call(self, *args: str | int | float | bytes) -> Any:
+        future = self.send(*args)
+        if future is None:
+            future = self._write(await self._connect(), args)
+        return await future
+
+    def send(self, *args: str | int | float | bytes) -> asyncio.Future[Any] | None:
+        """Write one command now and return the future of its reply, so the caller can work while it
+        travels; None while the connection is not open (``call`` opens it)."""
         protocol = self._protocol
         if protocol is None or protocol.lost is not None:
-            protocol = await self._connect()
+            return None
+        return self._write(protocol, args)
+
+    @staticmethod
+    def _write(protocol: _Protocol, command: tuple[Any, ...]) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         protocol.waiting.append(future)
-        protocol.write(args)
-        return await future
+        protocol.write(command)
+        return future
 
     async def _connect(self) -> _Protocol:
         if self._connecting is None:

@@ -2,6 +2,8 @@
 
 Each step is ``async def step(call: Call) -> None`` in its own module: it reads what earlier
 steps set on the ``Call``, fills in its own fields, and refuses by raising a ``GatewayError``.
+The checks that run while the limiter's answer travels are the plain functions behind two of
+them (``check_request`` of ``validate_request``; ``prepare_upstream``, the headers ``proxy`` sends).
 """
 
 from __future__ import annotations
@@ -14,37 +16,58 @@ from gateway.pipeline.audit import audit
 from gateway.pipeline.authenticate import authenticate
 from gateway.pipeline.authorize import authorize
 from gateway.pipeline.call import Call
-from gateway.pipeline.limit import limit, spend_proof
+from gateway.pipeline.limit import begin_limit, limit, spend_proof
 from gateway.pipeline.minimise import minimise
-from gateway.pipeline.proxy import proxy
+from gateway.pipeline.proxy import prepare_upstream, proxy
 from gateway.pipeline.route import route
 from gateway.pipeline.tracing import traced
-from gateway.pipeline.validate_request import validate_request
+from gateway.pipeline.validate_request import check_request, validate_request
 from gateway.pipeline.validate_response import validate_response
 
 Step = Callable[[Call], Awaitable[None]]
+Check = Callable[[Call], None]
 
-BEFORE: tuple[Step, ...] = (route, authenticate, authorize, limit, validate_request)
+BEFORE: tuple[Step, ...] = (route, authenticate, authorize)
+# Then the limit step. Its Redis round trip overlaps these checks, which wait for nothing; a refusal
+# of the limit step is still the answer when both refuse, as if they had run in order.
+WHILE_COUNTING: tuple[Check, ...] = (check_request, prepare_upstream)
 AFTER: tuple[Step, ...] = (validate_response, minimise)
-PASSTHROUGH_BEFORE: tuple[Step, ...] = (route,)  # benchmark only: the bare proxy hop
+TRACED_BEFORE: tuple[Step, ...] = (*BEFORE, limit, validate_request)  # with spans: one step at a time
 
 
 async def handle(call: Call) -> Response:
     if call.runtime.tracing.enabled:
-        return await traced(call, BEFORE, proxy, AFTER, _settle)
-    before, after = (PASSTHROUGH_BEFORE, ()) if call.runtime.passthrough else (BEFORE, AFTER)
+        return await traced(call, TRACED_BEFORE, proxy, AFTER, _settle)
+    passthrough = call.runtime.passthrough
     try:
-        for step in before:
-            await step(call)
+        if passthrough:  # benchmark only: the bare proxy hop
+            await route(call)
+        else:
+            for step in BEFORE:
+                await step(call)
+            await _count_while_checking(call)
         await proxy(call)
-        for step in after:
-            await step(call)
+        if not passthrough:
+            for step in AFTER:
+                await step(call)
         return call.response(_settle)
     except Exception as exc:
         call.fail(exc)
         raise
     finally:
         await _settle(call)
+
+
+async def _count_while_checking(call: Call) -> None:
+    """The limit step, with the ``WHILE_COUNTING`` checks run while the limiter's answer travels."""
+    counted = begin_limit(call)
+    try:
+        for check in WHILE_COUNTING:
+            check(call)
+    except Exception:
+        await counted  # the limit's refusal, if any, comes first
+        raise
+    await counted
 
 
 async def _settle(call: Call) -> None:

@@ -15,8 +15,10 @@ against nothing; a call refused between the two steps spends it in ``spend_proof
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable
 
 from gateway.errors import GatewayError, InvalidDPoPProofError, ServiceUnavailableError
+from gateway.limiter import Decision
 from gateway.limiter.response import rate_limit_headers, refusal
 from gateway.limiter.rules import CallFacts, rule_book
 from gateway.pipeline.call import Call
@@ -38,10 +40,20 @@ def facts(call: Call) -> CallFacts:
 
 
 async def limit(call: Call) -> None:
+    await begin_limit(call)
+
+
+def begin_limit(call: Call) -> Awaitable[None]:
+    """Send the call's limits (and its DPoP proof's jti) to the limiter now; the returned awaitable
+    applies the decision. ``gateway.pipeline.handle`` checks the request while the answer travels."""
     hits = rule_book(call.services.policies.limits).call_hits(facts(call))
     once, call.proof_jti = call.proof_jti, None
+    return _apply(call, call.services.limiter.begin(hits, once=once))
+
+
+async def _apply(call: Call, pending: Awaitable[Decision]) -> None:
     try:
-        decision = await call.services.limiter.acquire(hits, once=once)
+        decision = await pending
     except ServiceUnavailableError:
         call.services.metrics.record_limit("failed_closed")
         raise

@@ -30,7 +30,11 @@ async def proxy(call: Call) -> None:
     api = call.api
     if api is None:
         raise GatewayError("The request was not routed.")
-    headers = _passthrough_headers(call) if call.runtime.passthrough else _headers(call)
+    if call.runtime.passthrough:
+        headers = _passthrough_headers(call)
+    else:
+        headers = call.forward_headers if call.forward_headers is not None else forward_headers(call)
+        _propagate_trace(call, headers)
     base = call.runtime.published.upstream_url(api)
     started = time.perf_counter()
     try:
@@ -74,13 +78,19 @@ def _json(media: str) -> bool:
     return kind == "application/json" or kind.endswith("+json")
 
 
-def _headers(call: Call) -> dict[str, str]:
+def prepare_upstream(call: Call) -> None:
+    """Build what the bank is sent, signed assertion included, ahead of ``proxy``: it waits for nothing,
+    so it runs while the limiter's answer travels (``gateway.pipeline.handle``)."""
+    call.forward_headers = forward_headers(call)
+
+
+def forward_headers(call: Call) -> dict[str, str]:
+    """The request's headers the bank needs, the interaction id and the signed gateway assertion."""
     api, consent, token = call.api, call.consent, call.token
     if api is None or consent is None or token is None:
         raise GatewayError("The request was not authorised.")
     headers = {name: call.headers[name] for name in _FORWARDED if name in call.headers}
     headers["x-fapi-interaction-id"] = call.interaction_id
-    _propagate_trace(call, headers)
     headers[ASSERTION_HEADER] = mint_assertion(
         call.services.keys,
         issuer=call.services.settings.issuer_url,

@@ -85,14 +85,15 @@ async def test_an_api_that_fails_open_overrides_a_closed_default() -> None:
     assert decision.allowed
 
 
-async def test_slow_redis_is_abandoned_after_the_budget(own_redis: RedisServer) -> None:
+@pytest.mark.parametrize("way", ["acquire", "begin"])  # begin: the script is written before the caller awaits
+async def test_slow_redis_is_abandoned_after_the_budget(own_redis: RedisServer, way: str) -> None:
     limiter = _limiter(own_redis.url, budget=0.05)
-    assert (await limiter.acquire([Hit(WALLET, "wallet:w1")])).allowed
+    assert (await limiter.acquire([Hit(WALLET, "wallet:w1")])).allowed  # the pipelined connection is open
     blocker = redis.asyncio.Redis(port=own_redis.port)
     stall = asyncio.create_task(blocker.execute_command("DEBUG", "SLEEP", "1"))
     await asyncio.sleep(0.1)
     started = time.monotonic()
-    decision = await limiter.acquire([Hit(WALLET, "wallet:w1")])
+    decision = await (limiter.begin if way == "begin" else limiter.acquire)([Hit(WALLET, "wallet:w1")])
     waited = time.monotonic() - started
     await stall
     await blocker.aclose()
@@ -100,6 +101,14 @@ async def test_slow_redis_is_abandoned_after_the_budget(own_redis: RedisServer) 
     assert limiter.switches == 1
     assert waited < 0.5  # the budget (50 ms) plus scheduling, not the 1 s stall
     await _wait_until(lambda: limiter.healthy)
+    await limiter.aclose()
+
+
+async def test_a_call_begun_on_dead_redis_fails_closed_with_503() -> None:
+    limiter = _limiter(_dead_url(), on_failure="closed")
+    with pytest.raises(ServiceUnavailableError):
+        await limiter.begin([Hit(WALLET, "wallet:w1")])
+    assert limiter.switches == 1
     await limiter.aclose()
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 
 import pytest
+import redis
 import redis.asyncio
 
 from gateway.errors import ServiceUnavailableError
@@ -13,7 +15,7 @@ from gateway.limiter import Decision, Hit, Limiter, OneTimeKey, Rule
 from gateway.limiter.build import redis_client
 from gateway.limiter.failover import FailoverLimiter
 from gateway.limiter.redis import RedisLimiter
-from gateway.oauth.replay import RedisReplayCache
+from gateway.oauth.replay import REPLAY_PREFIX, RedisReplayCache
 from tests.support.servers import free_port
 
 pytestmark = pytest.mark.integration
@@ -147,4 +149,30 @@ async def test_while_redis_is_degraded_a_replay_is_still_refused(redis_url: str)
         assert not again.first_use
         assert not again.allowed
     finally:
+        await limiter.aclose()
+
+
+async def test_begin_decides_as_acquire_does(limiter: Limiter) -> None:
+    hit = Hit(TWO, "wallet:w1")
+    first = await limiter.begin([hit], once=PROOF)
+    assert first.allowed
+    assert first.first_use
+    again = await limiter.begin([hit], once=PROOF)
+    assert not again.first_use
+    assert (await limiter.peek([hit])).remaining == 1
+
+
+async def test_begin_has_the_script_run_before_it_returns(redis_url: str) -> None:
+    limiter = RedisLimiter(redis_client(redis_url, 1.0))
+    spent = redis.Redis.from_url(redis_url)
+    try:
+        await limiter.acquire([], once=OneTimeKey("dpop:jkt-1:warm-up", 70))  # opens the pipelined connection
+        pending = limiter.begin([Hit(TWO, "wallet:w1")], once=PROOF)
+        deadline = time.monotonic() + 2
+        while not spent.exists(REPLAY_PREFIX + PROOF.key):  # a blocking wait: the event loop does not run
+            assert time.monotonic() < deadline, "begin returned before the script was sent"
+            time.sleep(0.005)
+        assert (await pending).first_use
+    finally:
+        spent.close()
         await limiter.aclose()

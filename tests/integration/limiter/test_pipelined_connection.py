@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 
 import pytest
+import redis
 import redis.asyncio
 
 from gateway.limiter.resp import PipelinedConnection, RespError
@@ -88,3 +91,38 @@ def test_it_works_on_uvloop_which_uvicorn_runs(redis_url: str) -> None:
             connection.close()
 
     assert uvloop.run(echo()) == [str(i).encode() for i in range(20)]
+
+
+async def test_send_writes_the_command_before_returning(redis_url: str) -> None:
+    connection, client = _connection(redis_url), redis.Redis.from_url(redis_url)
+    try:
+        await connection.call("PING")  # the connection is open
+        sent = connection.send("SET", "wg:test:sent", "written")
+        assert sent is not None
+        assert _eventually(lambda: client.get("wg:test:sent") == b"written")  # the event loop never ran meanwhile
+        assert await sent == b"OK"
+    finally:
+        connection.close()
+        client.close()
+
+
+async def test_send_returns_none_until_the_connection_is_open(redis_url: str) -> None:
+    connection = _connection(redis_url)
+    try:
+        assert connection.send("PING") is None
+        assert await connection.call("PING") == b"PONG"
+        sent = connection.send("PING")
+        assert sent is not None
+        assert await sent == b"PONG"
+    finally:
+        connection.close()
+
+
+def _eventually(condition: Callable[[], bool], timeout: float = 2.0) -> bool:
+    """Poll without yielding to the event loop (a blocking wait)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
