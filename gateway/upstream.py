@@ -251,7 +251,7 @@ class UpstreamClient:
         session = self._session
         if session is None:
             raise aiohttp.ClientConnectionError("session closed")
-        context = session.request(method, url, params=params, headers=headers, data=body)
+        context = session.request(method, url, params=params or None, headers=headers, data=body)
         response = await context.__aenter__()
         handed_over = False
         try:
@@ -262,8 +262,10 @@ class UpstreamClient:
             if encoding not in _IDENTITY:
                 raise _UnreadableError("compressed", f"is compressed ({encoding}) although the gateway asked for none")
             cap = self.options.max_body_bytes
-            if response.content_length is not None and response.content_length > cap:
-                raise _too_large(cap)
+            if response.content_length is not None:
+                if response.content_length > cap:
+                    raise _too_large(cap)
+                return UpstreamResponse(response.status, response.headers, await response.read())
             chunks, size = [], 0
             async for chunk in response.content.iter_any():
                 size += len(chunk)

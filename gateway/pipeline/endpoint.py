@@ -38,13 +38,15 @@ async def serve(request: Request) -> Response:
     runtime = services.pipeline
     if runtime is None:
         raise ServiceUnavailableError("The gateway is starting; retry later.")
-    query = request.url.query
+    scope = request.scope
+    path = _url_path(scope["path"])
+    query = scope["query_string"].decode("latin-1")
     call = Call(
         services=services,
         runtime=runtime,
         method=request.method,
-        path=request.url.path,
-        url=services.settings.issuer_url + request.url.path + (f"?{query}" if query else ""),
+        path=path,
+        url=services.settings.issuer_url + path + (f"?{query}" if query else ""),
         headers=request.headers,
         query=request.query_params,
         body=await _body(request),
@@ -68,9 +70,19 @@ def _leave_facts(request: Request, call: Call) -> None:
         state.wallet, state.consent_id = call.token.client_id, call.token.consent_id
 
 
+def _url_path(path: str) -> str:
+    """The decoded path as ``request.url.path`` gives it (the characters that would end a path escaped),
+    without building the whole URL."""
+    return path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+
+
 async def _body(request: Request) -> bytes:
-    """The request body, refused past ``MAX_BODY_BYTES`` without reading the rest."""
-    declared = request.headers.get("content-length", "")
+    """The request body, refused past ``MAX_BODY_BYTES`` without reading the rest. A request that declares
+    neither a length nor chunks has none (RFC 9112 §6.3): nothing is read."""
+    headers = request.headers
+    declared = headers.get("content-length", "")
+    if not declared and "transfer-encoding" not in headers:
+        return b""
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise PayloadTooLargeError(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
     chunks, size = [], 0

@@ -20,8 +20,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from starlette._utils import get_route_path
 from starlette.requests import Request
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.errors import handle_error
@@ -75,7 +76,7 @@ class PublishedApisLane:
         if found is None:
             return None
         for route in self._routes_under(found[0].base_path):
-            if route.matches(scope)[0] == Match.FULL:
+            if _takes(route, scope):
                 return None
         return services
 
@@ -90,3 +91,12 @@ class PublishedApisLane:
                 or base.startswith(fixed)
             )
         return routes
+
+
+def _takes(route: BaseRoute, scope: Scope) -> bool:
+    """``route.matches(scope)`` is FULL; for a plain route, without building the child scope it returns."""
+    if type(route) is not Route:
+        return route.matches(scope)[0] == Match.FULL
+    return route.path_regex.match(get_route_path(scope)) is not None and (
+        not route.methods or scope["method"] in route.methods
+    )
