@@ -1,11 +1,16 @@
-"""``walletgate keys rotate|show``: rotate the gateway's signing keys without breaking live tokens.
+"""``walletgate keys generate|rotate|show``: make the gateway's signing keys, rotate them without
+breaking live tokens.
 
-Rotation is two steps, so verifiers see a key before anything is signed with it:
+The key set holds one current key per algorithm (``generate`` makes an ES256 and a PS256 one;
+``gateway.oauth.keys`` says which signs what). Rotation is two steps, so verifiers see a key
+before anything is signed with it:
 
-1. ``rotate`` with no ``next`` key adds a fresh key as ``next``: published in JWKS, not signing.
-2. ``rotate`` when a ``next`` key exists promotes it to ``current`` and retires the old current
-   key with ``retire_after`` = now + the longest token lifetime (``access_token_ttl``) + clock
-   skew, so it stays in JWKS until every token it signed has expired.
+1. ``rotate`` with no ``next`` key adds a fresh ``next`` key for each current key (or, with
+   ``--alg``, one of that algorithm): published in JWKS, not signing.
+2. ``rotate`` when ``next`` keys exist promotes each to ``current``. The current key of the same
+   algorithm is retired with ``retire_after`` = now + the longest token lifetime
+   (``access_token_ttl``) + clock skew, so it stays in JWKS until every token it signed has
+   expired; a key of an algorithm that had no current key starts signing beside the others.
 
 Every rotate also drops retired keys whose ``retire_after`` has passed. Running gateways
 reread the key file within about a second of a change, without a restart; between the steps,
@@ -22,20 +27,36 @@ from pathlib import Path
 from typing import Any
 
 from gateway.cli import UserFacingError, read_json_file, settings_from_args
-from gateway.oauth.keys import GATEWAY_KEY_ALGORITHMS, KeyFileError, KeyRing, generate_jwk, write_private_file
+from gateway.oauth.keys import (
+    GATEWAY_KEY_ALGORITHMS,
+    KeyFileError,
+    KeyRing,
+    generate_jwk,
+    new_key_set,
+    write_private_file,
+)
 from gateway.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("keys", help="show or rotate the signing keys", description=__doc__.split("\n\n")[0])
     actions = p.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    generate_p = actions.add_parser(
+        "generate",
+        help="write a new private signing-key set (one current ES256 and one current PS256 key)",
+        description="Write a new private signing-key set to FILE, readable by its owner only; refuses to overwrite.",
+    )
+    generate_p.add_argument("file", type=Path, metavar="FILE", help="where to write the key set")
+    generate_p.set_defaults(handler=run_generate)
     rotate_p = actions.add_parser(
         "rotate",
-        help="publish a next key, or promote the next key and retire the current one",
-        description="Publish a next key (first run) or promote it to current and retire the old one (second run).",
+        help="publish next keys, or promote them and retire the keys they replace",
+        description="Publish next keys (first run) or promote them to current and retire the old ones (second run).",
     )
     rotate_p.add_argument("--data-dir", help="data folder holding keys/signing.jwks.json (WALLETGATE_DATA_DIR)")
-    rotate_p.add_argument("--alg", choices=GATEWAY_KEY_ALGORITHMS, help="algorithm of a new key (default: current's)")
+    rotate_p.add_argument(
+        "--alg", choices=GATEWAY_KEY_ALGORITHMS, help="rotate (or add) this algorithm's key only (default: every one)"
+    )
     rotate_p.set_defaults(handler=run_rotate)
     show_p = actions.add_parser("show", help="list the signing keys (no private material)")
     show_p.add_argument("--data-dir", help="data folder holding keys/signing.jwks.json (WALLETGATE_DATA_DIR)")
@@ -58,30 +79,41 @@ def rotate(
     keys = [k for k in keys if k["kid"] not in dropped]
     current = [k for k in keys if k.get("use_state", "current") == "current"]
     waiting = [k for k in keys if k.get("use_state") == "next"]
-    if len(current) != 1:
-        raise KeyFileError(f"expected exactly one current key, found {len(current)}")
+    if not current:
+        raise KeyFileError("expected a current key, found none")
     if waiting:
-        promoted = waiting[0]
-        current[0]["use_state"] = "retired"
-        current[0]["retire_after"] = int(now + retire_delay)
-        promoted["use_state"] = "current"
-        summary = (
-            f"key {promoted['kid']} now signs; key {current[0]['kid']} retired, "
-            f"published until {_iso(current[0]['retire_after'])}"
-        )
+        summary = "; ".join(_promote(key, current, now + retire_delay) for key in waiting)
     else:
         kids = {k["kid"] for k in keys}
-        kid = uuid.uuid4().hex
-        while kid in kids:  # a uuid4 collision is absurd, but a duplicate kid must be impossible
+        new = []
+        for key_alg in [alg] if alg else list(dict.fromkeys(k.get("alg", "ES256") for k in current)):
             kid = uuid.uuid4().hex
-        new = generate_jwk(alg or current[0].get("alg", "ES256"), kid=kid) | {"use_state": "next"}
-        keys.append(new)
-        summary = f"key {kid} ({new['alg']}) published as next; run `walletgate keys rotate` again to make it sign"
+            while kid in kids:  # a uuid4 collision is absurd, but a duplicate kid must be impossible
+                kid = uuid.uuid4().hex
+            kids.add(kid)
+            new.append(generate_jwk(key_alg, kid=kid) | {"use_state": "next"})
+        keys.extend(new)
+        published = ", ".join(f"{k['kid']} ({k['alg']})" for k in new)
+        summary = f"key(s) {published} published as next; run `walletgate keys rotate` again to make them sign"
     if dropped:
         summary += f"; dropped expired key(s) {', '.join(dropped)}"
     result = {**doc, "keys": keys}
-    KeyRing.from_jwks(result)  # refuses duplicate kids or a missing current key before anything is written
+    KeyRing.from_jwks(result)  # refuses duplicate kids, or no current key, before anything is written
     return result, summary
+
+
+def _promote(key: dict[str, Any], current: list[dict[str, Any]], retire_after: float) -> str:
+    """Make ``key`` current, retiring the current key of its algorithm; what happened, in words."""
+    replaced = next((k for k in current if k.get("alg") == key.get("alg")), None)
+    key["use_state"] = "current"
+    if replaced is None:
+        return f"key {key['kid']} ({key.get('alg')}) now signs beside the other current key(s)"
+    replaced["use_state"] = "retired"
+    replaced["retire_after"] = int(retire_after)
+    return (
+        f"key {key['kid']} ({key.get('alg')}) now signs; key {replaced['kid']} retired, "
+        f"published until {_iso(replaced['retire_after'])}"
+    )
 
 
 def _iso(timestamp: float) -> str:
@@ -106,6 +138,18 @@ def run_rotate(args: argparse.Namespace) -> int:
         raise UserFacingError(f"{path}: {exc}") from None
     write_private_file(path, doc)
     print(summary)
+    return 0
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    path: Path = args.file
+    if path.exists():
+        raise UserFacingError(f"{path}: already exists; rotate the keys in it (`walletgate keys rotate`) instead")
+    if not path.parent.is_dir():
+        raise UserFacingError(f"{path.parent}: no such folder")
+    doc = new_key_set()
+    write_private_file(path, doc)
+    print(f"wrote {path}: " + ", ".join(f"{k['kid']} ({k['alg']})" for k in doc["keys"]))
     return 0
 
 

@@ -54,7 +54,8 @@ from consent.model import NewConsent
 from consent.sql import SqlConsentStore
 from gateway.assertion import ASSERTION_HEADER, mint_assertion
 from gateway.oauth.dpop import access_token_hash, jwk_thumbprint
-from gateway.oauth.keys import KeyRing, generate_jwk, write_private_file
+from gateway.oauth.keys import KeyRing, new_key_set, write_private_file
+from gateway.oauth.tokens import ACCESS_TOKEN_ALG
 from policies import SHIPPED, load_policies
 from tests.support.servers import ROOT, ServerProcess, free_port, python_module
 
@@ -188,7 +189,7 @@ class Stack:
 
 def _start(folder: Path, exits: ExitStack) -> Stack:
     keys_file = folder / "signing.jwks.json"
-    write_private_file(keys_file, {"keys": [generate_jwk("ES256") | {"use_state": "current"}]})
+    write_private_file(keys_file, new_key_set())  # as the demo makes it: ES256 signs the assertion, PS256 tokens
     keys = KeyRing.load(keys_file)
     public = folder / "gateway.jwks.json"
     public.write_bytes(orjson.dumps(keys.jwks()))
@@ -262,7 +263,7 @@ class Signer:
             "cnf": {"jkt": jwk_thumbprint(self._jwk)},
             "consent_id": stack.consent_id,
         }
-        self._token = stack.keys.sign(claims, typ="at+jwt")
+        self._token = stack.keys.sign(claims, typ="at+jwt", alg=ACCESS_TOKEN_ALG)  # as the token endpoint signs it
         self._ath = access_token_hash(self._token)
 
     def headers(self, mode: str, count: int) -> list[dict[str, str]]:

@@ -67,9 +67,50 @@ def test_duplicate_kids_are_refused() -> None:
         KeyRing.from_jwks({"keys": [key, key | {"use_state": "next"}]})
 
 
-def test_exactly_one_current_key_is_required() -> None:
-    with pytest.raises(KeyFileError, match="exactly one key"):
+def test_a_current_key_is_required() -> None:
+    with pytest.raises(KeyFileError, match="expected a key with use_state 'current', found none"):
         KeyRing.from_jwks({"keys": [generate_jwk("ES256") | {"use_state": "next"}]})
+
+
+def test_two_current_keys_of_one_algorithm_are_refused() -> None:
+    keys = [generate_jwk("ES256") | {"use_state": "current"} for _ in range(2)]
+    with pytest.raises(KeyFileError, match="at most one current key per algorithm, found more than one ES256 key"):
+        KeyRing.from_jwks({"keys": keys})
+
+
+def _current(*algs: str) -> KeyRing:
+    return KeyRing.from_jwks({"keys": [generate_jwk(alg, kid=alg) | {"use_state": "current"} for alg in algs]})
+
+
+def _signed_with(ring: KeyRing, alg: str | None = None) -> str:
+    now = int(time.time())
+    token = ring.sign({"sub": "alice", "iat": now, "exp": now + 60}, typ="at+jwt", alg=alg)
+    assert ring.verify(token, typ="at+jwt")["sub"] == "alice"
+    return str(jwt.get_unverified_header(token)["kid"])
+
+
+def test_with_a_current_key_per_algorithm_a_signer_asking_for_one_gets_it() -> None:
+    ring = _current("ES256", "PS256")
+    assert _signed_with(ring, "PS256") == "PS256"
+    assert _signed_with(ring, "ES256") == "ES256"
+
+
+def test_the_default_signer_is_the_es256_key_whatever_the_order_of_the_file() -> None:
+    ring = _current("PS256", "ES256")
+    assert ring.current.kid == "ES256"
+    assert _signed_with(ring) == "ES256"
+    assert {k.kid for k in ring.current_keys} == {"ES256", "PS256"}
+
+
+def test_asking_for_an_algorithm_without_a_current_key_signs_with_the_default_key() -> None:
+    assert _signed_with(_current("ES256"), "PS256") == "ES256"
+    assert _signed_with(_current("PS256"), "ES256") == "PS256"
+
+
+def test_a_demo_key_file_holds_a_current_es256_and_a_current_ps256_key(tmp_path: Path) -> None:
+    ring = KeyRing.load_or_create(tmp_path / "signing.jwks.json")
+    assert sorted(k.alg for k in ring.current_keys) == ["ES256", "PS256"]
+    assert ring.current.alg == "ES256"
 
 
 def test_missing_key_file_names_the_path(tmp_path: Path) -> None:

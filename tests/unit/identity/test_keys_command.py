@@ -70,15 +70,48 @@ def test_rotate_never_produces_duplicate_kids():
         assert len(kids) == len(set(kids))
 
 
-def test_rotate_refuses_a_file_with_two_current_keys():
+def test_rotate_refuses_a_file_with_two_current_keys_of_one_algorithm():
     doc = {"keys": [generate_jwk(kid="a") | {"use_state": "current"}, generate_jwk(kid="b") | {"use_state": "current"}]}
-    with pytest.raises(KeyFileError, match="exactly one current key"):
+    with pytest.raises(KeyFileError, match="at most one current key per algorithm"):
         rotate(doc, now=NOW, retire_delay=310)
 
 
-def test_rotate_can_switch_algorithm():
-    doc, _ = rotate(_doc(), now=NOW, retire_delay=310, alg="EdDSA")
-    assert {k["alg"] for k in doc["keys"] if k["use_state"] == "next"} == {"EdDSA"}
+def test_rotate_refuses_a_file_without_a_current_key():
+    with pytest.raises(KeyFileError, match="expected a current key, found none"):
+        rotate({"keys": [generate_jwk(kid="a") | {"use_state": "next"}]}, now=NOW, retire_delay=310)
+
+
+def _two_algorithms():
+    return {"keys": [generate_jwk(alg, kid=alg) | {"use_state": "current"} for alg in ("ES256", "PS256")]}
+
+
+def test_rotate_replaces_each_current_key_by_one_of_its_algorithm():
+    doc, summary = rotate(_two_algorithms(), now=NOW, retire_delay=310)
+    assert sorted(k["alg"] for k in doc["keys"] if k["use_state"] == "next") == ["ES256", "PS256"]
+    assert "published as next" in summary
+    doc, summary = rotate(doc, now=NOW, retire_delay=310)
+    assert _states(doc)["ES256"] == _states(doc)["PS256"] == "retired"
+    ring = KeyRing.from_jwks(doc)
+    assert sorted(k.alg for k in ring.current_keys) == ["ES256", "PS256"]
+    assert not {"ES256", "PS256"} & {k.kid for k in ring.current_keys}
+    assert summary.count("retired") == 2
+
+
+def test_rotate_with_alg_rotates_that_algorithms_key_only():
+    doc, _ = rotate(_two_algorithms(), now=NOW, retire_delay=310, alg="PS256")
+    doc, _ = rotate(doc, now=NOW, retire_delay=310)
+    assert _states(doc)["ES256"] == "current"
+    assert _states(doc)["PS256"] == "retired"
+
+
+def test_rotate_with_alg_adds_a_key_of_that_algorithm_beside_the_current_one():
+    doc, _ = rotate(_doc(), now=NOW, retire_delay=310, alg="PS256")
+    assert {k["alg"] for k in doc["keys"] if k["use_state"] == "next"} == {"PS256"}
+    doc, summary = rotate(doc, now=NOW, retire_delay=310)
+    ring = KeyRing.from_jwks(doc)
+    assert _states(doc)["k1"] == "current"
+    assert sorted(k.alg for k in ring.current_keys) == ["ES256", "PS256"]
+    assert "beside" in summary
 
 
 def test_keys_rotate_command_edits_the_demo_key_file(tmp_path, capsys, monkeypatch):
@@ -88,7 +121,7 @@ def test_keys_rotate_command_edits_the_demo_key_file(tmp_path, capsys, monkeypat
     assert main(["keys", "rotate", "--data-dir", str(tmp_path)]) == 0
     assert main(["keys", "rotate", "--data-dir", str(tmp_path), "--alg", "PS256"]) == 0
     doc = json.loads(path.read_text())
-    assert sorted(k["use_state"] for k in doc["keys"]) == ["current", "retired"]
+    assert sorted(k["use_state"] for k in doc["keys"]) == ["current", "current", "retired", "retired"]
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert main(["keys", "show", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -99,3 +132,20 @@ def test_keys_rotate_command_edits_the_demo_key_file(tmp_path, capsys, monkeypat
 def test_keys_rotate_without_a_key_file_explains(tmp_path, capsys):
     assert main(["keys", "rotate", "--data-dir", str(tmp_path)]) == 2
     assert "no signing-key file" in capsys.readouterr().err
+
+
+def test_keys_generate_writes_a_private_set_with_a_current_es256_and_ps256_key(tmp_path, capsys):
+    path = tmp_path / "signing.jwks.json"
+    assert main(["keys", "generate", str(path)]) == 0
+    ring = KeyRing.load(path)
+    assert sorted(k.alg for k in ring.current_keys) == ["ES256", "PS256"]
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert '"d"' not in capsys.readouterr().out
+
+
+def test_keys_generate_never_overwrites_a_key_file(tmp_path, capsys):
+    path = tmp_path / "signing.jwks.json"
+    path.write_text("keep me")
+    assert main(["keys", "generate", str(path)]) == 2
+    assert path.read_text() == "keep me"
+    assert "already exists" in capsys.readouterr().err

@@ -35,6 +35,14 @@ def test_client_credentials_issue_a_dpop_bound_at_jwt(gateway, wallet):
     assert claims["exp"] - claims["iat"] == gateway.services.settings.access_token_ttl
 
 
+def test_access_tokens_are_signed_with_ps256_and_id_tokens_with_the_default_es256_key(gateway, wallet):
+    consent_id = gateway.consent(wallet.client_id)
+    body = wallet.redeem(wallet.approve(wallet.request_uri(consent_id), accounts=("acc-alice-2",))).json()
+    assert jwt.get_unverified_header(body["access_token"])["alg"] == "PS256"  # verified on every proxied call
+    assert jwt.get_unverified_header(body["id_token"])["alg"] == "ES256"
+    assert gateway.services.keys.current.alg == "ES256"
+
+
 def test_each_issued_token_is_counted_by_grant_type(gateway, wallet):
     wallet.client_credentials()
     wallet.client_credentials()

@@ -105,7 +105,7 @@ def test_reload_refuses_a_file_without_a_current_key_and_keeps_the_live_keys(tmp
     doc = _doc(ring)
     doc["keys"][0]["use_state"] = "next"
     message = _refused(ring, json.dumps(doc))
-    assert "expected exactly one key with use_state 'current', found 0" in message
+    assert "expected a key with use_state 'current', found none" in message
 
 
 def test_reload_refuses_a_retire_after_that_is_not_a_unix_time_and_keeps_the_live_keys(tmp_path: Path) -> None:
@@ -114,6 +114,19 @@ def test_reload_refuses_a_retire_after_that_is_not_a_unix_time_and_keeps_the_liv
     doc["keys"].append(generate_jwk("ES256", kid="old") | {"use_state": "retired", "retire_after": "tomorrow"})
     message = _refused(ring, json.dumps(doc))
     assert "key 'old' has retire_after 'tomorrow'; expected a UNIX time" in message
+
+
+def test_reload_reports_dropping_a_second_current_key_as_live(tmp_path: Path) -> None:
+    ring = _ring(tmp_path)
+    assert ring.path is not None
+    doc = _doc(ring)
+    write_private_file(ring.path, {"keys": [*doc["keys"], generate_jwk("PS256", kid="p1") | {"use_state": "current"}]})
+    assert ring.reload(now=NOW).current == ("k1", "p1")
+    write_private_file(ring.path, doc)
+    change = ring.reload(now=NOW)
+    assert change.dropped_live == ("p1",)
+    assert change.previous_current == ("k1", "p1")
+    assert change.current == ("k1",)
 
 
 def test_reload_reports_dropping_the_key_that_was_signing(tmp_path: Path) -> None:
