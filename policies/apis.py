@@ -1,7 +1,8 @@
 """Published APIs: which bank API the gateway serves where, and what each operation needs.
 
 A policy file names an OpenAPI document (relative to the policy file), the bank's upstream
-base URL (``${upstream_url}`` is filled in from the gateway's settings), the base path at the
+base URL (``${upstream_url}`` is filled in from the gateway's settings), the other bases the
+bank may write its ``Links`` under (``link_bases``, see ``gateway.links``), the base path at the
 gateway, and per operationId the permissions, account parameter, date window, response filter,
 scopes, purposes, limits and CDR performance tier. Only listed operations are published. The
 loader refuses the whole file on any problem, naming file, line and path.
@@ -33,6 +34,7 @@ ValidationMode = Literal["enforce", "report"]
 CdrTier = Literal["high-priority", "low-priority", "large-payload"]
 CDR_TIERS: tuple[CdrTier, ...] = ("high-priority", "low-priority", "large-payload")
 VARIABLES = frozenset({"upstream_url"})
+_HTTP_URL = re.compile(r"^https?://[^/\s]+(/\S*)?$")
 _VARIABLE = re.compile(r"\$\{([a-z_]+)\}")
 
 
@@ -83,6 +85,7 @@ class PublishedApi:
     operations: Mapping[str, Operation]  # by operationId
     router: Router  # over the published operations only
     description: str = ""
+    link_bases: tuple[str, ...] = ()  # where else the bank's Links may point (its public address)
 
     def upstream_url(self, variables: Mapping[str, str]) -> str:
         return _VARIABLE.sub(lambda m: variables[m.group(1)].rstrip("/"), self.upstream).rstrip("/")
@@ -126,6 +129,7 @@ def load_api(
         operations=operations,
         router=Router([op.spec for op in operations.values()]),
         description=data.get("description", ""),
+        link_bases=tuple(base.rstrip("/") for base in data.get("link_bases", [])),
     )
 
 
@@ -164,8 +168,11 @@ def _check_fields(doc: Located, data: Mapping[str, Any]) -> list[str]:
     if unknown:
         problems.append(f"{doc.where(['upstream'])}: unknown variable(s) {', '.join(unknown)}; known: upstream_url")
     sample = _VARIABLE.sub("http://upstream.invalid", data["upstream"])
-    if not re.match(r"^https?://[^/\s]+(/\S*)?$", sample):
+    if not _HTTP_URL.match(sample):
         problems.append(f"{doc.where(['upstream'])}: expected an http(s) URL, found {data['upstream']!r}")
+    for index, base in enumerate(data.get("link_bases", [])):
+        if not _HTTP_URL.match(base):
+            problems.append(f"{doc.where(['link_bases', index])}: expected an http(s) URL, found {base!r}")
     return problems
 
 

@@ -40,4 +40,9 @@ def _point_links_at_gateway(call: Call) -> None:
         return
     upstream_base = call.runtime.published.upstream_url(api)
     public_base = call.services.settings.issuer_url + api.base_path
-    rewrite_links(call.response_json, upstream_base=upstream_base, public_base=public_base, self_url=call.url)
+    rewrite_links(
+        call.response_json,
+        upstream_bases=(upstream_base, *api.link_bases),
+        public_base=public_base,
+        self_url=call.url,
+    )

@@ -11,7 +11,7 @@ TRANSACTIONS = "/accounts/acc-1/transactions"
 
 def _rewritten(links: Any) -> Any:
     body = {"Data": {}, "Links": links, "Meta": {"TotalPages": 3}}
-    rewrite_links(body, upstream_base=UPSTREAM, public_base=PUBLIC)
+    rewrite_links(body, upstream_bases=[UPSTREAM], public_base=PUBLIC)
     return body["Links"]
 
 
@@ -65,7 +65,7 @@ def test_relative_or_malformed_link_is_removed() -> None:
 
 def test_host_case_and_an_explicit_default_port_still_match() -> None:
     body = {"Links": {"Self": "HTTP://Bank.Example:80/aisp/accounts"}}
-    rewrite_links(body, upstream_base="http://bank.example/aisp", public_base=PUBLIC)
+    rewrite_links(body, upstream_bases=["http://bank.example/aisp"], public_base=PUBLIC)
     assert body["Links"] == {"Self": PUBLIC + "/accounts"}
 
 
@@ -76,29 +76,38 @@ def test_non_string_link_values_are_removed() -> None:
 
 def test_body_without_links_is_untouched() -> None:
     body = {"Data": {"Account": [{"AccountId": "acc-1"}]}, "Meta": {"TotalPages": 1}}
-    rewrite_links(body, upstream_base=UPSTREAM, public_base=PUBLIC)
+    rewrite_links(body, upstream_bases=[UPSTREAM], public_base=PUBLIC)
     assert body == {"Data": {"Account": [{"AccountId": "acc-1"}]}, "Meta": {"TotalPages": 1}}
 
 
 def test_links_below_the_top_level_are_untouched() -> None:
     body = {"Data": {"Links": {"Self": "http://elsewhere.test/x"}}, "Links": {"Self": UPSTREAM}}
-    rewrite_links(body, upstream_base=UPSTREAM, public_base=PUBLIC)
+    rewrite_links(body, upstream_bases=[UPSTREAM], public_base=PUBLIC)
     assert body == {"Data": {"Links": {"Self": "http://elsewhere.test/x"}}, "Links": {"Self": PUBLIC}}
 
 
 def test_links_that_are_not_an_object_are_untouched() -> None:
     body = {"Links": [UPSTREAM]}
-    rewrite_links(body, upstream_base=UPSTREAM, public_base=PUBLIC)
+    rewrite_links(body, upstream_bases=[UPSTREAM], public_base=PUBLIC)
     assert body == {"Links": [UPSTREAM]}
 
 
 def test_a_body_that_is_not_an_object_is_untouched() -> None:
     body = [{"Links": {"Self": UPSTREAM}}]
-    rewrite_links(body, upstream_base=UPSTREAM, public_base=PUBLIC)
+    rewrite_links(body, upstream_bases=[UPSTREAM], public_base=PUBLIC)
     assert body == [{"Links": {"Self": UPSTREAM}}]
 
 
 def test_a_self_link_pointing_elsewhere_becomes_the_url_the_wallet_called() -> None:
     body = {"Data": {}, "Links": {"Self": "http://bank.internal/x", "Next": "http://bank.internal/x?page=2"}}
-    rewrite_links(body, upstream_base=UPSTREAM, public_base=PUBLIC, self_url=PUBLIC + "/accounts")
+    rewrite_links(body, upstream_bases=[UPSTREAM], public_base=PUBLIC, self_url=PUBLIC + "/accounts")
+    assert body["Links"] == {"Self": PUBLIC + "/accounts"}
+
+
+def test_a_link_under_another_listed_base_moves_under_the_public_base() -> None:
+    body = {
+        "Data": {},
+        "Links": {"Self": "https://api.bank.example/aisp/accounts", "Next": "https://api.bank.example/x"},
+    }
+    rewrite_links(body, upstream_bases=[UPSTREAM, "https://api.bank.example/aisp/"], public_base=PUBLIC)
     assert body["Links"] == {"Self": PUBLIC + "/accounts"}

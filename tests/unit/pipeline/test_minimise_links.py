@@ -32,9 +32,14 @@ def _transactions(links: dict[str, str]) -> dict[str, object]:
     return {"Data": {"Transaction": [record]}, "Links": links, "Meta": {"TotalPages": 3}}
 
 
-async def _minimised(make_call: Callable[..., Call], consents: MemoryConsents, body: bytes) -> Call:
+async def _minimised(
+    make_call: Callable[..., Call], consents: MemoryConsents, body: bytes, link_bases: tuple[str, ...] = ()
+) -> Call:
     call = make_call(path=BASE + TRANSACTIONS + WINDOW)
     await route(call)
+    if link_bases:
+        assert call.api is not None
+        call.api = dataclasses.replace(call.api, link_bases=link_bases)
     call.consent = consents.add(account_ids=("acc-1",))
     call.permissions = frozenset({"ReadTransactionsBasic", "ReadTransactionsDebits"})
     call.upstream_status = 200
@@ -63,6 +68,19 @@ async def test_minimise_drops_a_link_to_another_host(make_call: Callable[..., Ca
     call = await _minimised(make_call, consents, orjson.dumps(_transactions(links)))
     assert call.response_body is not None
     assert orjson.loads(call.response_body)["Links"] == {"Self": ISSUER + BASE + TRANSACTIONS}
+
+
+async def test_minimise_points_links_under_the_banks_public_address_at_the_gateway(
+    make_call: Callable[..., Call], consents: MemoryConsents
+) -> None:
+    public = "https://api.bank.example" + BASE
+    links = {"Self": public + TRANSACTIONS, "Next": public + TRANSACTIONS + "?page=2", "Last": "https://x.test/p"}
+    call = await _minimised(make_call, consents, orjson.dumps(_transactions(links)), link_bases=(public,))
+    assert call.response_body is not None
+    assert orjson.loads(call.response_body)["Links"] == {
+        "Self": ISSUER + BASE + TRANSACTIONS,
+        "Next": ISSUER + BASE + TRANSACTIONS + "?page=2",
+    }
 
 
 async def test_minimise_passes_a_body_that_is_not_json_as_the_same_bytes(

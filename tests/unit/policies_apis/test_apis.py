@@ -88,6 +88,20 @@ def test_loader_refuses_unknown_upstream_variable(
     assert "accounts.yaml:3: upstream: unknown variable(s) bank_url" in _refusal(write_policy, catalogue, text)
 
 
+def test_loader_reads_the_banks_other_link_bases(
+    write_policy: Callable[..., Path], catalogue: PermissionCatalogue
+) -> None:
+    text = POLICY.replace("base_path:", "link_bases: [https://api.bank.example/aisp/]\nbase_path:")
+    assert load_api(write_policy(text), catalogue).link_bases == ("https://api.bank.example/aisp",)
+
+
+def test_loader_refuses_a_link_base_that_is_not_an_http_url(
+    write_policy: Callable[..., Path], catalogue: PermissionCatalogue
+) -> None:
+    text = POLICY.replace("base_path:", "link_bases: [https://api.bank.example/aisp, api.bank.example]\nbase_path:")
+    assert "link_bases[1]: expected an http(s) URL, found 'api.bank.example'" in _refusal(write_policy, catalogue, text)
+
+
 def test_loader_refuses_missing_document(write_policy: Callable[..., Path], catalogue: PermissionCatalogue) -> None:
     text = POLICY.replace("openapi: {openapi}", "openapi: nowhere.yaml")
     message = _refusal(write_policy, catalogue, text)
