@@ -19,6 +19,7 @@ import httpx2 as httpx
 import pytest
 
 from gateway.oauth import jws
+from gateway.oauth.tokens import ACCESS_TOKEN_ALG
 from tests.e2e.pipeline.harness import BASE, Stack, Wallet, start_stack
 from tests.support.servers import ROOT
 from tests.unit.oauth.keys import WalletKey
@@ -113,22 +114,23 @@ def test_rotation_reaches_the_running_gateway_and_bank_without_a_restart(stack, 
     processes = [p.proc.pid for p in stack.processes if p.proc is not None]
     wallet = Wallet(stack, client_id=CLIENT_ID)
     key = _register(stack, env, tmp_path)
-    old_kid = stack.keys.current.kid
+    old_kids = {k.alg: k.kid for k in stack.keys.current_keys}  # PS256 signs access tokens, ES256 the rest
     consent = wallet.consent({"ReadAccountsDetail"}, ("acc-alice-current",))
     assert wallet.get(f"{BASE}/accounts", consent).status_code == 200  # the bank has fetched the old JWKS
 
     _walletgate(env, "keys", "rotate")
     stack.keys.reload()
-    next_kid = next(k.kid for k in stack.keys.keys if k.state == "next")
-    _within(PICKED_UP_WITHIN, lambda: next_kid in _published_kids(stack))
-    assert _kid(_client_credentials(stack, key)) == old_kid  # published, not yet signing
+    next_kids = {k.alg: k.kid for k in stack.keys.keys if k.state == "next"}
+    assert set(next_kids) == set(old_kids)  # one next key per current key
+    _within(PICKED_UP_WITHIN, lambda: set(next_kids.values()) <= _published_kids(stack))
+    assert _kid(_client_credentials(stack, key)) == old_kids[ACCESS_TOKEN_ALG]  # published, not yet signing
 
     _walletgate(env, "keys", "rotate")
-    token = _within(PICKED_UP_WITHIN, lambda: _token_signed_by(next_kid, stack, key))
+    token = _within(PICKED_UP_WITHIN, lambda: _token_signed_by(next_kids[ACCESS_TOKEN_ALG], stack, key))
     assert _create_consent(stack, key, token).status_code == 201  # the gateway verifies what it now signs
-    assert old_kid in _published_kids(stack)  # kept until the tokens it signed have expired
+    assert set(old_kids.values()) <= _published_kids(stack)  # kept until the tokens they signed have expired
 
-    response = wallet.get(f"{BASE}/accounts", consent)  # the assertion is signed with the new current key
+    response = wallet.get(f"{BASE}/accounts", consent)  # the assertion is signed with the new ES256 key
     assert response.status_code == 200, response.text
     assert [p.proc.pid for p in stack.processes if p.proc is not None] == processes
     assert all(p.proc is not None and p.proc.poll() is None for p in stack.processes)

@@ -27,7 +27,8 @@ from consent.migrate import upgrade
 from consent.model import Actor, Consent, NewConsent
 from consent.sql import SqlConsentStore
 from gateway.oauth.dpop import access_token_hash, jwk_thumbprint
-from gateway.oauth.keys import KeyRing, generate_jwk, write_private_file
+from gateway.oauth.keys import KeyRing, new_key_set, write_private_file
+from gateway.oauth.tokens import ACCESS_TOKEN_ALG
 from policies import load_policies
 from tests.support.servers import ServerProcess, free_port, python_module
 
@@ -59,7 +60,7 @@ def start_stack(
     factory and the bank reads the gateway's public keys from a file written here.
     """
     keys_file = folder / "signing.jwks.json"
-    write_private_file(keys_file, {"keys": [generate_jwk("ES256") | {"use_state": "current"}]})
+    write_private_file(keys_file, new_key_set())  # as the demo makes it: access tokens PS256, the rest ES256
     keys = KeyRing.load(keys_file)
     public = folder / "gateway.jwks.json"
     public.write_text(json.dumps(keys.jwks()), encoding="utf-8")
@@ -152,7 +153,8 @@ class Wallet:
             "cnf": {"jkt": jwk_thumbprint(self.jwk)},
             "consent_id": consent.consent_id if consent else None,
         } | claims
-        return self.stack.keys.sign({k: v for k, v in body.items() if v is not None}, typ="at+jwt")
+        claims = {k: v for k, v in body.items() if v is not None}
+        return self.stack.keys.sign(claims, typ="at+jwt", alg=ACCESS_TOKEN_ALG)  # as the token endpoint signs it
 
     def proof(self, method: str, path: str, token: str | None, **claims: Any) -> str:
         body = {"jti": uuid.uuid4().hex, "htm": method, "htu": self.stack.gateway_url + path.partition("?")[0]}
