@@ -22,6 +22,7 @@ from consent.errors import ConsentError
 from consent.sql import SqlConsentStore
 from consent.sweeper import sweep_forever
 from gateway import admin_metrics, consent_routes, publishing, user_routes
+from gateway.body_limit import BodyLimitMiddleware
 from gateway.client_spans import limiter_redis, trace_clients
 from gateway.clock import Clock, system_clock
 from gateway.errors import GatewayError, handle_error
@@ -166,6 +167,7 @@ def create_app(
             Middleware(InteractionIdMiddleware),
             Middleware(RequestObservationMiddleware, metrics=metrics),
             Middleware(DrainMiddleware, drain=drain),
+            Middleware(BodyLimitMiddleware),
         ],
         exception_handlers=handlers,
         lifespan=lifespan,

@@ -216,6 +216,12 @@ class MethodNotAllowedError(GatewayError):
     status, code, message = 405, "UK.OBIE.Field.Invalid", "This method is not allowed on this resource."
 
 
+class PayloadTooLargeError(GatewayError):
+    """RFC 9110 §15.5.14: the request body is larger than the gateway accepts there."""
+
+    status, code, message = 413, "UK.OBIE.Field.Invalid", "The request body is too large."
+
+
 class TooManyRequestsError(GatewayError):
     """A limit refused the call.
 

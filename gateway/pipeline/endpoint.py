@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.body_limit import DEFAULT_MAX_BODY_BYTES
 from gateway.consent_cache import ConsentCache
-from gateway.errors import GatewayError, ServiceUnavailableError, interaction_id
+from gateway.errors import PayloadTooLargeError, ServiceUnavailableError, interaction_id
 from gateway.pipeline import handle
 from gateway.pipeline.audit_writer import AuditWriter
 from gateway.pipeline.call import Call
@@ -24,13 +25,7 @@ from gateway.services import Services
 from gateway.settings import SettingsError
 from gateway.upstream import UpstreamClient
 
-MAX_BODY_BYTES = 1024 * 1024
-
-
-class PayloadTooLargeError(GatewayError):
-    """RFC 9110 §15.5.14: the request body is larger than the gateway accepts."""
-
-    status, code, message = 413, "UK.OBIE.Field.Invalid", "The request body is too large."
+MAX_BODY_BYTES = DEFAULT_MAX_BODY_BYTES
 
 
 async def serve(request: Request) -> Response:

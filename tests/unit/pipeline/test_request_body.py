@@ -8,7 +8,8 @@ import pytest
 from starlette.requests import Request
 from starlette.types import Message
 
-from gateway.pipeline.endpoint import MAX_BODY_BYTES, PayloadTooLargeError, _body
+from gateway.errors import PayloadTooLargeError
+from gateway.pipeline.endpoint import MAX_BODY_BYTES, _body
 
 
 def _request(headers: Sequence[tuple[bytes, bytes]], chunks: Sequence[bytes]) -> Request:
