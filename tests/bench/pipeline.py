@@ -14,6 +14,10 @@ the clock starts, and every access token is verified (there is no verified-token
 Limits are raised in a private copy of the policies so that every call is admitted, but they
 are still evaluated (one Redis round trip per call).
 
+Beside requests/s and latency, each line shows the CPU each call cost the mode's own server (the
+gateway, nginx) and the bank, read from /proc: steadier from run to run than the latencies, and
+what the throughput ratios come down to, since the servers share one core.
+
 The whole set of phases runs ``WALLETGATE_BENCH_ROUNDS`` times (default 3), modes interleaved;
 each figure is printed as the median over the rounds, with every round's value beside it, since
 one run on this shared 2-core machine moves by 10-20 %.
@@ -79,6 +83,7 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     errors: dict[int, int] = field(default_factory=dict)
     elapsed: float = 0.0
+    cpu_us: dict[str, float] = field(default_factory=dict)  # "hop" (the mode's own server), "bank": CPU µs per call
 
     @property
     def rate(self) -> float:
@@ -185,6 +190,7 @@ class Stack:
     issuer: str
     urls: dict[str, str]  # mode → base URL
     consent_id: str
+    pids: dict[str, int] = field(default_factory=dict)  # mode → its server's process ("direct": the bank)
 
 
 def _start(folder: Path, exits: ExitStack) -> Stack:
@@ -206,6 +212,7 @@ def _start(folder: Path, exits: ExitStack) -> Stack:
     bank_args = ["sandbox", "--port", str(ports["bank"]), "--issuer", issuer, "--jwks-file", str(public)]
     bank = ServerProcess(_pinned(python_module(*bank_args)), url["bank"]).start()
     exits.callback(bank.stop)
+    pids = {"direct": _pid(bank)}
     env = {
         "WALLETGATE_DATA_DIR": str(folder / "data"),
         "WALLETGATE_DATABASE_URL": database_url,
@@ -223,13 +230,33 @@ def _start(folder: Path, exits: ExitStack) -> Stack:
         args = python_module("uvicorn", "--factory", factory, "--port", str(ports[mode]), "--log-level", "warning")
         server = ServerProcess(_pinned([*args, "--no-access-log", "--no-proxy-headers"]), url[mode], env=env).start()
         exits.callback(server.stop)
+        pids[mode] = _pid(server)
     urls = {"direct": url["bank"], "passthrough": url["passthrough"], "full": url["full"]}
     if NGINX.exists():
         conf = _nginx_conf(folder, ports["nginx"], ports["bank"])
         nginx = ServerProcess(_pinned([str(NGINX), "-c", str(conf), "-p", str(folder)]), url["nginx"]).start()
         exits.callback(nginx.stop)
         urls["nginx"] = url["nginx"]
-    return Stack(keys, issuer, urls, consent_id)
+        pids["nginx"] = _pid(nginx)
+    return Stack(keys, issuer, urls, consent_id, pids)
+
+
+def _pid(server: ServerProcess) -> int:
+    assert server.proc is not None
+    return server.proc.pid
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its child processes (nginx's worker), from /proc; 0 where unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK + sum(_cpu_seconds(int(child)) for child in children)
 
 
 def passthrough_app() -> Any:
@@ -322,7 +349,13 @@ def _phase(stack: Stack, signer: Signer, mode: str, connections: int, seconds: f
     warm = iter(signer.headers(mode, 50))
     asyncio.run(_drive(stack.urls[mode], warm, min(connections, 4), 5.0, Result(mode, connections)))
     result = Result(mode, connections)
+    watched = {"hop": stack.pids.get(mode), "bank": stack.pids.get("direct")}
+    before = {name: _cpu_seconds(pid) for name, pid in watched.items() if pid is not None}
     asyncio.run(_drive(stack.urls[mode], iter(signer.headers(mode, budget)), connections, seconds, result))
+    calls = len(result.latencies) + sum(result.errors.values())
+    for name, pid in watched.items():
+        if pid is not None and calls:
+            result.cpu_us[name] = (_cpu_seconds(pid) - before[name]) / calls * 1e6
     return result
 
 
@@ -340,7 +373,11 @@ def _row(mode: str, connections: int, results: list[Result]) -> str:
     p50 = statistics.median(r.percentile(0.5) for r in results) * 1e3
     p99 = statistics.median(r.percentile(0.99) for r in results) * 1e3
     requests = sum(len(r.latencies) for r in results)
-    return f"{mode:<12} {connections:>5} {rate:>10.0f} {p50:>9.3f} {p99:>9.3f} {requests:>8}  {shown}"
+    hop = "-" if mode == "direct" else f"{statistics.median(r.cpu_us.get('hop', 0.0) for r in results):.0f}"
+    bank = f"{statistics.median(r.cpu_us.get('bank', 0.0) for r in results):.0f}"
+    return (
+        f"{mode:<12} {connections:>5} {rate:>10.0f} {p50:>9.3f} {p99:>9.3f} {requests:>8} {hop:>9} {bank:>9}  {shown}"
+    )
 
 
 def _added(a: Result, b: Result, p: float = 0.5) -> float:
@@ -398,10 +435,14 @@ def main() -> int:
         f"GET {PATH} — {ROUNDS} rounds of {SECONDS:g} s per phase, medians over the rounds; "
         f"servers on core {SERVER_CORE}, load generator on core {CLIENT_CORE}"
     )
-    print(f"{'mode':<12} {'conns':>5} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'requests':>8}  non-200")
+    print(
+        f"{'mode':<12} {'conns':>5} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'requests':>8} "
+        f"{'hop cpu':>9} {'bank cpu':>9}  non-200"
+    )
     for connections, by_mode in ((1, "one"), (CONNECTIONS, "many")):
         for mode in modes:
             print(_row(mode, connections, [getattr(r, by_mode)[mode] for r in rounds]))
+    print("hop cpu / bank cpu: CPU µs per call (user + system, /proc) of the mode's own server and of the bank")
     if "nginx" not in stack.urls:
         print("nginx: skipped (/usr/sbin/nginx not found)")
     per_round = [r.figures() for r in rounds]
