@@ -2,6 +2,8 @@
 
 With no name it runs the quick ones (pipeline, limiter, token endpoint); the consent-scale
 benchmark loads a million rows and runs only when named: ``python -m tests.bench consent_scale``.
+``python -m tests.bench compare REV`` runs this tree's pipeline against git revision REV's,
+interleaved (``tests/bench/compare.py``).
 Benchmarks are never part of the test suite and assert nothing about time.
 """
 
@@ -12,9 +14,14 @@ import sys
 
 QUICK = ("pipeline", "limiter", "token_endpoint")
 ALL = (*QUICK, "consent_scale")
+COMPARE = "compare"  # takes a git revision
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == [COMPARE]:
+        module = importlib.import_module(f"tests.bench.{COMPARE}")
+        sys.argv = [f"tests.bench.{COMPARE}", *argv[1:]]
+        return int(module.main() or 0)
     names = argv or list(QUICK)
     unknown = [n for n in names if n not in ALL]
     if unknown:

@@ -191,6 +191,7 @@ class Stack:
     urls: dict[str, str]  # mode → base URL
     consent_id: str
     pids: dict[str, int] = field(default_factory=dict)  # mode → its server's process ("direct": the bank)
+    gateway_env: dict[str, str] = field(default_factory=dict)  # the gateways' settings
 
 
 def _start(folder: Path, exits: ExitStack) -> Stack:
@@ -227,8 +228,7 @@ def _start(folder: Path, exits: ExitStack) -> Stack:
         ("full", "gateway.app:app_from_env"),
         ("passthrough", "tests.bench.pipeline:passthrough_app"),
     ):
-        args = python_module("uvicorn", "--factory", factory, "--port", str(ports[mode]), "--log-level", "warning")
-        server = ServerProcess(_pinned([*args, "--no-access-log", "--no-proxy-headers"]), url[mode], env=env).start()
+        server = start_gateway(factory, url[mode], env)
         exits.callback(server.stop)
         pids[mode] = _pid(server)
     urls = {"direct": url["bank"], "passthrough": url["passthrough"], "full": url["full"]}
@@ -238,7 +238,15 @@ def _start(folder: Path, exits: ExitStack) -> Stack:
         exits.callback(nginx.stop)
         urls["nginx"] = url["nginx"]
         pids["nginx"] = _pid(nginx)
-    return Stack(keys, issuer, urls, consent_id, pids)
+    return Stack(keys, issuer, urls, consent_id, pids, env)
+
+
+def start_gateway(factory: str, url: str, env: dict[str, str], cwd: Path | None = None) -> ServerProcess:
+    """One uvicorn worker on core 0, as ``walletgate serve`` starts it; ``cwd``: import the code from there."""
+    port = url.rsplit(":", 1)[1]
+    args = python_module("uvicorn", "--factory", factory, "--port", port, "--log-level", "warning")
+    server = ServerProcess(_pinned([*args, "--no-access-log", "--no-proxy-headers"]), url, env=env, cwd=cwd or ROOT)
+    return server.start()
 
 
 def _pid(server: ServerProcess) -> int:

@@ -33,6 +33,7 @@ class ServerProcess:
     health_path: str = "/healthz"
     env: Mapping[str, str] = field(default_factory=dict)
     log_path: Path | None = None
+    cwd: Path = ROOT  # where the process starts: ``python -m`` imports the code found there first
     proc: subprocess.Popen[bytes] | None = None
     _log: Any = None
 
@@ -40,7 +41,7 @@ class ServerProcess:
         env = {**os.environ, **self.env}
         self._log = open(self.log_path, "wb") if self.log_path else None  # noqa: SIM115 - closed in stop()
         out = self._log if self._log is not None else subprocess.DEVNULL
-        self.proc = subprocess.Popen(list(self.args), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(list(self.args), cwd=self.cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
