@@ -36,19 +36,30 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _RETRYABLE = (aiohttp.ClientConnectorError,)
 
 
+class UpstreamInterruptedError(Exception):
+    """The bank's body broke off (connection dropped, read timeout) while it was being relayed."""
+
+
 class UpstreamStream:
     """An answer whose body is relayed as it arrives; ``close`` (idempotent) gives its connection back
-    when the body was read to the end, and drops it otherwise."""
+    when the body was read to the end, and drops it otherwise. A body that breaks off raises
+    ``UpstreamInterruptedError`` and is charged to the upstream's breaker and error metric."""
 
-    __slots__ = ("_response", "finished")
+    __slots__ = ("_response", "finished", "interrupted")
 
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
         self.finished = False
+        self.interrupted: Callable[[], None] | None = None  # set by the client: what a broken-off body costs
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        async for chunk in self._response.content.iter_any():
-            yield chunk
+        try:
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            if self.interrupted is not None:
+                self.interrupted()
+            raise UpstreamInterruptedError(f"{type(exc).__name__}: {exc}") from None
 
     async def close(self) -> None:
         if self.finished:
@@ -223,6 +234,8 @@ class UpstreamClient:
             if breaker.recovering:
                 self._note(upstream, None, breaker)
             breaker.success()
+            if response.stream is not None:
+                response.stream.interrupted = lambda: self._interrupted(upstream, breaker)
             return response
         raise UpstreamError()  # pragma: no cover - the loop always returns or raises
 
@@ -231,6 +244,10 @@ class UpstreamClient:
         log.warning("upstream %s: %s", upstream, what)
         self._note(upstream, kind, breaker)
         raise UpstreamError() from None
+
+    def _interrupted(self, upstream: str, breaker: CircuitBreaker) -> None:
+        breaker.failure()
+        self._note(upstream, "interrupted", breaker)
 
     def _note(self, upstream: str, kind: str | None, breaker: CircuitBreaker) -> None:
         if self._metrics is None:

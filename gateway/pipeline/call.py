@@ -8,6 +8,7 @@ Each step reads what earlier steps set and fills in its own fields: ``route`` se
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,9 @@ from starlette.types import Receive, Scope, Send
 from consent.errors import ConsentError
 from gateway.errors import GatewayError
 from gateway.limiter import OneTimeKey
+from gateway.upstream import UpstreamInterruptedError
+
+log = logging.getLogger("walletgate.upstream")
 
 if TYPE_CHECKING:
     from starlette.datastructures import Headers, QueryParams
@@ -152,6 +156,19 @@ class _RelayedResponse(StreamingResponse):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
+        except UpstreamInterruptedError as exc:
+            # Returning without the body's end has the server close the connection: the wallet sees an
+            # incomplete body (chunked, or short of its Content-Length), never a file that looks whole.
+            call = self._call
+            api = call.api.name if call.api else "?"
+            log.warning(
+                "upstream %s: the body of interaction %s ended early after %d bytes (%s); the wallet's "
+                "connection is closed",
+                api,
+                call.interaction_id,
+                call.streamed_bytes,
+                exc,
+            )
         finally:
             if self._call.upstream_stream is not None:
                 await self._call.upstream_stream.close()

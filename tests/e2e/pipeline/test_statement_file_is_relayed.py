@@ -96,16 +96,19 @@ operations:
 
 
 class FileBank:
-    """Sends two chunks of a PDF; the second waits for ``release``."""
+    """Sends two chunks of a PDF; the second waits for ``release``, and never comes while ``broken``."""
 
     def __init__(self) -> None:
         self.release = threading.Event()
+        self.broken = threading.Event()
 
     async def _file(self, request: Request) -> Response:
         async def body() -> AsyncIterator[bytes]:
             yield CHUNK
             while not self.release.is_set():
                 await asyncio.sleep(0.01)
+            if self.broken.is_set():
+                raise RuntimeError("the bank fails mid-file")  # its server drops the connection
             yield CHUNK
 
         headers = {"Content-Disposition": 'attachment; filename="statement.pdf"'}
@@ -135,8 +138,9 @@ def file_bank() -> Iterator[tuple[FileBank, str]]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, file_bank: tuple[FileBank, str]) -> Iterator[Stack]:
+    folder = tmp_path_factory.mktemp("statements")
     running = start_stack(
-        tmp_path_factory.mktemp("statements"), extra_env={"WALLETGATE_ADMIN_TOKEN": "statements-admin"}
+        folder, extra_env={"WALLETGATE_ADMIN_TOKEN": "statements-admin"}, gateway_log=folder / "gateway.log"
     )
     try:
         body = {"policy": POLICY.format(upstream=file_bank[1]), "openapi": OPENAPI}
@@ -154,6 +158,7 @@ def wallet(stack: Stack, file_bank: tuple[FileBank, str]) -> Iterator[Wallet]:
     w = Wallet(stack)
     yield w
     file_bank[0].release.set()
+    file_bank[0].broken.clear()
     w.close()
 
 
@@ -242,3 +247,27 @@ def test_a_wallet_that_leaves_mid_file_is_recorded_with_the_bytes_it_was_sent(
     next(response.iter_raw())
     response.close()  # the wallet hangs up while the bank still holds the rest back
     assert _recorded_bytes(stack, interaction_id) == len(CHUNK)
+
+
+def test_a_file_the_bank_breaks_off_is_broken_off_for_the_wallet_and_logged_once(
+    stack: Stack, wallet: Wallet, file_bank: tuple[FileBank, str]
+) -> None:
+    file_bank[0].broken.set()
+    consent = wallet.consent({"ReadStatementsDetail"}, (ACCOUNT,))
+    response = _stream(wallet, f"{BASE}/accounts/{ACCOUNT}/statement-file", consent)
+    interaction_id = response.headers["x-fapi-interaction-id"]
+    received = bytearray()
+
+    def read_to_the_end() -> None:
+        for chunk in response.iter_raw():
+            received.extend(chunk)
+
+    with pytest.raises(httpx.RemoteProtocolError):  # not a clean end: the wallet knows the file is incomplete
+        read_to_the_end()
+    response.close()
+    assert len(received) == len(CHUNK)
+    assert _recorded_bytes(stack, interaction_id) == len(CHUNK)
+    log = stack.processes[1].log_text()
+    lines = [line for line in log.splitlines() if interaction_id in line]
+    assert any("ended early" in line for line in lines), log
+    assert "Traceback" not in log

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from gateway.errors import UpstreamError
-from gateway.upstream import UpstreamClient, UpstreamOptions
+from gateway.upstream import UpstreamClient, UpstreamInterruptedError, UpstreamOptions
 from tests.support.servers import free_port
 
 CHUNK = b"%PDF" + bytes(64 * 1024)
@@ -45,6 +45,12 @@ async def bank() -> AsyncIterator[FileBank]:
         state.finished.set()
         return response
 
+    async def broken(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/pdf"})
+        await response.prepare(request)
+        await response.write(CHUNK)
+        raise ConnectionResetError("the bank drops the connection mid-file")
+
     async def big_json(request: web.Request) -> web.Response:
         return web.json_response({"Data": "x" * 4096})
 
@@ -61,6 +67,7 @@ async def bank() -> AsyncIterator[FileBank]:
 
     app = web.Application()
     app.router.add_get("/file", file)
+    app.router.add_get("/broken", broken)
     app.router.add_get("/big-json", big_json)
     app.router.add_get("/polite", polite)
     app.router.add_get("/pushy", pushy)
@@ -97,6 +104,36 @@ async def test_an_accepted_body_arrives_chunk_by_chunk_before_the_bank_has_finis
     rest = b"".join([chunk async for chunk in chunks])
     assert len(first) + len(rest) == 2 * len(CHUNK)
     await response.stream.close()
+
+
+async def _relay_all(client: UpstreamClient, url: str) -> int:
+    response = await client.request(url.rsplit("/", 1)[0], "GET", url, stream=_pdf)
+    assert response.stream is not None
+    received = 0
+    try:
+        async for chunk in response.stream.chunks():
+            received += len(chunk)
+    finally:
+        await response.stream.close()
+    return received
+
+
+async def test_a_relayed_body_the_bank_breaks_off_raises_and_is_charged_to_the_breaker(
+    client: UpstreamClient, bank: FileBank
+) -> None:
+    with pytest.raises(UpstreamInterruptedError):
+        await _relay_all(client, bank.url + "/broken")
+    assert client.breaker(bank.url).recovering  # a failure is on record
+
+
+async def test_a_relayed_body_stalled_past_the_read_timeout_is_broken_off(
+    client: UpstreamClient, bank: FileBank
+) -> None:
+    try:
+        with pytest.raises(UpstreamInterruptedError, match="Timeout"):
+            await _relay_all(client, bank.url + "/file")  # the second chunk never comes: read_timeout is 2 s
+    finally:
+        bank.release.set()  # lets the bank's handler end, so its server stops at once
 
 
 async def test_a_relayed_body_has_no_size_cap(client: UpstreamClient, bank: FileBank) -> None:
