@@ -28,6 +28,7 @@ from gateway.oauth.clients import (
     ClientKeysError,
     public_key_set,
 )
+from gateway.oauth.keys import GATEWAY_KEY_ALGORITHMS
 from gateway.settings import Settings
 from policies.purposes import PurposeCatalogue
 
@@ -81,7 +82,7 @@ def client_from_metadata(
         default_purpose=_default_purpose(doc, purposes),
         software_id=_optional_str(doc, "software_id", 200),
         token_endpoint_auth_signing_alg=_alg(doc, "token_endpoint_auth_signing_alg", None),
-        id_token_signed_response_alg=_alg(doc, "id_token_signed_response_alg", "ES256") or "ES256",
+        id_token_signed_response_alg=_id_token_alg(doc),
         dpop_bound_access_tokens=_bool(doc, "dpop_bound_access_tokens", True),
         created_at=created_at,
     )
@@ -250,6 +251,18 @@ def _alg(doc: Mapping[str, Any], name: str, default: str | None) -> str | None:
             f"{name} {value!r} is not accepted; expected one of {', '.join(CLIENT_SIGNING_ALGS)}", path=name
         )
     return cast(str | None, value)
+
+
+def _id_token_alg(doc: Mapping[str, Any]) -> str:
+    """One the gateway signs ID tokens with (its keys: ``GATEWAY_KEY_ALGORITHMS``); EdDSA is for clients' own JWTs."""
+    alg = _alg(doc, "id_token_signed_response_alg", "ES256") or "ES256"
+    if alg not in GATEWAY_KEY_ALGORITHMS:
+        raise InvalidClientMetadataError(
+            f"id_token_signed_response_alg {alg!r} is not one the gateway signs ID tokens with; "
+            f"expected one of {', '.join(GATEWAY_KEY_ALGORITHMS)}",
+            path="id_token_signed_response_alg",
+        )
+    return alg
 
 
 def _bool(doc: Mapping[str, Any], name: str, default: bool) -> bool:

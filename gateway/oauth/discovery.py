@@ -49,7 +49,7 @@ def metadata(services: Services, mounted: set[str]) -> dict[str, Any]:
         "authorization_response_iss_parameter_supported": True,
         "authorization_details_types_supported": [AUTHORIZATION_DETAILS_TYPE],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [services.keys.current.alg],
+        "id_token_signing_alg_values_supported": sorted({key.alg for key in services.keys.current_keys}),
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp"],
         "claims_parameter_supported": False,
         "request_parameter_supported": False,

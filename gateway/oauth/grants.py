@@ -106,6 +106,7 @@ async def _authorization_code(
             nonce=grant.nonce,
             auth_time=grant.auth_time,
             access_token=issued.token,
+            alg=auth.client.id_token_signed_response_alg,
         )
     return tokens.response(issued, binding, grant.scope, consent_id=grant.consent_id, **extra)
 

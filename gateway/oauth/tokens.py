@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from gateway.oauth.consents import AUTHORIZATION_DETAILS_TYPE
 from gateway.oauth.keys import KeyRing
 from gateway.oauth.store import OAuthStore, RefreshGrant, digest
 from gateway.settings import Settings
+
+log = logging.getLogger("walletgate.oauth")
 
 ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 - a media type, not a secret
 # Access tokens are verified on every proxied call and signed once: PS256 verifies in a third of
@@ -105,7 +108,17 @@ class TokenService:
             await self.store.record_access(jti, client_id, consent_id, grant_id, exp)
         return IssuedAccessToken(self.keys.sign(claims, typ=ACCESS_TOKEN_TYP, alg=ACCESS_TOKEN_ALG), jti, float(exp))
 
-    def id_token(self, *, client_id: str, user_id: str, nonce: str | None, auth_time: float, access_token: str) -> str:
+    def id_token(
+        self,
+        *,
+        client_id: str,
+        user_id: str,
+        nonce: str | None,
+        auth_time: float,
+        access_token: str,
+        alg: str = "ES256",
+    ) -> str:
+        """Signed with ``alg``, the client's ``id_token_signed_response_alg`` (OIDC Registration §2)."""
         now = int(self.clock())
         claims: dict[str, Any] = {
             "iss": self.issuer,
@@ -119,7 +132,15 @@ class TokenService:
         }
         if nonce is not None:
             claims["nonce"] = nonce
-        return self.keys.sign(claims, typ="JWT")
+        if alg not in {key.alg for key in self.keys.current_keys}:
+            log.warning(
+                "client %s registered ID tokens in %s, but no current signing key is %s; signed with %s",
+                client_id,
+                alg,
+                alg,
+                self.keys.current.alg,
+            )
+        return self.keys.sign(claims, typ="JWT", alg=alg)
 
     async def refresh_token(
         self, *, client_id: str, user_id: str, consent_id: str, grant_id: str, scope: str, binding: Binding

@@ -116,6 +116,17 @@ def test_signing_algorithms_outside_fapi_are_refused(settings_factory, field, al
     assert exc.value.path == field
 
 
+def test_id_tokens_in_an_algorithm_the_gateway_has_no_key_kind_for_are_refused(settings_factory):
+    with pytest.raises(InvalidClientMetadataError, match="not one the gateway signs ID tokens with") as exc:
+        _client(settings_factory(), id_token_signed_response_alg="EdDSA")
+    assert exc.value.path == "id_token_signed_response_alg"
+
+
+@pytest.mark.parametrize("alg", ["ES256", "PS256"])
+def test_id_tokens_in_either_gateway_algorithm_are_accepted(settings_factory, alg):
+    assert _client(settings_factory(), id_token_signed_response_alg=alg).id_token_signed_response_alg == alg
+
+
 def test_jwk_with_a_non_fapi_alg_is_refused(settings_factory):
     key = public_jwk(generate_jwk("ES256")) | {"alg": "RS256"}
     with pytest.raises(InvalidClientMetadataError, match=r"jwks.keys\[0\] alg 'RS256'"):

@@ -43,6 +43,19 @@ def test_access_tokens_are_signed_with_ps256_and_id_tokens_with_the_default_es25
     assert gateway.services.keys.current.alg == "ES256"
 
 
+def test_discovery_names_every_algorithm_the_gateway_signs_id_tokens_with(gateway):
+    doc = gateway.http.get("/.well-known/openid-configuration").json()
+    assert doc["id_token_signing_alg_values_supported"] == ["ES256", "PS256"]
+
+
+def test_a_client_registered_for_ps256_id_tokens_gets_them(gateway):
+    wallet = gateway.register(id_token_signed_response_alg="PS256")
+    consent_id = gateway.consent(wallet.client_id)
+    body = wallet.redeem(wallet.approve(wallet.request_uri(consent_id), accounts=("acc-alice-2",))).json()
+    assert jwt.get_unverified_header(body["id_token"])["alg"] == "PS256"
+    assert gateway.services.keys.verify(body["id_token"], typ=None, audience=wallet.client_id, issuer=ISSUER)
+
+
 def test_each_issued_token_is_counted_by_grant_type(gateway, wallet):
     wallet.client_credentials()
     wallet.client_credentials()
