@@ -78,9 +78,7 @@ class Call:
     attended: bool = False  # x-fapi-customer-ip-address present: the user is there
     rate_limit_headers: dict[str, str] = field(default_factory=dict)
     # proxy
-    forward_headers: dict[str, str] | None = (
-        None  # what the bank is sent (``prepare_upstream``), else built by ``proxy``
-    )
+    forward_headers: dict[str, str] | None = None  # what the bank is sent (``prepare_upstream``)
     upstream_query: dict[str, str] = field(default_factory=dict)  # query sent upstream (window clipped)
     upstream_status: int | None = None
     upstream_headers: dict[str, str] = field(default_factory=dict)
