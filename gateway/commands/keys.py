@@ -7,7 +7,8 @@ before anything is signed with it:
 
 1. ``rotate`` with no ``next`` key adds a fresh ``next`` key for each current key (or, with
    ``--alg``, one of that algorithm): published in JWKS, not signing.
-2. ``rotate`` when ``next`` keys exist promotes each to ``current``. The current key of the same
+2. ``rotate`` when ``next`` keys exist promotes each to ``current`` (with ``--alg``, only that
+   algorithm's). The current key of the same
    algorithm is retired with ``retire_after`` = now + the longest token lifetime
    (``access_token_ttl``) + clock skew, so it stays in JWKS until every token it signed has
    expired; a key of an algorithm that had no current key starts signing beside the others.
@@ -78,7 +79,7 @@ def rotate(
     dropped = [k["kid"] for k in keys if k.get("use_state") == "retired" and float(k.get("retire_after", 0)) <= now]
     keys = [k for k in keys if k["kid"] not in dropped]
     current = [k for k in keys if k.get("use_state", "current") == "current"]
-    waiting = [k for k in keys if k.get("use_state") == "next"]
+    waiting = [k for k in keys if k.get("use_state") == "next" and (alg is None or k.get("alg") == alg)]
     if not current:
         raise KeyFileError("expected a current key, found none")
     if waiting:

@@ -104,6 +104,14 @@ def test_rotate_with_alg_rotates_that_algorithms_key_only():
     assert _states(doc)["PS256"] == "retired"
 
 
+def test_rotate_with_alg_promotes_that_algorithms_next_key_only():
+    doc, _ = rotate(_two_algorithms(), now=NOW, retire_delay=310)
+    doc, _ = rotate(doc, now=NOW, retire_delay=310, alg="ES256")
+    assert _states(doc)["ES256"] == "retired"
+    assert _states(doc)["PS256"] == "current"
+    assert sorted(k["alg"] for k in doc["keys"] if k["use_state"] == "next") == ["PS256"]
+
+
 def test_rotate_with_alg_adds_a_key_of_that_algorithm_beside_the_current_one():
     doc, _ = rotate(_doc(), now=NOW, retire_delay=310, alg="PS256")
     assert {k["alg"] for k in doc["keys"] if k["use_state"] == "next"} == {"PS256"}
@@ -121,7 +129,7 @@ def test_keys_rotate_command_edits_the_demo_key_file(tmp_path, capsys, monkeypat
     assert main(["keys", "rotate", "--data-dir", str(tmp_path)]) == 0
     assert main(["keys", "rotate", "--data-dir", str(tmp_path), "--alg", "PS256"]) == 0
     doc = json.loads(path.read_text())
-    assert sorted(k["use_state"] for k in doc["keys"]) == ["current", "current", "retired", "retired"]
+    assert sorted(k["use_state"] for k in doc["keys"]) == ["current", "current", "next", "retired"]  # ES256 waits
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert main(["keys", "show", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
