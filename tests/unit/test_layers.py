@@ -18,7 +18,7 @@ FORBIDDEN = {
 
 def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name.split(".")[0] for alias in node.names)
@@ -29,7 +29,7 @@ def _imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_package_imports_only_layers_below_it(package: str) -> None:
-    upward = []
+    upward: list[str] = []
     for path in sorted((ROOT / package).rglob("*.py")):
         bad = _imports(path) & FORBIDDEN[package]
         upward.extend(f"{path.relative_to(ROOT)} imports {name}" for name in sorted(bad))

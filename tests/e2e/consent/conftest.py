@@ -136,5 +136,5 @@ def ob_operation(uk_ob_accounts_v4: Path) -> Callable[..., None]:
     return check
 
 
-def consent_body(permissions: list[str] | None = None, **data: Any) -> dict[str, Any]:
+def consent_body(permissions: Any = None, **data: Any) -> dict[str, Any]:  # Any: tests send malformed ones too
     return {"Data": {"Permissions": permissions or ["ReadAccountsBasic", "ReadBalances"], **data}, "Risk": {}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.integration
 AT = datetime(2026, 11, 22, 9, tzinfo=UTC)
 
 
-def _old_row() -> dict[str, object]:
+def _old_row() -> dict[str, Any]:
     return {
         "interaction_id": "i-old", "at": AT, "client_id": "wallet-1", "consent_id": None, "user_id": None,
         "api": "accounts", "operation_id": "GetAccounts", "method": "GET", "path": "/accounts",

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aiohttp import web
 
@@ -12,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def jwks_server(port):
-    state = {"jwks": {"keys": [public_jwk(generate_jwk("ES256"))]}, "hits": 0, "status": 200}
+    state: dict[str, Any] = {"jwks": {"keys": [public_jwk(generate_jwk("ES256"))]}, "hits": 0, "status": 200}
 
     async def serve(request):
         state["hits"] += 1

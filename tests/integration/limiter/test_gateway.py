@@ -37,6 +37,7 @@ def _user_token(wallet: Wallet) -> str:
     created = wallet.call("POST", CONSENTS, json=consent_body())
     assert created.status_code == 201
     consent_id = created.json()["Data"]["ConsentId"]
+    assert wallet.services.consents is not None
     wallet.run(wallet.services.consents.authorise, consent_id, user_id="alice", account_ids=["acc-1"])
     return wallet.token(sub="alice", consent_id=consent_id)
 

@@ -143,7 +143,8 @@ def test_killing_a_replica_mid_load_loses_no_answered_call_and_the_others_keep_s
             for _ in range(count):
                 interaction = str(uuid.uuid4())
                 try:
-                    response = worker.get(BASE + "/accounts", consent, **{"x-fapi-interaction-id": interaction})
+                    extra: dict[str, Any] = {"x-fapi-interaction-id": interaction}
+                    response = worker.get(BASE + "/accounts", consent, **extra)
                 except Exception as exc:
                     with lock:
                         failures.append(repr(exc))

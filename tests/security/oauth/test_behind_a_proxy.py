@@ -48,8 +48,8 @@ def start(tmp_path: Path, settings_factory: Callable[..., Settings]) -> Iterator
 
 def _certificate_token(gateway: Gateway, forwarded_for: str) -> Any:
     """A tls_client_auth token request carrying the wallet's certificate header, through the proxy."""
-    wallet, cert = mtls_wallet(gateway), make_certificate("mtls-wallet", org="Wallet Ltd")  # type: ignore[no-untyped-call]
-    return token(gateway, wallet, cert, **{"X-Forwarded-For": forwarded_for})  # type: ignore[no-untyped-call]
+    wallet, cert = mtls_wallet(gateway), make_certificate("mtls-wallet", org="Wallet Ltd")
+    return token(gateway, wallet, cert, **{"X-Forwarded-For": forwarded_for})
 
 
 def _anonymous_post(gateway: Gateway, path: str, forwarded_for: str) -> int:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from consent.model import Actor
 from tests.security.oauth.conftest import refused
 from tests.unit.oauth.harness import ISSUER
 
 
-def claims_of(gateway, token: str) -> dict:
-    return gateway.services.keys.verify(token, typ="at+jwt", audience=ISSUER, issuer=ISSUER)
+def claims_of(gateway, token: str) -> dict[str, Any]:
+    claims: dict[str, Any] = gateway.services.keys.verify(token, typ="at+jwt", audience=ISSUER, issuer=ISSUER)
+    return claims
 
 
 def test_wrong_code_verifier_is_refused(wallet):
@@ -51,7 +54,7 @@ def test_unknown_code_is_refused(wallet):
     refused(wallet.redeem("made-up"), 400, "invalid_grant", "the authorization code is unknown")
 
 
-def issued(gateway, wallet) -> tuple[str, dict]:
+def issued(gateway, wallet) -> tuple[str, dict[str, Any]]:
     consent_id = gateway.consent(wallet.client_id)
     response = wallet.redeem(wallet.code(consent_id))
     assert response.status_code == 200, response.text

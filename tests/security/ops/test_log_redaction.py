@@ -39,7 +39,7 @@ def _send(server: ServerProcess, path: str, *, method: str = "GET", headers: dic
 
 
 @pytest.fixture
-def secrets(tmp_path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def secrets(tmp_path) -> dict[str, str]:
     keys = KeyRing.load_or_create(tmp_path / "k.json")
     return {
         "token": keys.sign({"sub": "alice", "jti": uuid.uuid4().hex, "scope": "accounts"}, "at+jwt"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 import jwt
 import pytest
@@ -145,7 +146,8 @@ def test_window_wholly_outside_the_consents_is_refused(wallet: Wallet) -> None:
 )
 def test_malformed_fapi_header_is_400_naming_it(wallet: Wallet, header: str, value: str) -> None:
     consent = wallet.consent({"ReadAccountsBasic"}, (CURRENT,))
-    body = _error(wallet.get(BASE + "/accounts", consent, **{header: value}), 400)
+    extra: dict[str, Any] = {header: value}
+    body = _error(wallet.get(BASE + "/accounts", consent, **extra), 400)
     assert body["Errors"][0]["Path"] == header  # type: ignore[index]
 
 

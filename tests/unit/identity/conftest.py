@@ -99,9 +99,10 @@ def production_settings(settings_factory, tmp_path) -> Settings:
     write_private_file(keys, {"keys": [generate_jwk("ES256") | {"use_state": "current"}]})
     directory = tmp_path / "directory.jwks.json"
     directory.write_text(json.dumps({"keys": [public_jwk(generate_jwk("ES256"))]}))
-    return settings_factory(
+    settings: Settings = settings_factory(
         mode="production",
         issuer="https://gateway.example",
         signing_keys_file=str(keys),
         directory_jwks_file=str(directory),
     )
+    return settings

@@ -45,7 +45,8 @@ def test_gcra_refusal_says_when_to_retry_and_consumes_nothing() -> None:
 
 def test_gcra_remaining_counts_down_from_the_burst() -> None:
     first = gcra(None, T0, 0.1, 5)
-    assert (first.allowed, first.remaining, first.reset) == (True, 4, pytest.approx(0.1))
+    assert (first.allowed, first.remaining) == (True, 4)
+    assert first.reset == pytest.approx(0.1)
 
 
 def test_gcra_cost_above_the_burst_is_never_admitted() -> None:
@@ -56,7 +57,8 @@ def test_gcra_peek_reports_without_consuming() -> None:
     peek = gcra_peek(T0 + 0.3, T0, 0.1, 5)
     assert (peek.allowed, peek.remaining, peek.state[0]) == (True, 2, T0 + 0.3)
     full = gcra_peek(T0 + 0.5, T0, 0.1, 5)
-    assert (full.allowed, full.remaining, full.retry_after) == (False, 0, pytest.approx(0.1))
+    assert (full.allowed, full.remaining) == (False, 0)
+    assert full.retry_after == pytest.approx(0.1)
 
 
 @pytest.mark.parametrize("seed", range(25))
@@ -96,7 +98,7 @@ def test_fixed_window_boundary_trick_gets_no_double_rate() -> None:
 
 def test_daily_quota_counts_per_utc_day_and_resets_at_midnight() -> None:
     start = utc_day(T0) * DAY + 23 * 3600  # 23:00 UTC
-    state = (None, 0.0)
+    state: tuple[float | None, float] = (None, 0.0)
     for expected_remaining in (3, 2, 1, 0):
         outcome = daily(*state, start, limit=4)
         assert outcome.allowed

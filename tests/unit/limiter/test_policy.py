@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,7 @@ def test_every_schema_field_has_a_description_and_a_default() -> None:
     schema = json.loads((SHIPPED / "schemas" / "limits.schema.json").read_text(encoding="utf-8"))
     missing = []
 
-    def default_of(sub: dict) -> bool:
+    def default_of(sub: dict[str, Any]) -> bool:
         ref = sub.get("$ref", "")
         return "default" in sub or (ref.startswith("#/$defs/") and "default" in schema["$defs"][ref[8:]])
 

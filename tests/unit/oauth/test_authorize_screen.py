@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from consent.model import Consent, ConsentStatus
 from gateway.portal.authorize_screen import _account, _duration, _history
@@ -11,7 +12,7 @@ NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
 
 def consent(**fields) -> Consent:
-    base = {
+    base: dict[str, Any] = {
         "consent_id": "c1",
         "client_id": "w1",
         "status": ConsentStatus.AWAITING_AUTHORISATION,

@@ -62,7 +62,7 @@ async def test_concurrent_misses_share_one_read() -> None:
     store.add(consent_id="c-1")
     original = store.get
 
-    async def slow_get(consent_id: str):  # type: ignore[no-untyped-def]
+    async def slow_get(consent_id: str):
         await asyncio.sleep(0.01)
         return await original(consent_id)
 
@@ -80,7 +80,7 @@ async def test_read_racing_an_invalidation_is_not_cached() -> None:
     release = asyncio.Event()
     original = store.get
 
-    async def blocked_get(consent_id: str):  # type: ignore[no-untyped-def]
+    async def blocked_get(consent_id: str):
         started.set()
         await release.wait()
         return await original(consent_id)
