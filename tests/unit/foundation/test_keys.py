@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jwt
+import orjson
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from gateway.oauth import jws
 from gateway.oauth.keys import KeyFileError, KeyRing, generate_jwk, write_private_file
 
 
@@ -168,3 +177,44 @@ def test_serve_reports_a_broken_key_file_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith(f"walletgate: {path}: not valid JSON")
     assert "Traceback" not in result.stderr
+
+
+def _forged(header: dict[str, Any], claims: dict[str, Any], sign: Callable[[bytes], bytes]) -> str:
+    signing_input = jws.b64encode(orjson.dumps(header)) + b"." + jws.b64encode(orjson.dumps(claims))
+    return (signing_input + b"." + jws.b64encode(sign(signing_input))).decode("ascii")
+
+
+def _now_claims() -> dict[str, Any]:
+    now = int(time.time())
+    return {"sub": "mallory", "iat": now, "exp": now + 60}
+
+
+def test_a_token_naming_the_rsa_key_but_hmac_signed_with_its_public_half_is_refused() -> None:
+    """The classic key confusion: an RS/PS key's public half used as an HMAC secret."""
+    ring = _current("ES256", "PS256")
+    rsa_key = ring.verification_key("PS256")
+    assert rsa_key is not None
+    public_pem = rsa_key.private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    header = {"alg": "HS256", "kid": "PS256", "typ": "at+jwt"}
+    token = _forged(header, _now_claims(), lambda data: hmac.new(public_pem, data, hashlib.sha256).digest())
+    with pytest.raises(jwt.InvalidAlgorithmError):
+        ring.verify(token, typ="at+jwt")
+
+
+def test_a_token_whose_alg_is_not_its_keys_is_refused() -> None:
+    ring = _current("ES256", "PS256")
+    rsa_key = ring.verification_key("PS256")
+    assert rsa_key is not None
+    token = jws.sign(_now_claims(), rsa_key.private, "PS256", {"kid": "ES256", "typ": "at+jwt"})
+    with pytest.raises(jwt.InvalidAlgorithmError, match="alg does not match the key"):
+        ring.verify(token, typ="at+jwt")
+
+
+def test_a_token_signed_by_one_current_key_under_the_others_kid_does_not_verify() -> None:
+    ring = _current("ES256", "PS256")
+    ec_key = ring.verification_key("ES256")
+    assert ec_key is not None
+    header = {"alg": "PS256", "kid": "PS256", "typ": "at+jwt"}
+    forged = _forged(header, _now_claims(), lambda data: ec_key.private.sign(data, ec.ECDSA(hashes.SHA256())))
+    with pytest.raises(jwt.InvalidSignatureError):
+        ring.verify(forged, typ="at+jwt")
