@@ -8,10 +8,10 @@ before anything is signed with it:
 1. ``rotate`` with no ``next`` key adds a fresh ``next`` key for each current key (or, with
    ``--alg``, one of that algorithm): published in JWKS, not signing.
 2. ``rotate`` when ``next`` keys exist promotes each to ``current`` (with ``--alg``, only that
-   algorithm's). The current key of the same
-   algorithm is retired with ``retire_after`` = now + the longest token lifetime
-   (``access_token_ttl``) + clock skew, so it stays in JWKS until every token it signed has
-   expired; a key of an algorithm that had no current key starts signing beside the others.
+   algorithm's). The current key of the same algorithm is retired with ``retire_after`` = now +
+   the longest token lifetime (``access_token_ttl``) + clock skew, so it stays in JWKS until every
+   token it signed has expired; a key of an algorithm that had no current key starts signing
+   beside the others.
 
 Every rotate also drops retired keys whose ``retire_after`` has passed. Running gateways
 reread the key file within about a second of a change, without a restart; between the steps,

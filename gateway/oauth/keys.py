@@ -7,10 +7,10 @@ has expired). The public JWKS lists every key that is not past its ``retire_afte
 
 With one current key per algorithm, each thing is signed with the algorithm that is cheapest
 where it costs (measured here with cryptography 49 / OpenSSL 4): the default key, which signs
-the bank assertion on every proxied call as well as ID tokens, nonces and receipts, is the
-ES256 one (20 µs per signature against 262 µs for PS256); access tokens, verified on every
-proxied call, ask for PS256 (19 µs per verification against 58 µs for ES256). A set with one
-current key signs everything with it.
+the bank assertion on every proxied call as well as nonces and receipts, is the ES256 one (20 µs
+per signature against 262 µs for PS256); access tokens, verified on every proxied call, ask for
+PS256 (19 µs per verification against 58 µs for ES256); ID tokens ask for the algorithm their
+client registered. A set with one current key signs everything with it.
 """
 
 from __future__ import annotations
