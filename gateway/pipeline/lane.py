@@ -20,7 +20,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -97,6 +96,15 @@ def _takes(route: BaseRoute, scope: Scope) -> bool:
     """``route.matches(scope)`` is FULL; for a plain route, without building the child scope it returns."""
     if type(route) is not Route:
         return route.matches(scope)[0] == Match.FULL
-    return route.path_regex.match(get_route_path(scope)) is not None and (
+    return route.path_regex.match(_route_path(scope)) is not None and (
         not route.methods or scope["method"] in route.methods
     )
+
+
+def _route_path(scope: Scope) -> str:
+    """The path a route matches against: below ``root_path`` when the app is mounted there (as Starlette's)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        return path[len(root) :]
+    return path
