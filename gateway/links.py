@@ -21,6 +21,7 @@ The ``Links`` in the answers of APIs that banks publish at the gateway are treat
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from urllib.parse import SplitResult, unquote, urlsplit
 
@@ -35,7 +36,7 @@ def rewrite_links(
     links = body.get("Links") if isinstance(body, dict) else None
     if not isinstance(links, dict) or not links:
         return
-    bases = [urlsplit(base.rstrip("/")) for base in upstream_bases]
+    bases = _split(tuple(upstream_bases))
     public = public_base.rstrip("/")
     for name, url in list(links.items()):
         rest = _below_any(url, bases) if isinstance(url, str) else None
@@ -45,6 +46,12 @@ def rewrite_links(
             links[name] = self_url
         else:
             del links[name]
+
+
+@functools.lru_cache(maxsize=256)
+def _split(bases: tuple[str, ...]) -> tuple[SplitResult, ...]:
+    """The bases parsed once: an API's bases are the same on every call."""
+    return tuple(urlsplit(base.rstrip("/")) for base in bases)
 
 
 def _below_any(url: str, bases: Sequence[SplitResult]) -> str | None:
