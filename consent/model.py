@@ -89,6 +89,7 @@ class AccessRecord:
     latency_ms: float
     record_count: int | None = None
     attended: bool = False  # the customer was present (x-fapi-customer-ip-address sent)
+    complete: bool = True  # the whole response reached the wallet (false: a relayed body ended early)
 
 
 @dataclass(frozen=True, slots=True)

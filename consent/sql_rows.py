@@ -101,6 +101,7 @@ def access_row(record: AccessRecord) -> dict[str, Any]:
         "latency_ms": record.latency_ms,
         "record_count": record.record_count,
         "attended": record.attended,
+        "complete": record.complete,
     }
 
 
@@ -120,6 +121,7 @@ ACCESS_COPY_COLUMNS = (
     "latency_ms",
     "record_count",
     "attended",
+    "complete",
 )
 
 
@@ -149,4 +151,5 @@ def access_from_row(row: Mapping[Any, Any]) -> AccessRecord:
         latency_ms=row["latency_ms"],
         record_count=row["record_count"],
         attended=bool(row["attended"]),
+        complete=bool(row["complete"]),
     )

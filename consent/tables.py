@@ -1,7 +1,8 @@
 """The consent tables, registered on the one ``consent.db.metadata``.
 
 Migration ``0001`` creates them with explicit ``op.create_table`` calls that mirror these
-definitions (``0004`` adds ``access_records.attended``, ``0005`` the index on ``access_records.at``);
+definitions (``0004`` adds ``access_records.attended``, ``0005`` the index on ``access_records.at``, ``0007``
+``access_records.complete``);
 ``tests/integration/consent/test_migrations.py`` proves the two agree.
 """
 
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     false,
+    true,
 )
 
 from consent.db import metadata
@@ -126,6 +128,7 @@ access_records = Table(
     Column("latency_ms", Float, nullable=False),
     Column("record_count", Integer, nullable=True),
     Column("attended", Boolean, nullable=False, server_default=false()),
+    Column("complete", Boolean, nullable=False, server_default=true()),
     Index("ix_access_records_consent_id_at", "consent_id", "at"),
     Index("ix_access_records_user_id_at", "user_id", "at"),
     Index("ix_access_records_at", "at"),  # the CDR reports' time ranges (migration 0005)

@@ -114,6 +114,7 @@ def render_access(record: AccessRecord) -> dict[str, Any]:
         "accounts": list(record.account_ids),
         "status": record.status,
         "records": record.record_count,
+        "complete": record.complete,
         "interaction_id": record.interaction_id,
     }
 

@@ -35,6 +35,7 @@ async def audit(call: Call) -> None:
         latency_ms=round((time.perf_counter() - call.started) * 1000, 3),
         record_count=call.record_count,
         attended=call.attended,
+        complete=call.complete,
     )
     if call.services.settings.audit_durable:
         await call.runtime.audit.write_now(record)

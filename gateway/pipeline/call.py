@@ -96,6 +96,7 @@ class Call:
     status: int | None = None  # status sent to the wallet
     streaming: bool = False  # the response relays ``upstream_stream``: the call is settled when it ends
     streamed_bytes: int = 0
+    relayed_to_the_end: bool = False  # the relayed body's last byte was sent
 
     def response(self, settle: Callable[[Call], Awaitable[None]]) -> Response:
         """What the wallet receives once every step has passed. A relayed body calls ``settle`` when it ends."""
@@ -115,6 +116,11 @@ class Call:
     @property
     def response_bytes(self) -> int:
         return self.streamed_bytes if self.streaming else len(self.response_body or b"")
+
+    @property
+    def complete(self) -> bool:
+        """The whole response reached the wallet: false when a relayed body ended early (bank or wallet)."""
+        return self.relayed_to_the_end if self.streaming else True
 
     def fail(self, exc: BaseException) -> None:
         """Remember a refusal for the audit record (the error handler renders it)."""
@@ -150,6 +156,7 @@ class _RelayedResponse(StreamingResponse):
         async for chunk in stream.chunks():
             self._call.streamed_bytes += len(chunk)
             yield chunk
+        self._call.relayed_to_the_end = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

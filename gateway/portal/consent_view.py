@@ -119,7 +119,10 @@ def access(record: AccessRecord, t: Text) -> dict[str, str]:
     """One audit record: when, which operation in words, how many records, and whether it was shared."""
     what = _CAMEL.sub(" ", record.operation_id or record.path).capitalize()
     records = str(record.record_count) if record.record_count is not None else t("access_records_unknown")
-    result = t("access_shared") if record.status < 400 else t("access_refused", status=record.status)
+    if record.status >= 400:
+        result = t("access_refused", status=record.status)
+    else:
+        result = t("access_shared") if record.complete else t("access_shared_in_part")
     return {"at": t.time(record.at), "what": what, "path": record.path, "records": records, "result": result}
 
 

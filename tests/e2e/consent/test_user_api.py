@@ -6,9 +6,9 @@ import jwt
 import pytest
 from starlette.testclient import TestClient
 
-from consent.model import AccessRecord
 from gateway.portal.sessions import cookie_name
 from tests.e2e.consent.conftest import CONSENTS, Wallet, consent_body
+from tests.support.records import access_record
 
 ME = "/api/me/consents"
 
@@ -145,20 +145,12 @@ def test_access_history_lists_reads_under_the_consent(wallet: Wallet, alice: Use
     consent_id = _authorised(wallet)
     store = wallet.services.consents
     assert store is not None
-    record = AccessRecord(
-        interaction_id="i-1",
+    record = access_record(
         at=store.now(),
-        client_id="wallet-1",
         consent_id=consent_id,
-        user_id="alice",
-        api="uk-ob-accounts-v4",
         operation_id="GetBalances",
-        method="GET",
         path="/open-banking/v4.0/aisp/balances",
-        account_ids=("acc-1",),
-        status=200,
         response_bytes=300,
-        latency_ms=4.0,
         record_count=2,
     )
     wallet.run(store.record_access, [record])
@@ -173,6 +165,7 @@ def test_access_history_lists_reads_under_the_consent(wallet: Wallet, alice: Use
             "accounts": ["acc-1"],
             "status": 200,
             "records": 2,
+            "complete": True,
             "interaction_id": "i-1",
         }
     ]

@@ -166,13 +166,18 @@ def _hold(file_bank: tuple[FileBank, str]) -> None:
     file_bank[0].release.clear()
 
 
-def _recorded_bytes(stack: Stack, interaction_id: str) -> int | None:
-    async def read() -> int | None:
+def _recorded(stack: Stack, interaction_id: str) -> tuple[int, bool] | None:
+    """The access record's bytes sent and whether the response reached the wallet whole."""
+
+    async def read() -> tuple[int, bool] | None:
         engine = open_engine(stack.database_url)
         try:
             async with engine.connect() as conn:
-                query = select(access_records.c.response_bytes).where(access_records.c.interaction_id == interaction_id)
-                return (await conn.execute(query)).scalar_one_or_none()
+                query = select(access_records.c.response_bytes, access_records.c.complete).where(
+                    access_records.c.interaction_id == interaction_id
+                )
+                row = (await conn.execute(query)).one_or_none()
+                return None if row is None else (row.response_bytes, row.complete)
         finally:
             await engine.dispose()
 
@@ -206,7 +211,7 @@ def test_the_first_bytes_reach_the_wallet_before_the_bank_has_sent_the_last(
     assert len(first) + len(rest) == 2 * len(CHUNK)
 
 
-def test_the_file_arrives_whole_with_its_type_and_name_and_is_recorded_with_its_size(
+def test_the_file_arrives_whole_with_its_type_and_name_and_is_recorded_whole_with_its_size(
     stack: Stack, wallet: Wallet
 ) -> None:
     consent = wallet.consent({"ReadStatementsDetail"}, (ACCOUNT,))
@@ -215,7 +220,7 @@ def test_the_file_arrives_whole_with_its_type_and_name_and_is_recorded_with_its_
     assert hashlib.sha256(response.content).digest() == hashlib.sha256(CHUNK + CHUNK).digest()
     assert response.headers["content-type"] == "application/pdf"
     assert response.headers["content-disposition"] == 'attachment; filename="statement.pdf"'
-    assert _recorded_bytes(stack, response.headers["x-fapi-interaction-id"]) == 2 * len(CHUNK)
+    assert _recorded(stack, response.headers["x-fapi-interaction-id"]) == (2 * len(CHUNK), True)
 
 
 def test_another_users_account_gets_no_file(wallet: Wallet) -> None:
@@ -237,7 +242,7 @@ def test_a_file_the_consent_would_have_to_be_applied_to_is_never_relayed_unread(
     assert b"%PDF" not in response.content
 
 
-def test_a_wallet_that_leaves_mid_file_is_recorded_with_the_bytes_it_was_sent(
+def test_a_wallet_that_leaves_mid_file_is_recorded_as_incomplete_with_the_bytes_it_was_sent(
     stack: Stack, wallet: Wallet, file_bank: tuple[FileBank, str]
 ) -> None:
     _hold(file_bank)
@@ -246,10 +251,10 @@ def test_a_wallet_that_leaves_mid_file_is_recorded_with_the_bytes_it_was_sent(
     interaction_id = response.headers["x-fapi-interaction-id"]
     next(response.iter_raw())
     response.close()  # the wallet hangs up while the bank still holds the rest back
-    assert _recorded_bytes(stack, interaction_id) == len(CHUNK)
+    assert _recorded(stack, interaction_id) == (len(CHUNK), False)
 
 
-def test_a_file_the_bank_breaks_off_is_broken_off_for_the_wallet_and_logged_once(
+def test_a_file_the_bank_breaks_off_is_broken_off_for_the_wallet_recorded_as_incomplete_and_logged_once(
     stack: Stack, wallet: Wallet, file_bank: tuple[FileBank, str]
 ) -> None:
     file_bank[0].broken.set()
@@ -266,7 +271,7 @@ def test_a_file_the_bank_breaks_off_is_broken_off_for_the_wallet_and_logged_once
         read_to_the_end()
     response.close()
     assert len(received) == len(CHUNK)
-    assert _recorded_bytes(stack, interaction_id) == len(CHUNK)
+    assert _recorded(stack, interaction_id) == (len(CHUNK), False)
     log = stack.processes[1].log_text()
     lines = [line for line in log.splitlines() if interaction_id in line]
     assert any("ended early" in line for line in lines), log

@@ -15,10 +15,11 @@ from consent.errors import (
     InvalidTransitionError,
     PurposeRuleError,
 )
-from consent.model import AccessRecord, Actor, Consent, ConsentStatus, NewConsent
+from consent.model import Actor, Consent, ConsentStatus, NewConsent
 from consent.sql import SqlConsentStore
 from consent.tables import consent_events, consents
 from gateway.clock import FrozenClock
+from tests.support.records import access_record
 
 S = ConsentStatus
 
@@ -258,20 +259,8 @@ async def test_access_records_are_written_in_a_batch_and_read_newest_first(store
     consent = await _authorised(store)
     now = store.now()
     records = [
-        AccessRecord(
-            interaction_id=f"i-{n}",
-            at=now + timedelta(seconds=n),
-            client_id="wallet-1",
-            consent_id=consent.consent_id,
-            user_id="alice",
-            api="uk-ob-accounts-v4",
-            operation_id="GetAccounts",
-            method="GET",
-            path="/open-banking/v4.0/aisp/accounts",
-            account_ids=("acc-1",),
-            status=200,
-            response_bytes=120,
-            latency_ms=3.5,
+        access_record(
+            interaction_id=f"i-{n}", at=now + timedelta(seconds=n), consent_id=consent.consent_id, response_bytes=120
         )
         for n in range(3)
     ]

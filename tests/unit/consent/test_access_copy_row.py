@@ -9,28 +9,13 @@ import pytest
 from consent.model import AccessRecord
 from consent.sql_rows import ACCESS_COPY_COLUMNS, access_copy_row, access_row
 from consent.tables import access_records
+from tests.support.records import access_record
 
 AT = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 
 def _record(at: datetime = AT) -> AccessRecord:
-    return AccessRecord(
-        interaction_id="i-1",
-        at=at,
-        client_id="wallet",
-        consent_id="c-1",
-        user_id="alice",
-        api="uk-ob-aisp",
-        operation_id="getAccounts",
-        method="GET",
-        path="/open-banking/v4.0/aisp/accounts",
-        account_ids=("a-1", "a-2"),
-        status=200,
-        response_bytes=512,
-        latency_ms=1.5,
-        record_count=2,
-        attended=True,
-    )
+    return access_record(at=at, account_ids=("a-1", "a-2"), record_count=2, attended=True)
 
 
 def test_the_copy_columns_are_every_column_but_the_generated_id() -> None:

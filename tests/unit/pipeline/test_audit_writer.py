@@ -2,28 +2,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from consent.model import AccessRecord
 from gateway.pipeline.audit_writer import AuditWriter
+from tests.support.records import access_record
 
 
 def _record(n: int) -> AccessRecord:
-    return AccessRecord(
-        interaction_id=f"i-{n}",
-        at=datetime(2026, 1, 1, tzinfo=UTC),
-        client_id="wallet-1",
-        consent_id="c-1",
-        user_id="alice",
-        api="uk-ob-accounts-v4",
-        operation_id="GetAccounts",
-        method="GET",
-        path="/open-banking/v4.0/aisp/accounts",
-        account_ids=("acc-1",),
-        status=200,
-        response_bytes=10,
-        latency_ms=1.0,
-    )
+    return access_record(interaction_id=f"i-{n}")
 
 
 class Sink:
