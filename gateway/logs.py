@@ -20,6 +20,7 @@ import logging
 import re
 import sys
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -150,10 +151,28 @@ def configure_logging(settings: Settings) -> None:
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers = []
         uvicorn_logger.propagate = True
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _UnfinishedOnPurpose) for f in uvicorn_errors.filters):
+        uvicorn_errors.addFilter(_UnfinishedOnPurpose())
     # uvicorn's access lines carry the query string (authorization codes, request_uri): ours replace them.
     uvicorn_access = logging.getLogger("uvicorn.access")
     uvicorn_access.handlers = []
     uvicorn_access.propagate = False
+
+
+# Set by a relayed response the bank broke off: the gateway leaves that response unfinished on
+# purpose, so that the wallet sees an incomplete body, and has logged it with the interaction id.
+UNFINISHED_ON_PURPOSE: ContextVar[bool] = ContextVar("unfinished_on_purpose", default=False)
+_UVICORN_UNFINISHED = "ASGI callable returned without completing response."
+
+
+class _UnfinishedOnPurpose(logging.Filter):
+    """Drops uvicorn's error line about an unfinished response when the gateway left it unfinished
+    on purpose. uvicorn logs it from the request's own task, right after the application returns,
+    so the flag the response set in that task is still visible."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.msg == _UVICORN_UNFINISHED and UNFINISHED_ON_PURPOSE.get())
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 from consent.errors import ConsentError
 from gateway.errors import GatewayError
 from gateway.limiter import OneTimeKey
+from gateway.logs import UNFINISHED_ON_PURPOSE
 from gateway.upstream import UpstreamInterruptedError
 
 log = logging.getLogger("walletgate.upstream")
@@ -166,6 +167,7 @@ class _RelayedResponse(StreamingResponse):
             # incomplete body (chunked, or short of its Content-Length), never a file that looks whole.
             call = self._call
             api = call.api.name if call.api else "?"
+            UNFINISHED_ON_PURPOSE.set(True)
             log.warning(
                 "upstream %s: the body of interaction %s ended early after %d bytes (%s); the wallet's "
                 "connection is closed",

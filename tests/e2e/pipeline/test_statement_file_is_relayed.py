@@ -276,3 +276,4 @@ def test_a_file_the_bank_breaks_off_is_broken_off_for_the_wallet_recorded_as_inc
     lines = [line for line in log.splitlines() if interaction_id in line]
     assert any("ended early" in line for line in lines), log
     assert "Traceback" not in log
+    assert "without completing response" not in log  # uvicorn's own error line, for the same event

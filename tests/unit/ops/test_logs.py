@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import io
 import logging
 from collections.abc import Iterator
@@ -10,7 +11,16 @@ import orjson
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from gateway.logs import REDACTED, JsonFormatter, TextFormatter, redact, redact_text
+from gateway.logs import (
+    REDACTED,
+    UNFINISHED_ON_PURPOSE,
+    JsonFormatter,
+    TextFormatter,
+    configure_logging,
+    redact,
+    redact_text,
+)
+from gateway.settings import Settings
 
 JWT = "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhbGljZSIsImp0aSI6IjEyMyJ9.c2lnbmF0dXJlLWJ5dGVz"
 
@@ -136,3 +146,43 @@ def test_text_formatter_redacts_like_json() -> None:
     assert "warning" in line
     assert JWT not in line
     assert "12345678" not in line
+
+
+def _uvicorn_unfinished_line() -> logging.LogRecord:
+    return logging.LogRecord(
+        "uvicorn.error", logging.ERROR, "", 0, "ASGI callable returned without completing response.", None, None
+    )
+
+
+def _passes_uvicorn_error_filters(record: logging.LogRecord, unfinished_on_purpose: bool) -> bool:
+    """Whether ``configure_logging``'s filters let ``record`` through; the logging set-up is restored after."""
+    root, uvicorn_errors = logging.getLogger(), logging.getLogger("uvicorn.error")
+    saved = (root.handlers[:], root.level, uvicorn_errors.handlers[:], uvicorn_errors.propagate)
+    saved_filters = uvicorn_errors.filters[:]
+    configure_logging(Settings())
+
+    def check() -> bool:
+        if unfinished_on_purpose:
+            UNFINISHED_ON_PURPOSE.set(True)
+        return bool(uvicorn_errors.filter(record))
+
+    try:
+        return contextvars.copy_context().run(check)
+    finally:
+        root.handlers, uvicorn_errors.handlers = saved[0], saved[2]
+        root.setLevel(saved[1])
+        uvicorn_errors.propagate = saved[3]
+        uvicorn_errors.filters = saved_filters
+
+
+def test_uvicorns_unfinished_response_line_is_dropped_when_the_gateway_broke_the_relay_off_on_purpose() -> None:
+    assert not _passes_uvicorn_error_filters(_uvicorn_unfinished_line(), unfinished_on_purpose=True)
+
+
+def test_uvicorns_unfinished_response_line_is_kept_for_any_other_response() -> None:
+    assert _passes_uvicorn_error_filters(_uvicorn_unfinished_line(), unfinished_on_purpose=False)
+
+
+def test_uvicorns_other_error_lines_are_kept_even_after_a_relay_was_broken_off() -> None:
+    record = logging.LogRecord("uvicorn.error", logging.ERROR, "", 0, "Exception in ASGI application\n", None, None)
+    assert _passes_uvicorn_error_filters(record, unfinished_on_purpose=True)
