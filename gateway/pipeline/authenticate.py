@@ -19,7 +19,7 @@ from starlette.datastructures import Headers
 from gateway.errors import InvalidDPoPProofError, InvalidTokenError
 from gateway.limiter import OneTimeKey
 from gateway.oauth.dpop import verify_dpop_proof
-from gateway.oauth.mtls import client_certificate, x5t_s256
+from gateway.oauth.mtls import InvalidClientCertificateError, client_certificate, x5t_s256
 from gateway.oauth.replay import ReplayCache
 from gateway.pipeline.call import AccessToken, Call
 from gateway.services import Services
@@ -166,7 +166,10 @@ def _check_mtls(
 ) -> None:
     if scheme != "bearer":
         raise BearerTokenError("An mTLS-bound access token must be sent with the Bearer scheme.")
-    cert = client_certificate(headers, client_ip, services.settings)
+    try:
+        cert = client_certificate(headers, client_ip, services.settings)
+    except InvalidClientCertificateError as exc:  # an OAuth error elsewhere; on an API, the Open Banking body
+        raise BearerTokenError(f"The client certificate cannot be read: {exc}.") from None
     if cert is None:
         raise BearerTokenError("The access token is bound to a client certificate, and none was presented.")
     if not hmac.compare_digest(x5t_s256(cert), access.x5t_s256 or ""):

@@ -120,18 +120,30 @@ class Wallet:
         return asyncio.run(run())
 
     def consent(self, permissions: set[str], accounts: tuple[str, ...], user: str = "alice", **extra: Any) -> Consent:
+        """A consent the user has authorised for ``accounts``; ``extra``: more ``NewConsent`` fields."""
+
         async def work(store: SqlConsentStore) -> Consent:
-            new = NewConsent(
-                client_id=self.client_id,
-                permissions=frozenset(permissions),
-                purposes=extra.pop("purposes", ("aggregation",)),
-                expires_at=datetime.now(UTC) + timedelta(days=60),
-                **extra,
-            )
-            created = await store.create(new)
+            created = await store.create(self._new_consent(permissions, extra))
             return await store.authorise(created.consent_id, user_id=user, account_ids=list(accounts))
 
         return self._with_store(work)  # type: ignore[no-any-return]
+
+    def awaiting_consent(self, permissions: set[str], **extra: Any) -> Consent:
+        """A consent the wallet has created and no user has authorised yet."""
+
+        async def work(store: SqlConsentStore) -> Consent:
+            return await store.create(self._new_consent(permissions, extra))
+
+        return self._with_store(work)  # type: ignore[no-any-return]
+
+    def _new_consent(self, permissions: set[str], extra: dict[str, Any]) -> NewConsent:
+        return NewConsent(
+            client_id=self.client_id,
+            permissions=frozenset(permissions),
+            purposes=extra.pop("purposes", ("aggregation",)),
+            expires_at=extra.pop("expires_at", datetime.now(UTC) + timedelta(days=60)),
+            **extra,
+        )
 
     def change(self, consent: Consent, verb: str) -> None:
         async def work(store: SqlConsentStore) -> None:
