@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx2 as httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,9 +25,9 @@ from starlette.routing import Route
 from consent.db import open_engine
 from consent.tables import access_records
 from tests.e2e.pipeline.harness import Stack, Wallet, start_stack
-from tests.support.servers import free_port
+from tests.support.servers import served_in_thread
 
-ADMIN = {"Authorization": "Bearer statements-admin"}
+ADMIN_TOKEN = "statements-admin"
 CHUNK = b"%PDF-1.7 " + bytes(256 * 1024)
 BASE = "/statements/v1"
 ACCOUNT = "acc-alice-current"
@@ -123,29 +122,18 @@ class FileBank:
 
 @pytest.fixture(scope="module")
 def file_bank() -> Iterator[tuple[FileBank, str]]:
-    bank, port = FileBank(), free_port()
-    server = uvicorn.Server(uvicorn.Config(bank.app(), port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield bank, f"http://127.0.0.1:{port}"
-    bank.release.set()
-    server.should_exit = True
-    thread.join(5)
+    bank = FileBank()
+    with served_in_thread(bank.app()) as url:
+        yield bank, url
+        bank.release.set()
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, file_bank: tuple[FileBank, str]) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("statements")
-    running = start_stack(
-        folder, extra_env={"WALLETGATE_ADMIN_TOKEN": "statements-admin"}, gateway_log=folder / "gateway.log"
-    )
+    running = start_stack(folder, extra_env={"WALLETGATE_ADMIN_TOKEN": ADMIN_TOKEN}, gateway_log=folder / "gateway.log")
     try:
-        body = {"policy": POLICY.format(upstream=file_bank[1]), "openapi": OPENAPI}
-        published = httpx.put(running.gateway_url + "/admin/apis/statements", json=body, headers=ADMIN, timeout=10)
-        assert published.status_code == 200, published.text
+        running.publish("statements", POLICY.format(upstream=file_bank[1]), OPENAPI, ADMIN_TOKEN)
         yield running
     finally:
         running.stop()

@@ -9,13 +9,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from threading import Thread
 from typing import Any
 
 import httpx2 as httpx
 import jwt
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from starlette.applications import Starlette
@@ -30,7 +28,7 @@ from gateway.app import create_app
 from gateway.oauth.dpop import access_token_hash, jwk_thumbprint
 from gateway.oauth.keys import KeyRing, generate_jwk
 from gateway.services import Services
-from tests.support.servers import ServerProcess, free_port, python_module
+from tests.support.servers import ServerProcess, free_port, python_module, served_in_thread
 
 ISSUER = "http://gateway.test"
 BASE = "/open-banking/v4.0/aisp"
@@ -212,18 +210,8 @@ async def _products(request: Request) -> JSONResponse:
 @pytest.fixture(scope="module")
 def catalogue_bank() -> Iterator[str]:
     """A second small upstream (starlette under uvicorn in a thread)."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(Starlette(routes=[Route("/products", _products)]), port=port, log_level="warning")
-    )
-    thread = Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    with served_in_thread(Starlette(routes=[Route("/products", _products)])) as url:
+        yield url
 
 
 @pytest.fixture
