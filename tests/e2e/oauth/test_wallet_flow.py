@@ -73,6 +73,13 @@ class AuthlibWallet:
         text = assertion.decode() if isinstance(assertion, bytes) else assertion
         return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": text}
 
+    async def read_accounts(self, access_token: str) -> tuple[int, Any]:
+        """The account list through the gateway's pipeline, with the token and a proof for it."""
+        url = self.issuer + "/open-banking/v4.0/aisp/accounts"
+        headers = {"Authorization": f"DPoP {access_token}", "DPoP": self.proof("GET", url, access_token)}
+        async with self.http.get(url, headers=headers | {"x-fapi-customer-ip-address": "198.51.100.7"}) as response:
+            return response.status, await response.json()
+
     async def post(self, endpoint: str, form: dict[str, str], dpop: bool = True) -> tuple[int, Any]:
         url = self.meta[endpoint]
         headers = {"DPoP": self.proof("POST", url)} if dpop else {}
@@ -212,7 +219,11 @@ async def test_wallet_completes_registration_to_revocation_using_discovery_only(
         assert status == 200, refreshed
         status, info = await wallet.post("introspection_endpoint", {"token": refreshed["access_token"]}, dpop=False)
         assert (status, info["active"], info["consent_id"]) == (200, True, consent_id)
+        status, accounts = await wallet.read_accounts(refreshed["access_token"])
+        assert status == 200, accounts
         status, _ = await wallet.post("revocation_endpoint", {"token": refreshed["access_token"]}, dpop=False)
         assert status == 200
         status, info = await wallet.post("introspection_endpoint", {"token": refreshed["access_token"]}, dpop=False)
         assert info == {"active": False}
+        status, refused = await wallet.read_accounts(refreshed["access_token"])  # the deny-list, at the pipeline
+        assert (status, refused["Message"]) == (401, "The access token has been revoked."), refused
