@@ -5,7 +5,13 @@ A warm hit is a dictionary look-up (no database or Redis round trip). An entry l
 message is lost. A committed consent change invalidates the entry at once on this instance
 (``on_change``, subscribed to the consent package's change feed) and, through the Redis
 channel ``walletgate:consent-invalidate``, on every other instance. Concurrent misses for one
-consent share one store read; a read that raced an invalidation is not cached.
+consent share one store read; a read that raced an invalidation is neither cached nor handed to a
+caller that arrived after the invalidation.
+
+A consent in steady use never makes a call wait for the store: a hit in the last quarter of its
+entry's life still answers from the cache and starts one read in the background, which renews
+the entry. No entry is ever served past its ``ttl``, so the staleness bound is unchanged; only a
+consent that went unused for a while is read on the request path.
 """
 
 from __future__ import annotations
@@ -50,18 +56,38 @@ class ConsentCache:
         self._entries: dict[str, tuple[float, Consent | None]] = {}
         self._generation: dict[str, int] = {}
         self._loading: dict[str, asyncio.Future[Consent | None]] = {}
+        self._renew_within = ttl / 4
+        self._renewing: set[asyncio.Task[Consent | None]] = set()
         self._listener: asyncio.Task[None] | None = None
 
     async def get(self, consent_id: str) -> Consent | None:
         entry = self._entries.get(consent_id)
-        hit = entry is not None and entry[0] > self._clock()
+        now = self._clock()
+        hit = entry is not None and entry[0] > now
         if self._metrics is not None:
             self._metrics.record_cache(hit)
         if hit and entry is not None:
+            if entry[0] - now <= self._renew_within and consent_id not in self._loading:
+                self._renew(consent_id)
             return entry[1]
         loading = self._loading.get(consent_id)
         if loading is not None:
             return await asyncio.shield(loading)
+        return await self._load(consent_id)
+
+    def _renew(self, consent_id: str) -> None:
+        """Read the consent again in the background; the entry is renewed when the read lands."""
+        task = asyncio.create_task(self._load(consent_id), name="consent-renew")
+        self._renewing.add(task)
+        task.add_done_callback(self._renewed)
+
+    def _renewed(self, task: asyncio.Task[Consent | None]) -> None:
+        self._renewing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("renewing a cached consent failed (%s); it is read again once it expires", task.exception())
+
+    async def _load(self, consent_id: str) -> Consent | None:
+        """Read from the store, shared by every caller until it lands; cached unless invalidated meanwhile."""
         future: asyncio.Future[Consent | None] = asyncio.get_running_loop().create_future()
         self._loading[consent_id] = future
         generation = self._generation.get(consent_id, 0)
@@ -74,7 +100,8 @@ class ConsentCache:
             future.exception()  # mark retrieved: waiters re-raise it themselves
             raise
         finally:
-            self._loading.pop(consent_id, None)
+            if self._loading.get(consent_id) is future:
+                del self._loading[consent_id]
         if self._generation.get(consent_id, 0) == generation:
             if len(self._entries) >= self._max_entries:
                 self._sweep()
@@ -83,7 +110,9 @@ class ConsentCache:
         return consent
 
     def invalidate(self, consent_id: str) -> None:
+        """Forget the consent; a read already in flight is neither cached nor shared with later callers."""
         self._entries.pop(consent_id, None)
+        self._loading.pop(consent_id, None)
         self._generation[consent_id] = self._generation.get(consent_id, 0) + 1
 
     async def on_change(self, consent: Consent) -> None:
@@ -104,6 +133,10 @@ class ConsentCache:
     async def stop(self) -> None:
         await stop_task(self._listener)
         self._listener = None
+        renewing = list(self._renewing)
+        for task in renewing:
+            task.cancel()
+        await asyncio.gather(*renewing, return_exceptions=True)
 
     async def _follow(self, pubsub: Any) -> None:
         """Apply invalidations; when the subscription is lost, resubscribe and forget everything cached."""
