@@ -58,6 +58,7 @@ class ConsentCache:
         self._loading: dict[str, asyncio.Future[Consent | None]] = {}
         self._renew_within = ttl / 4
         self._renewing: set[asyncio.Task[Consent | None]] = set()
+        self._renewal_failed: set[str] = set()  # not tried again before the entry expires
         self._listener: asyncio.Task[None] | None = None
 
     async def get(self, consent_id: str) -> Consent | None:
@@ -67,7 +68,11 @@ class ConsentCache:
         if self._metrics is not None:
             self._metrics.record_cache(hit)
         if hit and entry is not None:
-            if entry[0] - now <= self._renew_within and consent_id not in self._loading:
+            if (
+                entry[0] - now <= self._renew_within
+                and consent_id not in self._loading
+                and consent_id not in self._renewal_failed
+            ):
                 self._renew(consent_id)
             return entry[1]
         loading = self._loading.get(consent_id)
@@ -76,15 +81,18 @@ class ConsentCache:
         return await self._load(consent_id)
 
     def _renew(self, consent_id: str) -> None:
-        """Read the consent again in the background; the entry is renewed when the read lands."""
+        """Read the consent again in the background; the entry is renewed when the read lands. A
+        renewal that fails is not tried again for this entry, which then expires as it would have."""
+
+        def renewed(task: asyncio.Task[Consent | None]) -> None:
+            self._renewing.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                self._renewal_failed.add(consent_id)
+                log.warning("renewing a cached consent failed (%s); it is read again once it expires", task.exception())
+
         task = asyncio.create_task(self._load(consent_id), name="consent-renew")
         self._renewing.add(task)
-        task.add_done_callback(self._renewed)
-
-    def _renewed(self, task: asyncio.Task[Consent | None]) -> None:
-        self._renewing.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("renewing a cached consent failed (%s); it is read again once it expires", task.exception())
+        task.add_done_callback(renewed)
 
     async def _load(self, consent_id: str) -> Consent | None:
         """Read from the store, shared by every caller until it lands; cached unless invalidated meanwhile."""
@@ -106,6 +114,7 @@ class ConsentCache:
             if len(self._entries) >= self._max_entries:
                 self._sweep()
             self._entries[consent_id] = (self._clock() + self._ttl, consent)
+            self._renewal_failed.discard(consent_id)
         future.set_result(consent)
         return consent
 
@@ -113,6 +122,7 @@ class ConsentCache:
         """Forget the consent; a read already in flight is neither cached nor shared with later callers."""
         self._entries.pop(consent_id, None)
         self._loading.pop(consent_id, None)
+        self._renewal_failed.discard(consent_id)
         self._generation[consent_id] = self._generation.get(consent_id, 0) + 1
 
     async def on_change(self, consent: Consent) -> None:
@@ -167,3 +177,4 @@ class ConsentCache:
         if len(self._entries) >= self._max_entries:
             self._entries.clear()
         self._generation = {k: g for k, g in self._generation.items() if k in self._entries}
+        self._renewal_failed &= self._entries.keys()

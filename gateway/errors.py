@@ -14,13 +14,15 @@ GatewayError                              400  U002 UK.OBIE.Field.Invalid
  ├── MethodNotAllowedError                405  U002 UK.OBIE.Field.Invalid
  ├── TooManyRequestsError                 429  U042 UK.OBIE.OtherReason (Retry-After, RateLimit-*)
  ├── UpstreamError                        502  U000 UK.OBIE.UnexpectedError
- ├── ServiceUnavailableError              503  U000 UK.OBIE.UnexpectedError (Retry-After)
+ ├── ServiceUnavailableError              503  U000 UK.OBIE.UnexpectedError (Retry-After; temporarily_unavailable)
  └── OAuthError                           400  RFC 6749 body: error / error_description
       └── ... (gateway/oauth defines the RFC error codes as subclasses)
 
 API routes render the Open Banking ``OBErrorResponse1`` body; ``/oauth/*`` routes (and any
 ``OAuthError``) render RFC 6749 ``error``/``error_description``. ``consent.errors.ConsentError``
-has the same attributes and renders the same way. Anything else is a 500 with a safe message.
+has the same attributes and renders the same way. A database or Redis that cannot be reached
+(refused, dropped, timed out) is a 503 with ``Retry-After``, since the same call may well work a
+moment later, logged in one line; anything else is a 500 with a safe message and a traceback.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from redis import exceptions as redis_errors
+from sqlalchemy import exc as sql_errors
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -243,6 +247,7 @@ class UpstreamError(GatewayError):
 
 class ServiceUnavailableError(GatewayError):
     status, code, message = 503, "UK.OBIE.UnexpectedError", "The service is unavailable; retry later."
+    oauth_error = "temporarily_unavailable"
 
 
 class OAuthError(GatewayError):
@@ -300,7 +305,12 @@ def _wants_oauth(request: Request, exc: Exception) -> bool:
 async def handle_error(request: Request, exc: Exception) -> Response:
     """Starlette exception handler for both families and for the unexpected."""
     error_id = interaction_id(request)
-    if not isinstance(exc, GatewayError | ConsentError):
+    if backend_unavailable(exc):
+        log.warning("a database or Redis cannot be reached (interaction %s): %s: %s", error_id, type(exc).__name__, exc)
+        exc = ServiceUnavailableError(
+            "A service the gateway needs cannot be reached; retry later.", headers={"Retry-After": "1"}
+        )
+    elif not isinstance(exc, GatewayError | ConsentError):
         log.exception("unexpected error (interaction %s)", error_id, exc_info=exc)
         exc = GatewayError("An unexpected error happened; quote the Id when you report it.")
         exc.status, exc.code = 500, "UK.OBIE.UnexpectedError"
@@ -308,3 +318,20 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     if _wants_oauth(request, exc):
         return render_oauth_error(exc, error_id)
     return render_ob_error(exc, error_id)
+
+
+_UNREACHABLE = (
+    OSError,
+    TimeoutError,
+    sql_errors.OperationalError,
+    sql_errors.TimeoutError,
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+)
+
+
+def backend_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says a database or Redis could not be reached, rather than that something is wrong."""
+    if isinstance(exc, sql_errors.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, _UNREACHABLE)

@@ -33,7 +33,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.background import stop_task
-from gateway.errors import FieldMissingError, GatewayError, InvalidTokenError, ResourceNotFoundError
+from gateway.errors import (
+    FieldMissingError,
+    GatewayError,
+    InvalidTokenError,
+    ResourceNotFoundError,
+    backend_unavailable,
+)
 from gateway.filtering import KINDS
 from gateway.published_store import PublishedApiStore, StoredApi
 from gateway.settings import Settings
@@ -296,7 +302,12 @@ class PublishedApis:
                 await self.sync()
             except Exception as exc:
                 if repr(exc) != failing:
-                    log.exception("polling the published APIs failed; the live set stays live")
+                    if backend_unavailable(exc):
+                        log.error(
+                            "the database cannot be reached (%s: %s); the live APIs stay live", type(exc).__name__, exc
+                        )
+                    else:
+                        log.exception("polling the published APIs failed; the live set stays live")
                 failing = repr(exc)
             else:
                 if failing is not None:

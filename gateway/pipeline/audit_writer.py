@@ -3,7 +3,8 @@
 ``submit`` never waits. A background task flushes whenever ``batch_size`` records are
 waiting or ``interval`` seconds have passed; ``stop`` flushes whatever is left, so a clean
 shutdown loses nothing. A failed flush keeps the batch (up to ``max_pending`` records) and
-tries again on the next round.
+tries again on the next round. A run of failures is logged when it starts (in one line when the
+database cannot be reached, with the traceback otherwise) and when it ends, not on every round.
 
 A process that is killed (SIGKILL, OOM) loses what is still queued: up to ``interval`` seconds of
 records of calls already answered. ``write_now`` is the durable alternative (``audit_durable``
@@ -21,6 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from consent.model import AccessRecord
 from gateway.background import stop_task
+from gateway.errors import backend_unavailable
 
 log = logging.getLogger("walletgate.audit")
 
@@ -34,6 +36,7 @@ class AuditWriter:
         self._pending: deque[AccessRecord] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._failing: str | None = None  # the failure of the current run of failed flushes
         self.dropped = 0
 
     def submit(self, record: AccessRecord) -> None:
@@ -78,12 +81,26 @@ class AuditWriter:
             batch = [self._pending.popleft() for _ in range(min(self._batch_size, count, len(self._pending)))]
             try:
                 await self._sink(batch)
-            except Exception:
-                log.exception("audit: writing %d records failed; will retry", len(batch))
+            except Exception as exc:
                 self._pending.extendleft(reversed(batch))
+                self._failed(exc)
                 return False
             count -= len(batch)
+            if self._failing is not None:
+                self._failing = None
+                log.warning("audit: writing access records works again; %d still queued", len(self._pending))
         return True
+
+    def _failed(self, exc: Exception) -> None:
+        failure = f"{type(exc).__name__}: {exc}"
+        if failure == self._failing:
+            return
+        self._failing = failure
+        waiting = len(self._pending)
+        if backend_unavailable(exc):
+            log.error("audit: the database cannot be reached (%s); %d records wait and are retried", failure, waiting)
+        else:
+            log.exception("audit: writing access records failed; %d records wait and are retried", waiting)
 
     async def _run(self) -> None:
         while True:

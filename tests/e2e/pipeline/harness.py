@@ -58,9 +58,14 @@ class Stack:
 
 
 def start_stack(
-    folder: Path, *, extra_env: dict[str, str] | None = None, as_deployed: bool = False, gateway_log: Path | None = None
+    folder: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    as_deployed: bool = False,
+    gateway_log: Path | None = None,
+    database_url: str | None = None,
 ) -> Stack:
-    """The sandbox bank and the gateway, each a process, on SQLite in ``folder``.
+    """The sandbox bank and the gateway, each a process, on SQLite in ``folder`` (or ``database_url``).
 
     ``as_deployed``: the gateway runs as ``walletgate serve`` and the bank follows the gateway's
     ``/jwks`` (as a bank does that must see a key rotation); otherwise uvicorn runs the app
@@ -71,7 +76,7 @@ def start_stack(
     keys = KeyRing.load(keys_file)
     public = folder / "gateway.jwks.json"
     public.write_text(json.dumps(keys.jwks()), encoding="utf-8")
-    database_url = f"sqlite:///{folder / 'walletgate.db'}"
+    database_url = database_url or f"sqlite:///{folder / 'walletgate.db'}"
     upgrade(database_url)
     bank_port, gateway_port = free_port(), free_port()
     gateway_url, bank_url = f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{bank_port}"

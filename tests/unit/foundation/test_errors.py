@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from redis import exceptions as redis_errors
+from sqlalchemy import exc as sql_errors
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
@@ -13,6 +15,7 @@ from gateway.errors import (
     InvalidTokenError,
     OAuthError,
     ResourceNotFoundError,
+    backend_unavailable,
     handle_error,
 )
 from gateway.interaction import InteractionIdMiddleware
@@ -77,3 +80,40 @@ def test_error_messages_never_carry_line_breaks() -> None:
 def test_invalid_token_carries_www_authenticate() -> None:
     exc = InvalidTokenError("The access token has expired.")
     assert exc.headers["WWW-Authenticate"].startswith('DPoP error="invalid_token"')
+
+
+def test_a_database_that_cannot_be_reached_is_a_503_to_retry_on_an_api_route() -> None:
+    response = _app(ConnectionRefusedError(111, "Connection refused")).get("/open-banking/v4.0/aisp/accounts")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    body = response.json()
+    assert body["Errors"][0]["ErrorCode"] == "U000"
+    assert "retry later" in body["Message"]
+    assert "Connection refused" not in response.text
+
+
+def test_a_database_that_cannot_be_reached_is_temporarily_unavailable_at_an_oauth_endpoint() -> None:
+    response = _app(sql_errors.OperationalError("SELECT 1", {}, OSError("gone"))).post("/token")
+    assert response.status_code == 503
+    assert response.json()["error"] == "temporarily_unavailable"
+
+
+def test_redis_that_cannot_be_reached_is_a_503() -> None:
+    response = _app(redis_errors.ConnectionError("Error 111 connecting")).get("/open-banking/v4.0/aisp/accounts")
+    assert response.status_code == 503
+
+
+def test_a_dropped_database_connection_is_a_503() -> None:
+    dropped = sql_errors.DBAPIError("SELECT 1", {}, Exception("connection was closed"), connection_invalidated=True)
+    assert backend_unavailable(dropped)
+
+
+def test_a_database_error_that_is_not_about_reaching_it_stays_a_500() -> None:
+    response = _app(sql_errors.IntegrityError("INSERT", {}, Exception("duplicate key"))).get(
+        "/open-banking/v4.0/aisp/accounts"
+    )
+    assert response.status_code == 500
+
+
+def test_a_programming_error_stays_a_500() -> None:
+    assert _app(KeyError("oops")).get("/open-banking/v4.0/aisp/accounts").status_code == 500

@@ -52,7 +52,7 @@ def test_draining_refuses_oauth_requests_in_the_oauth_error_format() -> None:
     drain.begin()
     response = TestClient(_app(drain, seen)).get("/oauth/token")
     assert response.status_code == 503
-    assert response.json()["error"] == "invalid_request"
+    assert response.json()["error"] == "temporarily_unavailable"
     assert response.headers["retry-after"] == "1"
 
 

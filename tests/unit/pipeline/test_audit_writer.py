@@ -3,6 +3,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import pytest
+
 from consent.model import AccessRecord
 from gateway.pipeline.audit_writer import AuditWriter
 from tests.support.records import access_record
@@ -83,3 +85,35 @@ async def test_audit_writer_batches_a_steady_trickle_instead_of_writing_each_rec
     await writer.stop()
     assert sum(calls) == 60
     assert len(calls) <= 6
+
+
+async def test_a_run_of_failed_flushes_is_logged_when_it_starts_and_when_it_ends(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sink = Sink(fail_times=5)
+    writer = AuditWriter(sink, batch_size=10, interval=0.01)
+    await writer.start()
+    writer.submit(_record(1))
+    await asyncio.sleep(0.2)
+    await writer.stop()
+    lines = [r.getMessage() for r in caplog.records if r.name == "walletgate.audit"]
+    assert lines == [
+        "audit: the database cannot be reached (ConnectionError: database away); 1 records wait and are retried",
+        "audit: writing access records works again; 0 still queued",
+    ]
+    assert all(r.exc_info is None for r in caplog.records)
+
+
+async def test_a_flush_failing_for_another_reason_is_logged_with_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(records: Sequence[AccessRecord]) -> None:
+        raise ValueError("a column the table does not have")
+
+    writer = AuditWriter(broken, batch_size=10, interval=0.01)
+    await writer.start()
+    writer.submit(_record(1))
+    await asyncio.sleep(0.1)
+    await writer.stop()
+    failures = [r for r in caplog.records if r.name == "walletgate.audit" and r.exc_info is not None]
+    assert len(failures) == 1

@@ -232,3 +232,34 @@ async def test_a_call_after_an_invalidation_does_not_share_a_read_begun_before_i
     fresh = await after
     assert fresh is not None
     assert fresh.status is ConsentStatus.REVOKED
+
+
+async def test_a_failed_renewal_is_not_tried_again_for_the_same_entry() -> None:
+    store, clock = HeldStore(), Clock()
+    store.add(consent_id="c-1")
+    cache = ConsentCache(store, ttl=1.0, clock=clock)
+    await cache.get("c-1")
+    store.failing = True
+    for now in (0.8, 0.85, 0.9, 0.95):
+        clock.now = now
+        await cache.get("c-1")
+        await _settled()
+    assert store.reads == 2  # the first read, and one renewal
+
+
+async def test_a_renewal_is_tried_again_once_the_consent_was_read_afresh() -> None:
+    store, clock = HeldStore(), Clock()
+    store.add(consent_id="c-1")
+    cache = ConsentCache(store, ttl=1.0, clock=clock)
+    await cache.get("c-1")
+    store.failing = True
+    clock.now = 0.8
+    await cache.get("c-1")
+    await _settled()
+    store.failing = False
+    clock.now = 1.01
+    await cache.get("c-1")  # expired: read on the call's path, which succeeds
+    clock.now = 1.9
+    await cache.get("c-1")
+    await _settled()
+    assert store.reads == 4  # first read, failed renewal, fresh read, renewal
