@@ -27,7 +27,9 @@ moment later, logged in one line; anything else is a 500 with a safe message and
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -321,17 +323,22 @@ async def handle_error(request: Request, exc: Exception) -> Response:
 
 
 _UNREACHABLE = (
-    OSError,
+    ConnectionError,  # refused, reset, aborted, broken pipe
+    socket.gaierror,  # the host name does not resolve
     TimeoutError,
     sql_errors.OperationalError,
-    sql_errors.TimeoutError,
+    sql_errors.TimeoutError,  # no pooled connection came free in time
     redis_errors.ConnectionError,
     redis_errors.TimeoutError,
 )
+_NETWORK_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN})
 
 
 def backend_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` says a database or Redis could not be reached, rather than that something is wrong."""
+    """Whether ``exc`` says a database or Redis could not be reached, rather than that something is
+    wrong (a missing file, a bad query and a bug stay errors)."""
     if isinstance(exc, sql_errors.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS:
         return True
     return isinstance(exc, _UNREACHABLE)

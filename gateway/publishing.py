@@ -283,8 +283,8 @@ class PublishedApis:
     async def start(self) -> None:
         try:
             await self.sync()
-        except Exception:
-            log.exception("loading the published APIs failed; serving the shipped ones until the next poll")
+        except Exception as exc:
+            _log_failure("loading the published APIs failed", exc, "serving the shipped ones until the next poll")
         if self._task is None:
             self._task = asyncio.create_task(self._poll(), name="published-apis")
 
@@ -302,12 +302,7 @@ class PublishedApis:
                 await self.sync()
             except Exception as exc:
                 if repr(exc) != failing:
-                    if backend_unavailable(exc):
-                        log.error(
-                            "the database cannot be reached (%s: %s); the live APIs stay live", type(exc).__name__, exc
-                        )
-                    else:
-                        log.exception("polling the published APIs failed; the live set stays live")
+                    _log_failure("polling the published APIs failed", exc, "the live set stays live")
                 failing = repr(exc)
             else:
                 if failing is not None:
@@ -332,6 +327,14 @@ class _Snapshot:
     by_base: tuple[tuple[str, PublishedApi], ...]
     upstreams: Mapping[str, str]
     audiences: Mapping[str, str]
+
+
+def _log_failure(what: str, exc: Exception, outcome: str) -> None:
+    """One line when the database cannot be reached; the traceback for anything else."""
+    if backend_unavailable(exc):
+        log.error("%s: the database cannot be reached (%s: %s); %s", what, type(exc).__name__, exc, outcome)
+    else:
+        log.exception("%s; %s", what, outcome)
 
 
 def check_live_set(apis: Mapping[str, PublishedApi]) -> None:

@@ -39,6 +39,7 @@ class Forwarder:
         self.cut()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        self._loop.close()
 
     async def _listen(self) -> None:
         if self._server is None:

@@ -139,3 +139,4 @@ async def test_a_failing_poll_is_logged_once_and_its_end_once(
     messages = [r.getMessage() for r in caplog.records if r.name == "walletgate.publishing"]
     assert sum("polling the published APIs failed" in m for m in messages) == 1
     assert messages.count("polling the published APIs works again") == 1
+    assert all(r.exc_info is None for r in caplog.records)  # a database that is away is one line, no traceback

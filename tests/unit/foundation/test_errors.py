@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 from redis import exceptions as redis_errors
 from sqlalchemy import exc as sql_errors
 from starlette.applications import Starlette
@@ -117,3 +119,14 @@ def test_a_database_error_that_is_not_about_reaching_it_stays_a_500() -> None:
 
 def test_a_programming_error_stays_a_500() -> None:
     assert _app(KeyError("oops")).get("/open-banking/v4.0/aisp/accounts").status_code == 500
+
+
+def test_an_unreachable_network_is_a_503() -> None:
+    assert backend_unavailable(OSError(errno.ENETUNREACH, "Network is unreachable"))
+
+
+def test_a_missing_file_stays_a_500() -> None:
+    assert not backend_unavailable(FileNotFoundError(errno.ENOENT, "No such file", "policies/x.yaml"))
+    assert (
+        _app(FileNotFoundError(errno.ENOENT, "No such file")).get("/open-banking/v4.0/aisp/accounts").status_code == 500
+    )
