@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from consent.errors import ConsentNotFoundError
 from consent.model import Consent
 from gateway.background import stop_task
+from gateway.errors import backend_unavailable
 from gateway.metrics import Metrics
 
 log = logging.getLogger("walletgate.consent_cache")
@@ -157,19 +158,22 @@ class ConsentCache:
                     if message.get("type") == "message":
                         data = message["data"]
                         self.invalidate(data.decode() if isinstance(data, bytes) else str(data))
-            except Exception:
-                log.warning("consent invalidation channel lost; resubscribing", exc_info=True)
+            except Exception as exc:
+                _log_redis_trouble("consent invalidation channel lost; resubscribing every second", exc)
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
-            await asyncio.sleep(1.0)
-            try:
-                pubsub = redis.pubsub()
-                await pubsub.subscribe(CHANNEL)
-            except Exception:
-                log.warning("could not resubscribe to consent invalidations; retrying", exc_info=True)
-                continue
+            while True:  # until subscribed again; the cache's ttl bounds staleness meanwhile
+                await asyncio.sleep(1.0)
+                try:
+                    pubsub = redis.pubsub()
+                    await pubsub.subscribe(CHANNEL)
+                    break
+                except Exception as exc:
+                    if not backend_unavailable(exc):
+                        log.warning("could not resubscribe to consent invalidations; retrying", exc_info=True)
             self._entries.clear()  # changes may have been missed while unsubscribed
+            log.info("consent invalidations followed again")
 
     def _sweep(self) -> None:
         now = self._clock()
@@ -178,3 +182,11 @@ class ConsentCache:
             self._entries.clear()
         self._generation = {k: g for k, g in self._generation.items() if k in self._entries}
         self._renewal_failed &= self._entries.keys()
+
+
+def _log_redis_trouble(message: str, exc: Exception) -> None:
+    """One line when Redis cannot be reached; the traceback for anything else."""
+    if backend_unavailable(exc):
+        log.warning("%s (%s: %s)", message, type(exc).__name__, exc)
+    else:
+        log.warning(message, exc_info=exc)
