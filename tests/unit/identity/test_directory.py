@@ -154,3 +154,16 @@ def test_a_directory_key_file_that_is_not_a_jwk_set_names_the_path(settings_fact
     with pytest.raises(DirectoryKeyError, match=problem) as caught:
         trusted_directory_jwks(settings)
     assert str(caught.value).startswith(f"{path}: ")
+
+
+def test_a_replaced_directory_key_file_is_trusted_at_the_next_registration_without_a_restart(
+    settings_factory, tmp_path
+):
+    path = tmp_path / "dir.jwks.json"
+    path.write_text(json.dumps(old := _wallet_jwks()))
+    settings = settings_factory(directory_jwks_file=str(path))
+    assert trusted_directory_jwks(settings) == old
+    replacement = tmp_path / "dir.jwks.json.new"
+    replacement.write_text(json.dumps(new := _wallet_jwks()))
+    replacement.replace(path)  # as an operator rotates it: the whole new file at once
+    assert trusted_directory_jwks(settings) == new
