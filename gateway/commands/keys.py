@@ -1,4 +1,4 @@
-"""``walletgate keys generate|rotate|show``: make the gateway's signing keys, rotate them without
+"""``walletgate keys generate|rotate|retire|show``: make the gateway's signing keys, rotate them without
 breaking live tokens.
 
 The key set holds one current key per algorithm (``generate`` makes an ES256 and a PS256 one;
@@ -16,6 +16,10 @@ before anything is signed with it:
 Every rotate also drops retired keys whose ``retire_after`` has passed. Running gateways
 reread the key file within about a second of a change, without a restart; between the steps,
 wait until every replica and every verifier caching the JWKS has the next key.
+
+``retire --alg ALG`` stops signing with an algorithm: its current key is retired as a rotation
+retires it (published until every token it signed has expired), a ``next`` key of it, which never
+signed, is dropped, and what it signed falls to the default key. It refuses to leave no key.
 """
 
 from __future__ import annotations
@@ -59,6 +63,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--alg", choices=GATEWAY_KEY_ALGORITHMS, help="rotate (or add) this algorithm's key only (default: every one)"
     )
     rotate_p.set_defaults(handler=run_rotate)
+    retire_p = actions.add_parser(
+        "retire",
+        help="stop signing with an algorithm (its key stays published until its tokens expire)",
+        description="Retire the current key of ALG; what it signed is signed by the default key from then on.",
+    )
+    retire_p.add_argument("--data-dir", help="data folder holding keys/signing.jwks.json (WALLETGATE_DATA_DIR)")
+    retire_p.add_argument("--alg", choices=GATEWAY_KEY_ALGORITHMS, required=True, help="the algorithm to stop")
+    retire_p.set_defaults(handler=run_retire)
     show_p = actions.add_parser("show", help="list the signing keys (no private material)")
     show_p.add_argument("--data-dir", help="data folder holding keys/signing.jwks.json (WALLETGATE_DATA_DIR)")
     show_p.set_defaults(handler=run_show)
@@ -103,6 +115,32 @@ def rotate(
     return result, summary
 
 
+def retire(doc: dict[str, Any], *, now: float, retire_delay: float, alg: str) -> tuple[dict[str, Any], str]:
+    """The key set with ``alg`` no longer signing, and a sentence saying what changed."""
+    keys = [dict(k) for k in doc.get("keys", [])]
+    current = [k for k in keys if k.get("use_state", "current") == "current" and k.get("alg") == alg]
+    if not current:
+        raise KeyFileError(f"no current {alg} key to retire")
+    if all(k.get("alg") == alg for k in keys if k.get("use_state", "current") == "current"):
+        raise KeyFileError(
+            f"retiring {alg} would leave no key to sign with; add another algorithm's key first "
+            "(`walletgate keys rotate --alg ES256`, twice)"
+        )
+    unused = [k["kid"] for k in keys if k.get("use_state") == "next" and k.get("alg") == alg]
+    keys = [k for k in keys if k["kid"] not in unused]
+    for key in current:
+        key["use_state"], key["retire_after"] = "retired", int(now + retire_delay)
+    result = {**doc, "keys": keys}
+    default = KeyRing.from_jwks(result).current
+    summary = (
+        f"{alg} key(s) {', '.join(k['kid'] for k in current)} retired, published until "
+        f"{_iso(now + retire_delay)}; what they signed is now signed by {default.kid} ({default.alg})"
+    )
+    if unused:
+        summary += f"; dropped the unused next key(s) {', '.join(unused)}"
+    return result, summary
+
+
 def _promote(key: dict[str, Any], current: list[dict[str, Any]], retire_after: float) -> str:
     """Make ``key`` current, retiring the current key of its algorithm; what happened, in words."""
     replaced = next((k for k in current if k.get("alg") == key.get("alg")), None)
@@ -129,10 +167,19 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def run_rotate(args: argparse.Namespace) -> int:
+    return _change_keys(args, rotate)
+
+
+def run_retire(args: argparse.Namespace) -> int:
+    return _change_keys(args, retire)
+
+
+def _change_keys(args: argparse.Namespace, change: Any) -> int:
+    """Apply ``change`` (``rotate`` or ``retire``) to the key file; nothing is written when it refuses."""
     settings = settings_from_args(args, data_dir=args.data_dir)
     path = key_file(settings)
     try:
-        doc, summary = rotate(
+        doc, summary = change(
             _load(path), now=time.time(), retire_delay=settings.access_token_ttl + settings.clock_skew, alg=args.alg
         )
     except KeyFileError as exc:

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import json
 
+import jwt
 import pytest
 
 from gateway.cli import main
-from gateway.commands.keys import rotate
+from gateway.commands.keys import retire, rotate
 from gateway.oauth.keys import KeyFileError, KeyRing, generate_jwk
 
 NOW = 1_790_000_000.0
@@ -157,3 +158,50 @@ def test_keys_generate_never_overwrites_a_key_file(tmp_path, capsys):
     assert main(["keys", "generate", str(path)]) == 2
     assert path.read_text() == "keep me"
     assert "already exists" in capsys.readouterr().err
+
+
+def test_retire_stops_an_algorithm_signing_and_keeps_its_key_published_until_its_tokens_expire():
+    doc, summary = retire(_two_algorithms(), now=NOW, retire_delay=310, alg="PS256")
+    ring = KeyRing.from_jwks(doc)
+    assert [k.alg for k in ring.current_keys] == ["ES256"]
+    signed = ring.sign({"sub": "alice"}, alg="PS256")  # what PS256 signed, the default key signs now
+    assert jwt.get_unverified_header(signed)["kid"] == "ES256"
+    assert "PS256" in {k["kid"] for k in ring.jwks(now=NOW + 309)["keys"]}
+    assert "PS256" not in {k["kid"] for k in ring.jwks(now=NOW + 311)["keys"]}
+    assert "now signed by ES256 (ES256)" in summary
+
+
+def test_retire_drops_a_next_key_of_that_algorithm_which_never_signed():
+    doc, _ = rotate(_two_algorithms(), now=NOW, retire_delay=310, alg="PS256")
+    doc, summary = retire(doc, now=NOW, retire_delay=310, alg="PS256")
+    assert sorted((k["alg"], k["use_state"]) for k in doc["keys"]) == [("ES256", "current"), ("PS256", "retired")]
+    assert "dropped the unused next key" in summary
+
+
+def test_retire_refuses_to_leave_no_key_to_sign_with():
+    with pytest.raises(KeyFileError, match="would leave no key to sign with"):
+        retire(_doc(), now=NOW, retire_delay=310, alg="ES256")
+
+
+def test_retire_refuses_an_algorithm_with_no_current_key():
+    with pytest.raises(KeyFileError, match="no current PS256 key"):
+        retire(_doc(), now=NOW, retire_delay=310, alg="PS256")
+
+
+def test_keys_retire_command_writes_nothing_when_it_refuses(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("WALLETGATE_SIGNING_KEYS_FILE", raising=False)
+    path = tmp_path / "keys" / "signing.jwks.json"
+    KeyRing.load_or_create(path, algs=("ES256",))
+    before = path.read_bytes()
+    assert main(["keys", "retire", "--data-dir", str(tmp_path), "--alg", "ES256"]) == 2
+    assert path.read_bytes() == before
+    assert "would leave no key" in capsys.readouterr().err
+
+
+def test_keys_retire_command_edits_the_key_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("WALLETGATE_SIGNING_KEYS_FILE", raising=False)
+    path = tmp_path / "keys" / "signing.jwks.json"
+    KeyRing.load_or_create(path)
+    assert main(["keys", "retire", "--data-dir", str(tmp_path), "--alg", "PS256"]) == 0
+    assert [k.alg for k in KeyRing.load(path).current_keys] == ["ES256"]
+    assert "retired" in capsys.readouterr().out
