@@ -122,9 +122,10 @@ def retire(doc: dict[str, Any], *, now: float, retire_delay: float, alg: str) ->
     if not current:
         raise KeyFileError(f"no current {alg} key to retire")
     if all(k.get("alg") == alg for k in keys if k.get("use_state", "current") == "current"):
+        other = next(a for a in GATEWAY_KEY_ALGORITHMS if a != alg)
         raise KeyFileError(
             f"retiring {alg} would leave no key to sign with; add another algorithm's key first "
-            "(`walletgate keys rotate --alg ES256`, twice)"
+            f"(`walletgate keys rotate --alg {other}`, twice)"
         )
     unused = [k["kid"] for k in keys if k.get("use_state") == "next" and k.get("alg") == alg]
     keys = [k for k in keys if k["kid"] not in unused]
