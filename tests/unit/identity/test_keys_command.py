@@ -179,7 +179,7 @@ def test_retire_drops_a_next_key_of_that_algorithm_which_never_signed():
 
 
 def test_retire_refuses_to_leave_no_key_to_sign_with():
-    with pytest.raises(KeyFileError, match="would leave no key to sign with.*rotate --alg PS256"):
+    with pytest.raises(KeyFileError, match=r"would leave no key to sign with.*rotate --alg PS256"):
         retire(_doc(), now=NOW, retire_delay=310, alg="ES256")
 
 
