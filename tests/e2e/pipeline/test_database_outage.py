@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 
 import httpx2 as httpx
+import psycopg2
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -111,3 +112,28 @@ def test_the_token_endpoint_answers_temporarily_unavailable(wallet: Wallet, data
     assert response.status_code == 503, response.text
     assert response.json()["error"] == "temporarily_unavailable"
     assert int(response.headers["Retry-After"]) >= 1
+
+
+def test_a_call_served_while_the_database_was_away_is_in_the_access_history_once_it_is_back(
+    stack: Stack, wallet: Wallet, database: tuple[str, Forwarder]
+) -> None:
+    consent = wallet.consent({"ReadAccountsBasic"}, (CURRENT,))
+    assert wallet.get(ACCOUNTS, consent).status_code == 200
+    database[1].cut()
+    served = wallet.get(ACCOUNTS, consent)  # from the cache, its record queued
+    assert served.status_code == 200
+    time.sleep(0.7)  # at least one failed flush
+    database[1].restore()
+    interaction_id = served.headers["x-fapi-interaction-id"]
+    deadline = time.monotonic() + 10
+    while not _recorded(stack, interaction_id) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _recorded(stack, interaction_id)
+
+
+def _recorded(stack: Stack, interaction_id: str) -> bool:
+    with psycopg2.connect(stack.database_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM access_records WHERE interaction_id = %s", (interaction_id,))
+        row = cur.fetchone()
+    conn.close()
+    return row is not None and row[0] == 1
