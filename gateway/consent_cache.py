@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from consent.errors import ConsentNotFoundError
@@ -95,11 +95,14 @@ class ConsentCache:
         self._renewing.add(task)
         task.add_done_callback(renewed)
 
-    async def _load(self, consent_id: str) -> Consent | None:
-        """Read from the store, shared by every caller until it lands; cached unless invalidated meanwhile."""
+    def _load(self, consent_id: str) -> Coroutine[Any, Any, Consent | None]:
+        """Register a read now (so the next caller shares it, even before it starts) and return it."""
         future: asyncio.Future[Consent | None] = asyncio.get_running_loop().create_future()
         self._loading[consent_id] = future
-        generation = self._generation.get(consent_id, 0)
+        return self._read(consent_id, future, self._generation.get(consent_id, 0))
+
+    async def _read(self, consent_id: str, future: asyncio.Future[Consent | None], generation: int) -> Consent | None:
+        """Read from the store for every caller sharing ``future``; cached unless invalidated meanwhile."""
         try:
             consent: Consent | None = await self._source.get(consent_id)
         except ConsentNotFoundError:

@@ -263,3 +263,14 @@ async def test_a_renewal_is_tried_again_once_the_consent_was_read_afresh() -> No
     await cache.get("c-1")
     await _settled()
     assert store.reads == 4  # first read, failed renewal, fresh read, renewal
+
+
+async def test_many_calls_in_the_last_quarter_start_one_renewal() -> None:
+    store, clock = HeldStore(), Clock()
+    store.add(consent_id="c-1")
+    cache = ConsentCache(store, ttl=1.0, clock=clock)
+    await cache.get("c-1")
+    clock.now = 0.8
+    await asyncio.gather(*(cache.get("c-1") for _ in range(32)))  # before any renewal has started
+    await _settled()
+    assert store.reads == 2
