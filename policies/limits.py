@@ -46,6 +46,7 @@ class DailyFrequency:
     default: int = 4
     cap: int = 4
     mode: Mode = "enforce"
+    refund_bank_failures: bool = True  # a call the bank failed (502, or 503 from its breaker) gives its count back
 
     def allowed(self, consent_frequency: int | None) -> int:
         """Calls a day for a consent: its own frequency if it has one, never above the cap."""
@@ -153,7 +154,12 @@ def _read(path: Path) -> LimitPolicy:
         wallet_attended=_rate(wallet.get("attended")),
         wallet_unattended=_rate(wallet.get("unattended")),
         user_attended=_rate(user.get("attended")),
-        frequency=DailyFrequency(freq.get("default", 4), freq.get("cap", 4), freq.get("mode", "enforce")),
+        frequency=DailyFrequency(
+            freq.get("default", 4),
+            freq.get("cap", 4),
+            freq.get("mode", "enforce"),
+            freq.get("refund_bank_failures", True),
+        ),
         rules=MappingProxyType({name: r for name, spec in data.get("rules", {}).items() if (r := _rate(spec))}),
         apis=MappingProxyType({name: _api(spec) for name, spec in data.get("apis", {}).items()}),
         endpoints=MappingProxyType(

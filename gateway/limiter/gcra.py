@@ -62,13 +62,15 @@ def next_midnight(now: float) -> float:
 
 
 def daily(day: float | None, used: float, now: float, limit: int, cost: int = 1) -> Outcome:
-    """Whether a request of ``cost`` fits in today's (UTC) quota of ``limit`` calls."""
+    """Whether a request of ``cost`` fits in today's (UTC) quota of ``limit`` calls. A negative
+    ``cost`` gives calls back (never below none spent today)."""
     today = utc_day(now)
     spent = int(used) if day is not None and int(day) == today else 0
     reset = next_midnight(now) - now
     if spent + cost > limit:
         return Outcome(False, max(0, limit - spent), reset, reset, (float(today), float(spent)))
-    return Outcome(True, limit - spent - cost, reset, 0.0, (float(today), float(spent + cost)))
+    after = max(0, spent + cost)
+    return Outcome(True, limit - after, reset, 0.0, (float(today), float(after)))
 
 
 def daily_peek(day: float | None, used: float, now: float, limit: int) -> Outcome:

@@ -77,8 +77,9 @@ for i = 1, #KEYS - first do
     if spent + cost > a then
       allowed, retry, remaining = false, reset, math.max(0, a - spent)
     else
-      allowed, retry, remaining = true, 0, a - spent - cost
-      value, ttl = today .. ':' .. (spent + cost), math.ceil(reset * 1000) + 1000
+      local after = math.max(0, spent + cost)  -- a negative cost gives calls back
+      allowed, retry, remaining = true, 0, a - after
+      value, ttl = today .. ':' .. after, math.ceil(reset * 1000) + 1000
     end
   end
   if peek and allowed then remaining = remaining + 1 end

@@ -16,7 +16,7 @@ from gateway.pipeline.audit import audit
 from gateway.pipeline.authenticate import authenticate
 from gateway.pipeline.authorize import authorize
 from gateway.pipeline.call import Call
-from gateway.pipeline.limit import begin_limit, limit, spend_proof
+from gateway.pipeline.limit import begin_limit, give_back_daily, limit, spend_proof
 from gateway.pipeline.minimise import minimise
 from gateway.pipeline.proxy import prepare_upstream, proxy
 from gateway.pipeline.route import route
@@ -71,11 +71,14 @@ async def _count_while_checking(call: Call) -> None:
 
 
 async def _settle(call: Call) -> None:
-    """After every call: spend a DPoP proof the limit step did not reach, and record the call.
+    """After every call: spend a DPoP proof the limit step did not reach, give back the daily count
+    of a call the bank failed, and record the call.
 
     A relayed body settles when it ends (``Call.response``); one left unsent is closed here."""
     if call.proof_jti is not None:
         await spend_proof(call)
+    if call.daily_counted and call.error is not None:
+        await give_back_daily(call)
     stream = call.upstream_stream
     if stream is not None:
         if call.streaming and not stream.finished:

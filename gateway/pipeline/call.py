@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from consent.errors import ConsentError
 from gateway.errors import GatewayError
-from gateway.limiter import OneTimeKey
+from gateway.limiter import Hit, OneTimeKey
 from gateway.logs import UNFINISHED_ON_PURPOSE
 from gateway.upstream import UpstreamInterruptedError
 
@@ -78,6 +78,7 @@ class Call:
     # limit
     attended: bool = False  # x-fapi-customer-ip-address present: the user is there
     rate_limit_headers: dict[str, str] = field(default_factory=dict)
+    daily_counted: tuple[Hit, ...] = ()  # the daily (frequencyPerDay) hits counted, given back if the bank fails
     # proxy
     forward_headers: dict[str, str] | None = None  # what the bank is sent (``prepare_upstream``)
     upstream_query: dict[str, str] = field(default_factory=dict)  # query sent upstream (window clipped)

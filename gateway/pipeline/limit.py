@@ -10,18 +10,27 @@ and refusal alike.
 The DPoP proof's ``jti`` (``call.proof_jti``, from ``authenticate``) is spent in the same limiter
 call: one Redis round trip per request. A replayed proof is refused here with 401 and counts
 against nothing; a call refused between the two steps spends it in ``spend_proof``.
+
+A call that got none of the bank's data because the bank failed (a 502, or a 503 from the bank's
+circuit breaker) gives its daily count back (``give_back_daily``, policy switch
+``frequency_per_day.refund_bank_failures``): the wallet retrying through a bank outage keeps the
+day's unattended refreshes. Rates are not given back: the calls did reach the gateway.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable
+import logging
+from collections.abc import Awaitable, Sequence
+from dataclasses import replace
 
-from gateway.errors import GatewayError, InvalidDPoPProofError, ServiceUnavailableError
-from gateway.limiter import Decision
+from gateway.errors import GatewayError, InvalidDPoPProofError, ServiceUnavailableError, UpstreamError
+from gateway.limiter import Decision, Hit
 from gateway.limiter.response import rate_limit_headers, refusal
 from gateway.limiter.rules import CallFacts, rule_book
 from gateway.pipeline.call import Call
+
+log = logging.getLogger("walletgate.limiter")
 
 
 def facts(call: Call) -> CallFacts:
@@ -48,10 +57,10 @@ def begin_limit(call: Call) -> Awaitable[None]:
     applies the decision. ``gateway.pipeline.handle`` checks the request while the answer travels."""
     hits = rule_book(call.services.policies.limits).call_hits(facts(call))
     once, call.proof_jti = call.proof_jti, None
-    return _apply(call, call.services.limiter.begin(hits, once=once))
+    return _apply(call, call.services.limiter.begin(hits, once=once), hits)
 
 
-async def _apply(call: Call, pending: Awaitable[Decision]) -> None:
+async def _apply(call: Call, pending: Awaitable[Decision], hits: Sequence[Hit]) -> None:
     try:
         decision = await pending
     except ServiceUnavailableError:
@@ -63,6 +72,19 @@ async def _apply(call: Call, pending: Awaitable[Decision]) -> None:
     call.rate_limit_headers = rate_limit_headers(decision)
     if not decision.allowed:
         raise refusal(decision, call.rate_limit_headers)
+    if call.services.policies.limits.frequency.refund_bank_failures:
+        call.daily_counted = tuple(hit for hit in hits if hit.rule.kind == "daily")
+
+
+async def give_back_daily(call: Call) -> None:
+    """Give back the daily count of a call the bank failed (see the module); best effort."""
+    counted, call.daily_counted = call.daily_counted, ()
+    if not counted or not isinstance(call.error, UpstreamError | ServiceUnavailableError):
+        return
+    try:
+        await call.services.limiter.acquire([replace(hit, cost=-hit.cost) for hit in counted])
+    except Exception as exc:  # the count stays spent: the policy's stricter reading, not an error for the wallet
+        log.warning("could not give back the daily count of interaction %s: %s", call.interaction_id, exc)
 
 
 async def spend_proof(call: Call) -> None:

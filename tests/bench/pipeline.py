@@ -48,7 +48,6 @@ import jwt
 import orjson
 import psycopg2
 import redis
-import yaml
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
@@ -60,7 +59,8 @@ from gateway.assertion import ASSERTION_HEADER, mint_assertion
 from gateway.oauth.dpop import access_token_hash, jwk_thumbprint
 from gateway.oauth.keys import KeyRing, new_key_set, write_private_file
 from gateway.oauth.tokens import ACCESS_TOKEN_ALG
-from policies import SHIPPED, load_policies
+from policies import load_policies
+from tests.support.policies import shipped_policies_copy
 from tests.support.servers import ROOT, ServerProcess, free_port, python_module
 
 SECONDS = float(os.environ.get("WALLETGATE_BENCH_SECONDS", "4"))
@@ -101,9 +101,6 @@ class Result:
 
 def _policies(folder: Path) -> Path:
     """A private copy of the shipped policies whose limits admit every call (they are still evaluated)."""
-    target = folder / "policies"
-    shutil.copytree(SHIPPED, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    (folder / "openapi").symlink_to(ROOT / "openapi")
 
     def open_up(node: Any) -> Any:
         if isinstance(node, dict):
@@ -112,9 +109,7 @@ def _policies(folder: Path) -> Path:
             return {k: open_up(v) for k, v in node.items()}
         return node
 
-    limits_file = target / "limits.yaml"
-    limits_file.write_text(yaml.safe_dump(open_up(yaml.safe_load(limits_file.read_text("utf-8")))), "utf-8")
-    return target
+    return shipped_policies_copy(folder, open_up)
 
 
 def _database() -> tuple[str, Callable[[], None]]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -22,14 +21,14 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import aiohttp
-import yaml
 
 from consent.db import open_engine
 from gateway.oauth.clients import Client, ClientStore
-from policies import SHIPPED
-from tests.support.servers import ROOT, ServerProcess, free_port, python_module
+from tests.support.policies import shipped_policies_copy
+from tests.support.servers import ServerProcess, free_port, python_module
 from tests.unit.oauth.keys import WalletKey
 
 TOKENS = int(os.environ.get("WALLETGATE_BENCH_TOKENS", "2000"))
@@ -40,14 +39,11 @@ OPEN = {"rate": 1_000_000, "per": "1s", "burst": 1_000_000}
 
 
 def _policies(folder: Path) -> Path:
-    target = folder / "policies"
-    shutil.copytree(SHIPPED, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    (folder / "openapi").symlink_to(ROOT / "openapi")  # apis/*.yaml name their OpenAPI document relatively
-    limits_file = target / "limits.yaml"
-    limits = yaml.safe_load(limits_file.read_text(encoding="utf-8"))
-    limits["endpoints"]["token"] = {"per_client": OPEN, "per_address": OPEN}
-    limits_file.write_text(yaml.safe_dump(limits), encoding="utf-8")
-    return target
+    def open_token_endpoint(limits: dict[str, Any]) -> dict[str, Any]:
+        limits["endpoints"]["token"] = {"per_client": OPEN, "per_address": OPEN}
+        return limits
+
+    return shipped_policies_copy(folder, open_token_endpoint)
 
 
 async def _register(database_url: str, key: WalletKey) -> str:

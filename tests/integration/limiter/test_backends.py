@@ -153,3 +153,18 @@ async def test_two_instances_share_one_count(redis_url: str) -> None:
     await one.aclose()
     await two.aclose()
     assert sum(admitted) == 6
+
+
+async def test_a_daily_count_given_back_can_be_used_again(limiter: Limiter) -> None:
+    hit = Hit(FOUR_A_DAY, "consent:c1:GetTransactions")
+    assert await _admitted(limiter, [hit], 4, T0) == 4
+    await limiter.acquire([Hit(FOUR_A_DAY, hit.key, cost=-1)], T0)
+    assert (await limiter.acquire([hit], T0)).allowed
+    assert not (await limiter.acquire([hit], T0)).allowed
+
+
+async def test_giving_back_never_goes_below_none_spent_today(limiter: Limiter) -> None:
+    hit = Hit(FOUR_A_DAY, "consent:c1:GetTransactions")
+    await limiter.acquire([Hit(FOUR_A_DAY, hit.key, cost=-1)], T0)
+    await limiter.acquire([Hit(FOUR_A_DAY, hit.key, cost=-1)], T0)
+    assert await _admitted(limiter, [hit], 5, T0) == 4

@@ -21,10 +21,10 @@ from sqlalchemy.engine import make_url
 from consent.migrate import upgrade
 from gateway.oauth.keys import KeyRing, generate_jwk, write_private_file
 from tests.e2e.pipeline.harness import ANCHOR, Stack, Wallet
+from tests.support.policies import shipped_policies_copy
 from tests.support.servers import ServerProcess, free_port, python_module
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-POLICIES = Path(__file__).resolve().parents[3] / "policies"
 
 NGINX_CONF = """\
 {user}daemon off;
@@ -109,10 +109,8 @@ class Cluster:
 
 def limits_policies(folder: Path, limits_yaml: str) -> Path:
     """A copy of the shipped policies with ``limits.yaml`` replaced."""
-    target = folder / "policies"
-    shutil.copytree(POLICIES, target, ignore=shutil.ignore_patterns("*.py", "__pycache__", "schemas"))
+    target = shipped_policies_copy(folder)
     (target / "limits.yaml").write_text(limits_yaml, encoding="utf-8")
-    (folder / "openapi").symlink_to(POLICIES.parent / "openapi")  # API policies name their document relatively
     return target
 
 

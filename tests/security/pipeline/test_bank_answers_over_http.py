@@ -61,6 +61,13 @@ paths:
         "200":
           description: the products, as the bank gets them wrong
           content: {application/json: {schema: {$ref: "#/components/schemas/Products"}}}
+  /flaky-products:
+    get:
+      operationId: GetFlakyProducts
+      responses:
+        "200":
+          description: the products, when the bank is up
+          content: {application/json: {schema: {$ref: "#/components/schemas/Products"}}}
   /failing:
     get:
       operationId: GetFailing
@@ -103,6 +110,7 @@ operations:
   GetProducts: {permissions: {all_of: [ReadProducts]}, scopes: [accounts]}
   GetBrokenProducts: {permissions: {all_of: [ReadProducts]}, scopes: [accounts]}
   GetFailing: {permissions: {all_of: [ReadProducts]}, scopes: [accounts]}
+  GetFlakyProducts: {permissions: {all_of: [ReadProducts]}, scopes: [accounts]}
   GetOffers: {permissions: {all_of: [ReadBalances]}, scopes: [accounts], purposes: [lending]}
   CreateApplication: {permissions: {all_of: [ReadBalances]}, scopes: [accounts]}
 """
@@ -118,6 +126,7 @@ class CatalogueBank:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.down = False  # /flaky-products fails while set
 
     async def _products(self, request: Request) -> Response:
         self.calls.append(request.url.path)
@@ -126,6 +135,12 @@ class CatalogueBank:
     async def _broken(self, request: Request) -> Response:
         self.calls.append(request.url.path)
         return JSONResponse({"Data": {"Product": [{"ProductId": 987654321}]}})
+
+    async def _flaky(self, request: Request) -> Response:
+        if self.down:
+            self.calls.append(request.url.path)
+            return PlainTextResponse("maintenance", status_code=503)
+        return await self._products(request)
 
     async def _failing(self, request: Request) -> Response:
         self.calls.append(request.url.path)
@@ -145,6 +160,7 @@ class CatalogueBank:
                 Route("/products", self._products),
                 Route("/broken-products", self._broken),
                 Route("/failing", self._failing),
+                Route("/flaky-products", self._flaky),
                 Route("/offers", self._offers),
                 Route("/applications", self._applications, methods=["POST"]),
             ]
@@ -179,6 +195,7 @@ def wallet(stack: Stack, bank: tuple[CatalogueBank, str]) -> Iterator[Wallet]:
     bank[0].calls.clear()
     w = Wallet(stack)
     yield w
+    bank[0].down = False
     w.close()
 
 
@@ -283,3 +300,16 @@ def test_a_bank_that_does_not_answer_is_a_502_then_503_at_once_with_retry_after(
     assert len(statuses) > 1
     _error(response, 503)
     assert int(response.headers["Retry-After"]) >= 1
+
+
+def test_unattended_calls_the_bank_failed_do_not_use_up_the_consents_daily_frequency(
+    wallet: Wallet, bank: tuple[CatalogueBank, str]
+) -> None:
+    consent = wallet.consent({"ReadProducts"}, (ACCOUNT,))  # 4 unattended calls a day per operation
+    bank[0].down = True
+    for _ in range(4):  # as many as the day allows; one short of opening the bank's breaker
+        _error(wallet.get("/catalogue/v1/flaky-products", consent, attended=False), 502)
+    assert len(bank[0].calls) == 4
+    bank[0].down = False
+    statuses = [wallet.get("/catalogue/v1/flaky-products", consent, attended=False).status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 200, 429]

@@ -12,13 +12,20 @@ import pytest
 from starlette.datastructures import Headers, QueryParams
 
 from gateway.clock import FrozenClock
-from gateway.errors import InvalidDPoPProofError, TooManyRequestsError, render_ob_error
+from gateway.errors import (
+    InvalidDPoPProofError,
+    ResourceNotFoundError,
+    ServiceUnavailableError,
+    TooManyRequestsError,
+    UpstreamError,
+    render_ob_error,
+)
 from gateway.limiter import OneTimeKey
 from gateway.limiter.endpoints import limit_endpoint
 from gateway.limiter.memory import MemoryLimiter
 from gateway.metrics import Metrics
 from gateway.pipeline.call import AccessToken, Call
-from gateway.pipeline.limit import limit
+from gateway.pipeline.limit import give_back_daily, limit
 from policies.limits import load_limits
 
 POLICY = """
@@ -233,3 +240,45 @@ async def test_endpoint_limit_per_address_applies_without_a_client_id(services: 
 
 async def test_endpoint_without_limits_returns_no_headers(services: Any) -> None:
     assert await limit_endpoint(services, "register", "wallet-1", "198.51.100.1") == {}
+
+
+async def _failed_at_the_bank(services: Any, error: Exception, **changes: Any) -> None:
+    """One call admitted by the limit step that then fails with ``error``, settled as the pipeline settles it."""
+    call = _call(services, **changes)
+    await limit(call)
+    call.fail(error)
+    await give_back_daily(call)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        UpstreamError("The bank did not answer; quote the Id."),
+        ServiceUnavailableError("The bank is not answering; retry later.", headers={"Retry-After": "7"}),
+    ],
+)
+async def test_an_unattended_call_the_bank_failed_gives_its_daily_count_back(services: Any, error: Exception) -> None:
+    for _ in range(6):
+        await _failed_at_the_bank(services, error)
+    for _ in range(4):
+        await limit(_call(services))  # the day's four are still there
+    await _refusal(_call(services))
+
+
+async def test_a_call_refused_for_the_wallets_own_fault_keeps_its_daily_count(services: Any) -> None:
+    for _ in range(4):
+        await _failed_at_the_bank(services, ResourceNotFoundError("No account acc-9."))
+    await _refusal(_call(services))
+
+
+async def test_the_daily_count_is_kept_when_the_policy_says_so(tmp_path: Path, services: Any) -> None:
+    (tmp_path / "strict.yaml").write_text(
+        POLICY.replace(
+            "frequency_per_day: {default: 4, cap: 6}", "frequency_per_day: {default: 4, refund_bank_failures: false}"
+        ),
+        encoding="utf-8",
+    )
+    services.policies.limits = load_limits(tmp_path / "strict.yaml")
+    for _ in range(4):
+        await _failed_at_the_bank(services, UpstreamError("The bank did not answer; quote the Id."))
+    await _refusal(_call(services))
