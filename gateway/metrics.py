@@ -135,7 +135,8 @@ class Metrics:
         self._latency.record(seconds, {"api": api, "operation": operation, "wallet": wallet, "status": str(status)})
 
     def record_limit(self, decision: str, rule: str = "") -> None:
-        """``decision``: e.g. allowed, limited, failed_open, failed_closed; ``rule``: the limit's name."""
+        """``decision``: allowed, limited, replayed, failed_closed, or given_back (a daily count a call the
+        bank failed gave back); ``rule``: the limit's name. Failing open shows in ``limiter.failovers``."""
         self._limits.add((decision, rule))
 
     def record_limit_decision(self, decision: Decision) -> None:

@@ -85,6 +85,9 @@ async def give_back_daily(call: Call) -> None:
         await call.services.limiter.acquire([replace(hit, cost=-hit.cost) for hit in counted])
     except Exception as exc:  # the count stays spent: the policy's stricter reading, not an error for the wallet
         log.warning("could not give back the daily count of interaction %s: %s", call.interaction_id, exc)
+        return
+    for hit in counted:
+        call.services.metrics.record_limit("given_back", hit.rule.name)
 
 
 async def spend_proof(call: Call) -> None:

@@ -263,6 +263,7 @@ async def test_an_unattended_call_the_bank_failed_gives_its_daily_count_back(ser
     for _ in range(4):
         await limit(_call(services))  # the day's four are still there
     await _refusal(_call(services))
+    assert _decisions(services, "given_back") == 6
 
 
 async def test_a_call_refused_for_the_wallets_own_fault_keeps_its_daily_count(services: Any) -> None:
