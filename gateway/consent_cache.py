@@ -135,8 +135,8 @@ class ConsentCache:
         if self._redis is not None:
             try:
                 await self._redis.publish(CHANNEL, consent.consent_id)
-            except Exception:
-                log.exception("could not publish the invalidation of consent %s", consent.consent_id)
+            except Exception as exc:
+                _log_redis_trouble(f"could not publish the invalidation of consent {consent.consent_id}", exc)
 
     async def start(self) -> None:
         if self._redis is not None and self._listener is None:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import BaseRoute
 
+from gateway.errors import backend_unavailable
 from gateway.oauth import authorize, discovery, grants, introspection, par
 from gateway.oauth.consent_events import ConsentTokenRevoker
 from gateway.oauth.consents import ConsentPort
@@ -70,8 +71,13 @@ async def _sweep_forever(services: Services) -> None:
         await asyncio.sleep(SWEEP_EVERY)
         try:
             await services.oauth.store.sweep(services.clock() - SWEEP_AFTER)
-        except SQLAlchemyError:
-            log.warning("sweeping expired oauth grants failed; will retry", exc_info=True)
+        except SQLAlchemyError as exc:
+            if backend_unavailable(exc):
+                log.warning(
+                    "sweeping expired oauth grants failed: the database cannot be reached (%s); will retry", exc
+                )
+            else:
+                log.warning("sweeping expired oauth grants failed; will retry", exc_info=True)
 
 
 async def _watch_key_file(watch: KeyFileWatch, every: float) -> None:

@@ -52,9 +52,9 @@ class AuditWriter:
         """Write one record before returning; if the write fails, queue it as ``submit`` would."""
         try:
             await self._sink([record])
-        except Exception:
-            log.exception("audit: writing the record of interaction %s failed; queued", record.interaction_id)
+        except Exception as exc:
             self.submit(record)
+            self._failed(exc)
 
     @property
     def pending(self) -> int:
