@@ -15,6 +15,7 @@ client registered. A set with one current key signs everything with it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -410,9 +411,14 @@ def read_jwk_set(path: Path, error: type[Exception], what: str) -> dict[str, Any
 
 
 def write_private_file(path: Path, data: Mapping[str, Any]) -> None:
-    """Write JSON readable by the owner only, atomically."""
+    """Write JSON readable by the owner only, atomically. A file replaced keeps its owner and group
+    where the writer may give them (root, or the owner itself), so a key file handed to the
+    gateway's user stays readable by it after a rotation."""
     tmp = path.with_suffix(path.suffix + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2)
+    with contextlib.suppress(FileNotFoundError, PermissionError):
+        owner = path.stat()
+        os.chown(tmp, owner.st_uid, owner.st_gid)
     os.replace(tmp, path)

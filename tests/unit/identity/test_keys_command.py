@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import jwt
 import pytest
@@ -205,3 +206,16 @@ def test_keys_retire_command_edits_the_key_file(tmp_path, capsys, monkeypatch):
     assert main(["keys", "retire", "--data-dir", str(tmp_path), "--alg", "PS256"]) == 0
     assert [k.alg for k in KeyRing.load(path).current_keys] == ["ES256"]
     assert "retired" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_a_rotated_key_file_keeps_the_owner_it_was_given(tmp_path, monkeypatch):
+    monkeypatch.delenv("WALLETGATE_SIGNING_KEYS_FILE", raising=False)
+    path = tmp_path / "keys" / "signing.jwks.json"
+    KeyRing.load_or_create(path)
+    os.chown(path, 10001, 10001)  # as deploy/secrets/README.md says: the gateway's user owns it
+    assert main(["keys", "rotate", "--data-dir", str(tmp_path)]) == 0
+    assert main(["keys", "rotate", "--data-dir", str(tmp_path)]) == 0
+    owner = path.stat()
+    assert (owner.st_uid, owner.st_gid) == (10001, 10001)
+    assert oct(owner.st_mode & 0o777) == "0o600"
