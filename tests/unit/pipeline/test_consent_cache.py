@@ -117,16 +117,22 @@ class HeldStore(MemoryConsents):
         return consent
 
 
+async def _warm() -> tuple[HeldStore, Clock, ConsentCache]:
+    """A cache (ttl 1 s) holding consent c-1, read once from the store at time 0."""
+    store, clock = HeldStore(), Clock()
+    store.add(consent_id="c-1")
+    cache = ConsentCache(store, ttl=1.0, clock=clock)
+    await cache.get("c-1")
+    return store, clock, cache
+
+
 async def _settled() -> None:
     for _ in range(5):
         await asyncio.sleep(0)
 
 
 async def test_a_hit_in_the_last_quarter_of_its_life_answers_from_the_cache_and_renews_it() -> None:
-    store, clock = HeldStore(), Clock()
-    store.add(consent_id="c-1")
-    cache = ConsentCache(store, ttl=1.0, clock=clock)
-    await cache.get("c-1")
+    store, clock, cache = await _warm()
     clock.now = 0.8
     assert await cache.get("c-1") is not None
     assert store.reads == 1  # answered before the store was asked again
@@ -138,10 +144,7 @@ async def test_a_hit_in_the_last_quarter_of_its_life_answers_from_the_cache_and_
 
 
 async def test_a_hit_early_in_its_life_does_not_renew() -> None:
-    store, clock = HeldStore(), Clock()
-    store.add(consent_id="c-1")
-    cache = ConsentCache(store, ttl=1.0, clock=clock)
-    await cache.get("c-1")
+    store, clock, cache = await _warm()
     clock.now = 0.7
     await cache.get("c-1")
     await _settled()
@@ -149,10 +152,8 @@ async def test_a_hit_early_in_its_life_does_not_renew() -> None:
 
 
 async def test_an_entry_is_never_served_past_its_life_while_its_renewal_is_in_flight() -> None:
-    store, clock = HeldStore(), Clock()
-    consent = store.add(consent_id="c-1")
-    cache = ConsentCache(store, ttl=1.0, clock=clock)
-    await cache.get("c-1")
+    store, clock, cache = await _warm()
+    consent = store.consents["c-1"]
     store.hold = True
     clock.now = 0.9
     await cache.get("c-1")  # starts the renewal, which the store holds
@@ -168,10 +169,8 @@ async def test_an_entry_is_never_served_past_its_life_while_its_renewal_is_in_fl
 
 
 async def test_a_renewal_racing_an_invalidation_is_not_cached() -> None:
-    store, clock = HeldStore(), Clock()
-    consent = store.add(consent_id="c-1")
-    cache = ConsentCache(store, ttl=1.0, clock=clock)
-    await cache.get("c-1")
+    store, clock, cache = await _warm()
+    consent = store.consents["c-1"]
     store.hold = True
     clock.now = 0.9
     await cache.get("c-1")
@@ -187,10 +186,7 @@ async def test_a_renewal_racing_an_invalidation_is_not_cached() -> None:
 async def test_a_failed_renewal_keeps_the_entry_until_it_expires_and_logs_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    store, clock = HeldStore(), Clock()
-    store.add(consent_id="c-1")
-    cache = ConsentCache(store, ttl=1.0, clock=clock)
-    await cache.get("c-1")
+    store, clock, cache = await _warm()
     store.failing = True
     clock.now = 0.8
     assert await cache.get("c-1") is not None
@@ -204,10 +200,7 @@ async def test_a_failed_renewal_keeps_the_entry_until_it_expires_and_logs_once(
 
 
 async def test_stop_cancels_a_renewal_in_flight() -> None:
-    store, clock = HeldStore(), Clock()
-    store.add(consent_id="c-1")
-    cache = ConsentCache(store, ttl=1.0, clock=clock)
-    await cache.get("c-1")
+    store, clock, cache = await _warm()
     store.hold = True
     clock.now = 0.9
     await cache.get("c-1")
@@ -235,10 +228,7 @@ async def test_a_call_after_an_invalidation_does_not_share_a_read_begun_before_i
 
 
 async def test_a_failed_renewal_is_not_tried_again_for_the_same_entry() -> None:
-    store, clock = HeldStore(), Clock()
-    store.add(consent_id="c-1")
-    cache = ConsentCache(store, ttl=1.0, clock=clock)
-    await cache.get("c-1")
+    store, clock, cache = await _warm()
     store.failing = True
     for now in (0.8, 0.85, 0.9, 0.95):
         clock.now = now
@@ -248,10 +238,7 @@ async def test_a_failed_renewal_is_not_tried_again_for_the_same_entry() -> None:
 
 
 async def test_a_renewal_is_tried_again_once_the_consent_was_read_afresh() -> None:
-    store, clock = HeldStore(), Clock()
-    store.add(consent_id="c-1")
-    cache = ConsentCache(store, ttl=1.0, clock=clock)
-    await cache.get("c-1")
+    store, clock, cache = await _warm()
     store.failing = True
     clock.now = 0.8
     await cache.get("c-1")
@@ -266,10 +253,7 @@ async def test_a_renewal_is_tried_again_once_the_consent_was_read_afresh() -> No
 
 
 async def test_many_calls_in_the_last_quarter_start_one_renewal() -> None:
-    store, clock = HeldStore(), Clock()
-    store.add(consent_id="c-1")
-    cache = ConsentCache(store, ttl=1.0, clock=clock)
-    await cache.get("c-1")
+    store, clock, cache = await _warm()
     clock.now = 0.8
     await asyncio.gather(*(cache.get("c-1") for _ in range(32)))  # before any renewal has started
     await _settled()
