@@ -72,7 +72,7 @@ async def _apply(call: Call, pending: Awaitable[Decision], hits: Sequence[Hit]) 
     call.rate_limit_headers = rate_limit_headers(decision)
     if not decision.allowed:
         raise refusal(decision, call.rate_limit_headers)
-    if call.services.policies.limits.frequency.refund_bank_failures:
+    if not call.attended and call.services.policies.limits.frequency.refund_bank_failures:  # only unattended count
         call.daily_counted = tuple(hit for hit in hits if hit.rule.kind == "daily")
 
 
