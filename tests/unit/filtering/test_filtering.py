@@ -195,6 +195,16 @@ def test_pan_is_masked_in_card_instrument_and_counterparty_without_read_pan(upst
     assert all(d["Identification"].isdigit() for d in sort_codes)
 
 
+def test_pan_is_masked_wherever_it_nests_in_a_record() -> None:
+    pan = {"SchemeName": "UK.OBIE.PAN", "Identification": "4539148803436467"}
+    nested = {"Lines": [[{"Card": dict(pan)}], {"More": {"CardInstrument": {"Identification": "4929000000006781"}}}]}
+    body = {"Data": {"Balance": [{"AccountId": "acc-alice-card", "SupplementaryData": nested}]}}
+    minimise("balances", body, grant("ReadBalances"))
+    lines = body["Data"]["Balance"][0]["SupplementaryData"]["Lines"]
+    assert lines[0][0]["Card"]["Identification"] == "************6467"
+    assert lines[1]["More"]["CardInstrument"]["Identification"] == "************6781"
+
+
 def test_pan_is_shown_with_read_pan(upstream: Upstream) -> None:
     body = upstream("/accounts/acc-alice-card")
     minimise("accounts", body, grant("ReadAccountsBasic", "ReadAccountsDetail", "ReadPAN"))
