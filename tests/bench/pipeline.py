@@ -15,8 +15,10 @@ Limits are raised in a private copy of the policies so that every call is admitt
 are still evaluated (one Redis round trip per call).
 
 Beside requests/s and latency, each line shows the CPU each call cost the mode's own server (the
-gateway, nginx) and the bank, read from /proc: steadier from run to run than the latencies, and
-what the throughput ratios come down to, since the servers share one core.
+gateway, nginx), the bank, and the machine's own Redis and PostgreSQL (found by process name;
+"-" where they run elsewhere), read from /proc: steadier from run to run than the latencies, and
+what the latencies and throughput ratios come down to, since the servers share one core and the
+scheduler mostly puts Redis and PostgreSQL on it too (the load generator keeps the other busy).
 
 The whole set of phases runs ``WALLETGATE_BENCH_ROUNDS`` times (default 3), modes interleaved;
 each figure is printed as the median over the rounds, with every round's value beside it, since
@@ -83,7 +85,8 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     errors: dict[int, int] = field(default_factory=dict)
     elapsed: float = 0.0
-    cpu_us: dict[str, float] = field(default_factory=dict)  # "hop" (the mode's own server), "bank": CPU µs per call
+    # CPU µs per call: "hop" (the mode's own server), "bank", "redis", "postgres" (the machine's own servers)
+    cpu_us: dict[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -262,6 +265,18 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK + sum(_cpu_seconds(int(child)) for child in children)
 
 
+def _service_pids(name: str) -> list[int]:
+    """The processes called ``name`` on this machine (their /proc ``comm``)."""
+    found = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == name:
+                found.append(int(comm.parent.name))
+        except OSError:
+            continue
+    return found
+
+
 def passthrough_app() -> Any:
     """uvicorn factory for the passthrough gateway (benchmark only)."""
     from gateway.app import create_app
@@ -352,13 +367,15 @@ def _phase(stack: Stack, signer: Signer, mode: str, connections: int, seconds: f
     warm = iter(signer.headers(mode, 50))
     asyncio.run(_drive(stack.urls[mode], warm, min(connections, 4), 5.0, Result(mode, connections)))
     result = Result(mode, connections)
-    watched = {"hop": stack.pids.get(mode), "bank": stack.pids.get("direct")}
-    before = {name: _cpu_seconds(pid) for name, pid in watched.items() if pid is not None}
+    bank, hop = stack.pids["direct"], stack.pids.get(mode)
+    watched = {"hop": [hop] if hop is not None else [], "bank": [bank]}
+    watched |= {"redis": _service_pids("redis-server"), "postgres": _service_pids("postgres")}
+    before = {name: sum(_cpu_seconds(pid) for pid in pids) for name, pids in watched.items()}
     asyncio.run(_drive(stack.urls[mode], iter(signer.headers(mode, budget)), connections, seconds, result))
     calls = len(result.latencies) + sum(result.errors.values())
-    for name, pid in watched.items():
-        if pid is not None and calls:
-            result.cpu_us[name] = (_cpu_seconds(pid) - before[name]) / calls * 1e6
+    for name, pids in watched.items():
+        if pids and calls:
+            result.cpu_us[name] = (sum(_cpu_seconds(pid) for pid in pids) - before[name]) / calls * 1e6
     return result
 
 
@@ -376,10 +393,15 @@ def _row(mode: str, connections: int, results: list[Result]) -> str:
     p50 = statistics.median(r.percentile(0.5) for r in results) * 1e3
     p99 = statistics.median(r.percentile(0.99) for r in results) * 1e3
     requests = sum(len(r.latencies) for r in results)
-    hop = "-" if mode == "direct" else f"{statistics.median(r.cpu_us.get('hop', 0.0) for r in results):.0f}"
-    bank = f"{statistics.median(r.cpu_us.get('bank', 0.0) for r in results):.0f}"
+    cpu = {
+        name: f"{statistics.median(r.cpu_us[name] for r in results):.0f}"
+        if all(name in r.cpu_us for r in results) and not (name == "hop" and mode == "direct")
+        else "-"
+        for name in ("hop", "bank", "redis", "postgres")
+    }
     return (
-        f"{mode:<12} {connections:>5} {rate:>10.0f} {p50:>9.3f} {p99:>9.3f} {requests:>8} {hop:>9} {bank:>9}  {shown}"
+        f"{mode:<12} {connections:>5} {rate:>10.0f} {p50:>9.3f} {p99:>9.3f} {requests:>8} "
+        f"{cpu['hop']:>9} {cpu['bank']:>9} {cpu['redis']:>9} {cpu['postgres']:>9}  {shown}"
     )
 
 
@@ -440,12 +462,15 @@ def main() -> int:
     )
     print(
         f"{'mode':<12} {'conns':>5} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'requests':>8} "
-        f"{'hop cpu':>9} {'bank cpu':>9}  non-200"
+        f"{'hop cpu':>9} {'bank cpu':>9} {'redis cpu':>9} {'pg cpu':>9}  non-200"
     )
     for connections, by_mode in ((1, "one"), (CONNECTIONS, "many")):
         for mode in modes:
             print(_row(mode, connections, [getattr(r, by_mode)[mode] for r in rounds]))
-    print("hop cpu / bank cpu: CPU µs per call (user + system, /proc) of the mode's own server and of the bank")
+    print(
+        "hop / bank / redis / pg cpu: CPU µs per call (user + system, /proc) of the mode's own server, the bank, "
+        "and this machine's Redis and PostgreSQL"
+    )
     if "nginx" not in stack.urls:
         print("nginx: skipped (/usr/sbin/nginx not found)")
     per_round = [r.figures() for r in rounds]
