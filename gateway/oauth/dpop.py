@@ -40,6 +40,10 @@ __all__ = [
 DPOP_ALGORITHMS = ("ES256", "PS256", "EdDSA")
 _MAX_PROOF_LENGTH = 8192
 _MAX_JTI_LENGTH = 256
+# A public RSA operation costs in the sizes of n and e: 24 µs with a 2048-bit n and e = 65537, 5 ms with a
+# 3072-bit n and e (OpenSSL bounds e only above 3072 bits of n). Anyone may send a proof with any key in it.
+_RSA_KEY_BITS = (2048, 4096)
+_RSA_PUBLIC_EXPONENT = 65537
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 _THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -129,7 +133,10 @@ def normalise_htu(url: str) -> str:
 
 
 def _refuse(message: str) -> InvalidDPoPProofError:
-    return InvalidDPoPProofError(f"DPoP proof: {message}", path="header.DPoP")
+    """The refusal; what the proof carried and the message quotes is escaped to ASCII, since the
+    message also travels in the ``WWW-Authenticate`` header, which holds Latin-1 at most."""
+    text = message.encode("ascii", "backslashreplace").decode("ascii")
+    return InvalidDPoPProofError(f"DPoP proof: {text}", path="header.DPoP")
 
 
 def _public_key(jwk: Any, alg: str) -> tuple[Any, str]:
@@ -157,11 +164,24 @@ def _key_and_thumbprint(canonical_jwk: bytes, alg: str) -> tuple[Any, str]:
         raise _refuse(f"the jwk header is not a usable {alg} public key ({exc})") from None
     if alg == "ES256" and not (isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1"):
         raise _refuse("ES256 needs a P-256 key in the jwk header")
-    if alg == "PS256" and not (isinstance(key, rsa.RSAPublicKey) and key.key_size >= 2048):
-        raise _refuse("PS256 needs an RSA key of at least 2048 bits in the jwk header")
+    if alg == "PS256" and not _usable_rsa(key):
+        low, high = _RSA_KEY_BITS
+        exponent = _RSA_PUBLIC_EXPONENT
+        raise _refuse(
+            f"PS256 needs an RSA key of {low} to {high} bits with public exponent {exponent} in the jwk header"
+        )
     if alg == "EdDSA" and not isinstance(key, ed25519.Ed25519PublicKey):
         raise _refuse("EdDSA needs an Ed25519 key in the jwk header")
     return key, thumbprint
+
+
+def _usable_rsa(key: Any) -> bool:
+    low, high = _RSA_KEY_BITS
+    return (
+        isinstance(key, rsa.RSAPublicKey)
+        and low <= key.key_size <= high
+        and key.public_numbers().e == _RSA_PUBLIC_EXPONENT
+    )
 
 
 def _checked_header(proof: str) -> tuple[jws.CompactJws, str]:

@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from starlette.datastructures import Headers
 
 from gateway.client_address import peer_is_trusted
 from gateway.errors import OAuthError
@@ -34,20 +35,22 @@ def client_certificate(headers: Mapping[str, str], peer_ip: str | None, settings
     """The certificate forwarded by a trusted proxy, or ``None`` when there is none to trust.
 
     Raises ``InvalidClientCertificateError`` when a trusted proxy forwards something that is
-    not one PEM certificate.
+    not one PEM certificate, or the header more than once: a terminator that adds its header
+    instead of replacing the client's would otherwise let the client's own come first.
     """
-    raw = headers.get(settings.client_cert_header)
+    name = settings.client_cert_header
+    raw = headers.get(name)
     if not raw or not peer_is_trusted(peer_ip, settings):
         return None
+    if isinstance(headers, Headers) and len(headers.getlist(name)) > 1:
+        raise InvalidClientCertificateError(f"header {name} is sent more than once")
     if len(raw) > _MAX_PEM_CHARS:
-        raise InvalidClientCertificateError(f"header {settings.client_cert_header} is too large")
+        raise InvalidClientCertificateError(f"header {name} is too large")
     pem = unquote(raw).strip()
     try:
         return x509.load_pem_x509_certificate(pem.encode("ascii"))
     except (ValueError, UnicodeEncodeError):
-        raise InvalidClientCertificateError(
-            f"header {settings.client_cert_header} does not hold a URL-encoded PEM certificate"
-        ) from None
+        raise InvalidClientCertificateError(f"header {name} does not hold a URL-encoded PEM certificate") from None
 
 
 def x5t_s256(cert: x509.Certificate) -> str:

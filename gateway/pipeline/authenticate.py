@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jwt
 from starlette.datastructures import Headers
@@ -71,7 +72,7 @@ async def authenticate_request(
 
     A DPoP proof's ``jti`` is spent in ``replay`` (default: ``services.replay``).
     """
-    if "access_token=" in url.partition("?")[2]:
+    if _token_in_query(url.partition("?")[2]):
         raise InvalidTokenError("Access tokens in the query string are refused; use the Authorization header.")
     scheme, token = _credentials(headers)
     settings = services.settings
@@ -101,8 +102,17 @@ async def authenticate_request(
     return access
 
 
-def _credentials(headers: Mapping[str, str]) -> tuple[str, str]:
-    value = headers.get("authorization")
+def _token_in_query(query: str) -> bool:
+    """Whether the query has an ``access_token`` parameter, its name decoded as every parser decodes it
+    (``access%5Ftoken`` is one too)."""
+    return bool(query) and any(name == "access_token" for name, _ in parse_qsl(query, keep_blank_values=True))
+
+
+def _credentials(headers: Headers) -> tuple[str, str]:
+    values = headers.getlist("authorization")
+    if len(values) > 1:  # RFC 9110 §11.6.2: one field; which one an intermediary read cannot be known
+        raise InvalidTokenError("Exactly one Authorization header is allowed.")
+    value = values[0] if values else ""
     if not value:
         raise InvalidTokenError("An access token is required in the Authorization header.")
     scheme, _, token = value.partition(" ")

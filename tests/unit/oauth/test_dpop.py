@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets
 import time
 
 import pytest
@@ -228,3 +230,13 @@ async def test_memory_replay_cache_sweeps_expired_keys_and_keeps_live_ones():
     assert await cache.first_use("e", 100)  # sweeps a, b, c
     assert not await cache.first_use("d", 100)
     assert len(cache._seen) == 2
+
+
+async def test_dpop_refuses_an_rsa_key_longer_than_4096_bits_before_verifying_with_it():
+    modulus = (1 << 8191) | secrets.randbits(8191) | 1
+    jwk = {"kty": "RSA", "e": "AQAB", "n": base64.urlsafe_b64encode(modulus.to_bytes(1024)).rstrip(b"=").decode()}
+    header = {"alg": "PS256", "typ": "dpop+jwt", "jwk": jwk}
+    claims = {"jti": "x", "htm": "POST", "htu": URL, "iat": NOW}
+    segments = [base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode() for part in (header, claims)]
+    proof = ".".join([*segments, "A" * 1366])
+    await refused(proof, "PS256 needs an RSA key of 2048 to 4096 bits with public exponent 65537")
