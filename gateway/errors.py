@@ -264,7 +264,11 @@ def _one_line(text: str) -> str:
 
 
 def _quote(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', "'")
+    """Text for a quoted header parameter: ASCII only (a header holds Latin-1 at most, and RFC 6750 §3
+    allows printable ASCII in ``error_description``), so a message quoting the client's input cannot
+    turn a refusal into a 500."""
+    ascii_text = text.encode("ascii", "backslashreplace").decode("ascii")
+    return ascii_text.replace("\\", "\\\\").replace('"', "'")
 
 
 def interaction_id(request: Request) -> str:

@@ -79,6 +79,13 @@ def test_error_messages_never_carry_line_breaks() -> None:
     assert "\n" not in exc.headers["WWW-Authenticate"]
 
 
+def test_a_refusal_quoting_non_ascii_input_keeps_its_header_ascii() -> None:
+    exc = InvalidTokenError("The token names the issuer 'b\u00e4nk \u2603'.")
+    header = exc.headers["WWW-Authenticate"]
+    assert header.isascii()
+    assert "b\\\\xe4nk \\\\u2603" in header
+
+
 def test_invalid_token_carries_www_authenticate() -> None:
     exc = InvalidTokenError("The access token has expired.")
     assert exc.headers["WWW-Authenticate"].startswith('DPoP error="invalid_token"')
