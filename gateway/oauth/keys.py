@@ -3,7 +3,8 @@
 The key file is a private JWK set. Each key carries a ``use_state`` member:
 ``next`` (published, not yet signing), ``current`` (signing: at most one per algorithm),
 ``retired`` (published until ``retire_after``, a UNIX time after which every token it signed
-has expired). The public JWKS lists every key that is not past its ``retire_after``.
+has expired). The public JWKS lists every key that is not past its ``retire_after``, and a key past
+it verifies nothing, whether or not the file still holds it.
 
 With one current key per algorithm, each thing is signed with the algorithm that is cheapest
 where it costs (measured here with cryptography 49 / OpenSSL 4): the default key, which signs
@@ -291,13 +292,18 @@ class KeyRing:
         key = snapshot.by_kid.get(kid) if kid else None
         if key is None:
             raise jwt.InvalidTokenError("unknown kid")
+        moment = time.time() if now is None else now
+        if key.retire_after is not None and key.retire_after <= moment:
+            # Every token it signed has expired; a token it signs now is a forgery with a key that was
+            # rotated out, perhaps because it leaked, and the key file has not dropped it yet.
+            raise jwt.InvalidTokenError("the key that signed it is retired")
         if header.get("alg") != key.alg:
             raise jwt.InvalidAlgorithmError("alg does not match the key")
         jws.verify_signature(parsed, snapshot.public[key.kid], (key.alg,))
         claims = parsed.claims()
         jws.check_claims(
             claims,
-            now=time.time() if now is None else now,
+            now=moment,
             leeway=leeway,
             audience=audience,
             issuer=issuer,

@@ -53,7 +53,18 @@ def test_a_token_signed_before_rotation_still_verifies_after_it():
     assert ring.current.kid != "k1"
     header_kid = ring.verification_key("k1")
     assert header_kid is not None
-    assert ring.verify(token, typ="at+jwt", leeway=1e9)["exp"] == int(NOW) + 300
+    assert ring.verify(token, typ="at+jwt", now=NOW + 200)["exp"] == int(NOW) + 300
+
+
+def test_a_retired_key_verifies_nothing_past_its_retire_after():
+    doc = _doc()
+    forged = KeyRing.from_jwks(doc).sign({"iat": int(NOW), "exp": int(NOW) + 10_000}, "at+jwt")
+    doc, _ = rotate(doc, now=NOW, retire_delay=310)
+    doc, _ = rotate(doc, now=NOW, retire_delay=310)
+    ring = KeyRing.from_jwks(doc)
+    assert ring.verify(forged, typ="at+jwt", now=NOW + 309)["exp"] == int(NOW) + 10_000
+    with pytest.raises(jwt.InvalidTokenError, match="retired"):
+        ring.verify(forged, typ="at+jwt", now=NOW + 311)
 
 
 def test_retired_keys_past_retire_after_are_dropped():
