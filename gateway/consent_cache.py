@@ -56,6 +56,9 @@ class ConsentCache:
         self._metrics = metrics
         self._entries: dict[str, tuple[float, Consent | None]] = {}
         self._generation: dict[str, int] = {}
+        # Bumped whenever generations are forgotten (a sweep) or changes may have been missed (the
+        # invalidation channel was lost): a read begun before then cannot tell and is not cached.
+        self._epoch = 0
         self._loading: dict[str, asyncio.Future[Consent | None]] = {}
         self._renew_within = ttl / 4
         self._renewing: set[asyncio.Task[Consent | None]] = set()
@@ -99,9 +102,11 @@ class ConsentCache:
         """Register a read now (so the next caller shares it, even before it starts) and return it."""
         future: asyncio.Future[Consent | None] = asyncio.get_running_loop().create_future()
         self._loading[consent_id] = future
-        return self._read(consent_id, future, self._generation.get(consent_id, 0))
+        return self._read(consent_id, future, (self._epoch, self._generation.get(consent_id, 0)))
 
-    async def _read(self, consent_id: str, future: asyncio.Future[Consent | None], generation: int) -> Consent | None:
+    async def _read(
+        self, consent_id: str, future: asyncio.Future[Consent | None], generation: tuple[int, int]
+    ) -> Consent | None:
         """Read from the store for every caller sharing ``future``; cached unless invalidated meanwhile."""
         try:
             consent: Consent | None = await self._source.get(consent_id)
@@ -114,7 +119,7 @@ class ConsentCache:
         finally:
             if self._loading.get(consent_id) is future:
                 del self._loading[consent_id]
-        if self._generation.get(consent_id, 0) == generation:
+        if (self._epoch, self._generation.get(consent_id, 0)) == generation:
             if len(self._entries) >= self._max_entries:
                 self._sweep()
             self._entries[consent_id] = (self._clock() + self._ttl, consent)
@@ -176,6 +181,7 @@ class ConsentCache:
                     if not backend_unavailable(exc):
                         log.warning("could not resubscribe to consent invalidations; retrying", exc_info=True)
             self._entries.clear()  # changes may have been missed while unsubscribed
+            self._epoch += 1
             log.info("consent invalidations followed again")
 
     def _sweep(self) -> None:
@@ -184,6 +190,7 @@ class ConsentCache:
         if len(self._entries) >= self._max_entries:
             self._entries.clear()
         self._generation = {k: g for k, g in self._generation.items() if k in self._entries}
+        self._epoch += 1  # a read in flight may have lost the generation that an invalidation bumped
         self._renewal_failed &= self._entries.keys()
 
 

@@ -16,6 +16,9 @@ beneficiaries       ReadBeneficiariesBasic               without Detail: ``Credi
 direct-debits       ReadDirectDebits                     -
 standing-orders     ReadStandingOrdersBasic              without Detail: ``CreditorAccount``/``Agent``
 scheduled-payments  ReadScheduledPaymentsBasic           without Detail: ``CreditorAccount``/``Agent``
+                                                         (each Basic keeps only the members of the
+                                                         official *Basic schema, as accounts and
+                                                         transactions do)
 product / products  ReadProducts                         -
 offers              ReadOffers                           -
 parties             ReadParty                            (every holder of an account)
@@ -23,8 +26,14 @@ account-party       ReadParty                            (GET /accounts/{Account
 party               ReadPartyPSU                         (GET /party: the user themself)
 ==================  ===================================  ============================================
 
-Every record that carries an ``AccountId`` outside the consent's selected accounts is dropped,
-whatever the kind. Without ReadPAN every card number is masked to its last four digits: any
+Every record that carries an ``AccountId`` outside the grant's accounts is dropped, whatever the
+kind. The records of every kind but the party ones name their account: in a call about one
+account, a record that names none is about that account (``Grant.implied_account``); in a bulk
+call it cannot be shown to belong to a selected account and is dropped, as is one whose
+``AccountId`` is null or not a string.
+Only the kind's own member of ``Data`` and the envelope's ``Data``, ``Links`` and ``Meta`` are
+kept: anything else the bank adds (the schemas leave ``Data`` open) is not what the consent covers.
+Without ReadPAN every card number is masked to its last four digits: any
 account identification with SchemeName ``UK.OBIE.PAN`` and every ``CardInstrument``.
 
 Transactions follow the UK OB rules for combining permissions: Basic or Detail sets how much of
@@ -62,7 +71,22 @@ _TRANSACTION_BASIC = frozenset(
         "PaymentPurposeCode",
     }
 )  # fmt: skip
-_COUNTERPARTY = frozenset({"CreditorAccount", "CreditorAgent"})
+_BENEFICIARY_BASIC = frozenset({"AccountId", "BeneficiaryId", "BeneficiaryType", "Reference", "SupplementaryData"})
+_STANDING_ORDER_BASIC = frozenset(
+    {
+        "AccountId", "StandingOrderId", "NextPaymentDateTime", "LastPaymentDateTime", "NumberOfPayments",
+        "StandingOrderStatusCode", "FirstPaymentAmount", "NextPaymentAmount", "LastPaymentAmount",
+        "FinalPaymentAmount", "SupplementaryData", "MandateRelatedInformation", "RemittanceInformation",
+    }
+)  # fmt: skip
+_SCHEDULED_PAYMENT_BASIC = frozenset(
+    {
+        "AccountId", "ScheduledPaymentId", "ScheduledPaymentDateTime", "ScheduledType", "Reference",
+        "DebtorReference", "InstructedAmount",
+    }
+)  # fmt: skip
+_ENVELOPE = frozenset({"Data", "Links", "Meta"})
+_PARTY_KINDS = frozenset({"parties", "account-party", "party"})  # their records name no account
 
 
 @dataclass(frozen=True)
@@ -72,6 +96,9 @@ class Grant:
     permissions: frozenset[str]  # already expanded: Detail implies Basic
     account_ids: frozenset[str]  # the accounts the user selected
     window: tuple[datetime | None, datetime | None] = (None, None)  # booking window, inclusive
+    # A call about one account (GET /accounts/{AccountId}/...): the account a record that names none is
+    # about (the UK OB schemas let a beneficiary leave AccountId out). None for a bulk call.
+    implied_account: str | None = None
 
 
 Rule = Callable[[dict[str, Any], Grant], dict[str, Any] | None]
@@ -88,12 +115,6 @@ def _keep(fields: frozenset[str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
 
 _account_basic = _keep(_ACCOUNT_BASIC)
 _transaction_basic = _keep(_TRANSACTION_BASIC)
-
-
-def _drop(record: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
-    for name in names & record.keys():
-        del record[name]
-    return record
 
 
 def _aware(value: datetime) -> datetime:
@@ -130,11 +151,14 @@ def _transaction(record: dict[str, Any], grant: Grant) -> dict[str, Any] | None:
     return record if "ReadTransactionsDetail" in granted else _transaction_basic(record)
 
 
-def _needs(permission: str, detail: str | None = None, hidden: frozenset[str] = frozenset()) -> Rule:
+def _needs(permission: str, detail: str | None = None, basic: frozenset[str] = frozenset()) -> Rule:
+    """``permission`` shows the record; without ``detail`` (when there is one) only its ``basic`` members."""
+    keep_basic = _keep(basic)
+
     def rule(record: dict[str, Any], grant: Grant) -> dict[str, Any] | None:
         if permission not in grant.permissions:
             return None
-        return record if detail is None or detail in grant.permissions else _drop(record, hidden)
+        return record if detail is None or detail in grant.permissions else keep_basic(record)
 
     return rule
 
@@ -144,12 +168,18 @@ _RULES: dict[str, tuple[str, Rule]] = {
     "accounts": ("Account", _account),
     "balances": ("Balance", _needs("ReadBalances")),
     "transactions": ("Transaction", _transaction),
-    "beneficiaries": ("Beneficiary", _needs("ReadBeneficiariesBasic", "ReadBeneficiariesDetail", _COUNTERPARTY)),
+    "beneficiaries": (
+        "Beneficiary",
+        _needs("ReadBeneficiariesBasic", "ReadBeneficiariesDetail", _BENEFICIARY_BASIC),
+    ),
     "direct-debits": ("DirectDebit", _needs("ReadDirectDebits")),
-    "standing-orders": ("StandingOrder", _needs("ReadStandingOrdersBasic", "ReadStandingOrdersDetail", _COUNTERPARTY)),
+    "standing-orders": (
+        "StandingOrder",
+        _needs("ReadStandingOrdersBasic", "ReadStandingOrdersDetail", _STANDING_ORDER_BASIC),
+    ),
     "scheduled-payments": (
         "ScheduledPayment",
-        _needs("ReadScheduledPaymentsBasic", "ReadScheduledPaymentsDetail", _COUNTERPARTY),
+        _needs("ReadScheduledPaymentsBasic", "ReadScheduledPaymentsDetail", _SCHEDULED_PAYMENT_BASIC),
     ),
     "product": ("Product", _needs("ReadProducts")),
     "products": ("Product", _needs("ReadProducts")),
@@ -198,12 +228,14 @@ def _mask_pans(record: dict[str, Any]) -> None:
         identified["Identification"] = mask_pan(identified["Identification"])
 
 
-def _filter(record: Any, rule: Rule, grant: Grant) -> dict[str, Any] | None:
+def _filter(record: Any, rule: Rule, grant: Grant, owned: bool) -> dict[str, Any] | None:
+    """The record as the grant shows it, or None. ``owned``: records of this kind name their account."""
     if not isinstance(record, dict):
         return None
-    account_id = record.get("AccountId")
-    if account_id is not None and account_id not in grant.account_ids:
-        return None
+    if owned or "AccountId" in record:
+        account_id = record.get("AccountId", grant.implied_account)
+        if not isinstance(account_id, str) or account_id not in grant.account_ids:
+            return None
     kept = rule(record, grant)
     if kept is not None and "ReadPAN" not in grant.permissions:
         _mask_pans(kept)
@@ -213,14 +245,22 @@ def _filter(record: Any, rule: Rule, grant: Grant) -> dict[str, Any] | None:
 def minimise(kind: str, body: dict[str, Any], grant: Grant) -> int:
     """Filter ``body`` in place for ``kind``; the number of records left. Unknown kind: ``KeyError``."""
     member, rule = _RULES[kind]
+    owned = kind not in _PARTY_KINDS
+    for name in [n for n in body if n not in _ENVELOPE]:
+        del body[name]
     data = body.get("Data")
-    if not isinstance(data, dict) or member not in data:
+    if not isinstance(data, dict):
+        body.pop("Data", None)
+        return 0
+    for name in [n for n in data if n != member]:
+        del data[name]
+    if member not in data:
         return 0
     value = data[member]
     if isinstance(value, list):
-        data[member] = [kept for record in value if (kept := _filter(record, rule, grant)) is not None]
+        data[member] = [kept for record in value if (kept := _filter(record, rule, grant, owned)) is not None]
         return len(data[member])
-    kept = _filter(value, rule, grant)
+    kept = _filter(value, rule, grant, owned)
     if kept is None:
         del data[member]
         return 0

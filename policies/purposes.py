@@ -46,6 +46,10 @@ class PurposeCatalogue:
         limits = [self.purposes[p].max_duration_days for p in purpose_ids if p in self.purposes]
         return min([self.max_duration_days, *limits])
 
+    def attended_only(self, purpose_ids: tuple[str, ...]) -> list[str]:
+        """Those of ``purpose_ids`` whose data may be read only while the user is present."""
+        return [p for p in purpose_ids if p in self.purposes and self.purposes[p].attended_only]
+
 
 def _purpose(pid: str, data: Mapping[str, Any]) -> Purpose:
     sharing = data.get("onward_sharing") or {"allowed": False}

@@ -3,8 +3,10 @@
 Refusals, in order: the consent is missing or belongs to another wallet or user (one
 answer for both, so ids cannot be probed); its status is not AUTH (paused says so); it has
 expired; the token lacks a scope the operation needs; the consent's permissions or purposes
-do not cover the operation; the account in the path is not one the user selected (the same
-404 as an unknown id); the requested booking window lies wholly outside the consent's.
+do not cover the operation; one of its purposes is attended-only (``attended_only`` in
+purposes.yaml) and the user is not present (no ``x-fapi-customer-ip-address``); the account in
+the path is not one the user selected (the same 404 as an unknown id); the requested booking
+window lies wholly outside the consent's.
 A window that overlaps is clipped into the consent's and sent upstream clipped.
 """
 
@@ -23,12 +25,14 @@ from gateway.errors import (
 from gateway.pipeline.call import AccessToken, Call
 
 FROM, TO = "fromBookingDateTime", "toBookingDateTime"
+CUSTOMER_IP = "x-fapi-customer-ip-address"
 
 
 _REASONS = {
     "scope": "scope",
     "Data.Permissions": "permission",
     "Data.Purposes": "purpose",
+    CUSTOMER_IP: "purpose",
     FROM: "window",
     TO: "window",
 }
@@ -72,11 +76,18 @@ async def _authorize(call: Call) -> None:
             f"The consent's purpose ({', '.join(consent.purposes) or 'none'}) does not allow {op.operation_id}.",
             path="Data.Purposes",
         )
+    call.attended = CUSTOMER_IP in call.headers
+    attended_only = call.services.policies.purposes.attended_only(consent.purposes)
+    if attended_only and not call.attended:
+        raise ForbiddenError(
+            f"The consent's purpose ({', '.join(attended_only)}) allows reading data only while the user is present"
+            f" ({CUSTOMER_IP}).",
+            path=CUSTOMER_IP,
+        )
     call.consent, call.permissions = consent, granted
     call.account_ids = _accounts(call, consent)
     if op.date_window:
         _clip_window(call, consent)
-    call.attended = "x-fapi-customer-ip-address" in call.headers
 
 
 async def _consent(call: Call, token: AccessToken) -> Consent:

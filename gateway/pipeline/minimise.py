@@ -1,10 +1,13 @@
 """Remove what the consent does not cover from the bank's answer, then serialise what the wallet gets.
 
 The rules per kind of response (accounts, balances, transactions, ...) live in
-``gateway.filtering``; this step hands them the consent's expanded permissions, its selected
-accounts and the clipped booking window. Error answers from the bank pass unfiltered (they
-carry no account data); a body that is not a JSON object is refused rather than passed. The
-body's ``Links`` are then pointed at the gateway (``gateway.links``) before it is serialised.
+``gateway.filtering``; this step hands them the consent's expanded permissions, the accounts the
+call is about (the one in the path, or every selected account for a bulk call: the accounts the
+bank's assertion and the audit record name) and the clipped booking window. Error answers from
+the bank pass unfiltered (they carry no account data); a successful body that is not a JSON
+object, including one that is not JSON at all (which ``report`` validation lets by), is refused
+rather than passed. The body's ``Links`` are then pointed at the gateway (``gateway.links``)
+before it is serialised.
 """
 
 from __future__ import annotations
@@ -21,15 +24,22 @@ from gateway.pipeline.call import Call
 async def minimise(call: Call) -> None:
     op, consent = call.operation, call.consent
     status = call.upstream_status or 502
-    if op is None or consent is None or call.response_json is None:
+    if op is None or consent is None:
         call.response_body = call.upstream_body
         return
-    if op.filter is not None and 200 <= status < 300:
+    if op.filter is not None and 200 <= status < 300 and call.upstream_body:
         body = call.response_json
         if not isinstance(body, dict):
             raise UpstreamError(f"The bank's response to {op.operation_id} is not a JSON object.")
-        grant = Grant(permissions=call.permissions, account_ids=frozenset(consent.account_ids), window=call.window)
+        accounts, implied = frozenset(consent.account_ids), None
+        if op.account_parameter is not None:  # a call about one account shows that account's records only
+            implied = call.path_params.get(op.account_parameter)
+            accounts &= {implied}
+        grant = Grant(permissions=call.permissions, account_ids=accounts, window=call.window, implied_account=implied)
         call.record_count = filter_body(op.filter, body, grant)
+    elif call.response_json is None:
+        call.response_body = call.upstream_body
+        return
     _point_links_at_gateway(call)
     call.response_body = orjson.dumps(call.response_json)
 

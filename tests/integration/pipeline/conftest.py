@@ -199,7 +199,7 @@ async def _products(request: Request) -> JSONResponse:
         {
             "Data": {
                 "Product": [
-                    {"ProductId": "p1", "Name": "Saver", "Rate": None},
+                    {"ProductId": "p1", "Name": "Saver", "AccountId": "acc-alice-current", "Rate": None},
                     {"ProductId": "p2", "Name": "Other's loan", "AccountId": "acc-bob-current", "Rate": 4.5},
                 ]
             }

@@ -198,7 +198,7 @@ def test_pan_is_masked_in_card_instrument_and_counterparty_without_read_pan(upst
 def test_pan_is_masked_wherever_it_nests_in_a_record() -> None:
     pan = {"SchemeName": "UK.OBIE.PAN", "Identification": "4539148803436467"}
     nested = {"Lines": [[{"Card": dict(pan)}], {"More": {"CardInstrument": {"Identification": "4929000000006781"}}}]}
-    body = {"Data": {"Balance": [{"AccountId": "acc-alice-card", "SupplementaryData": nested}]}}
+    body: dict[str, Any] = {"Data": {"Balance": [{"AccountId": "acc-alice-card", "SupplementaryData": nested}]}}
     minimise("balances", body, grant("ReadBalances"))
     lines = body["Data"]["Balance"][0]["SupplementaryData"]["Lines"]
     assert lines[0][0]["Card"]["Identification"] == "************6467"

@@ -83,14 +83,14 @@ async def test_minimise_points_links_under_the_banks_public_address_at_the_gatew
     }
 
 
-async def test_minimise_passes_a_body_that_is_not_json_as_the_same_bytes(
+async def test_minimise_passes_an_error_answer_that_is_not_json_as_the_same_bytes(
     make_call: Callable[..., Call], consents: MemoryConsents, accounts_api: PublishedApi
 ) -> None:
     call = make_call(path=BASE + "/accounts")
     await route(call)
     call.api = dataclasses.replace(accounts_api, response_validation="report")
     call.consent = consents.add()
-    call.upstream_status = 200
+    call.upstream_status = 404  # a successful answer that is not JSON is refused (test_minimise_step.py)
     call.upstream_body = b"not json: " + BANK.encode()
     await validate_response(call)
     await minimise(call)
