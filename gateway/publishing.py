@@ -2,12 +2,19 @@
 
 The shipped policy set (``policies/apis/*.yaml``) is the base. Published APIs are rows of the
 database (``gateway.published_store``): ``walletgate apis publish`` and ``PUT /admin/apis/{name}``
-check the two documents exactly as an instance will load them, refuse a base path another API
-holds, and only then write the row. Every instance, wherever it runs, compares the stored
-versions once a second, writes the rows that changed into its own overlay folder
+check the two documents exactly as an instance will load them (and that every purpose and limit
+rule an operation names exists: an unknown limit rule would silently limit nothing), refuse a
+base path another API holds, lies under or contains (the longer base path wins a call, so one
+would take part of the other's calls), or that lies in the gateway's own namespace
+(``GATEWAY_SEGMENTS``: ``/token``, ``/admin``, ``/.well-known``…), and only then write the row.
+Every instance, wherever it runs, compares the stored versions once a second, writes the rows
+that changed into its own overlay folder
 (``DATA_DIR/published-apis/<name>``, a symlink replaced atomically, to a folder holding
-``policy.yaml`` and ``openapi.yaml``) and swaps in the new set whole; a set that fails to load
-is refused whole and the live one stays live.
+``policy.yaml`` and ``openapi.yaml``) and swaps in the new set whole. An API that fails to load
+there (written past these checks, or stored before a stricter gateway or a changed policy set)
+keeps its live version, or is not served, and is logged; the others are still served, so one bad
+row neither hides every published API from an instance that starts nor holds back every later
+publish. A set whose APIs clash is refused whole and the live one stays live.
 """
 
 from __future__ import annotations
@@ -43,9 +50,10 @@ from gateway.errors import (
 from gateway.filtering import KINDS
 from gateway.published_store import PublishedApiStore, StoredApi
 from gateway.settings import Settings
+from policies import PolicySet
 from policies.apis import PublishedApi, load_api
 from policies.errors import PolicyError
-from policies.load import read_yaml
+from policies.load import Located, read_yaml
 from policies.permissions import PermissionCatalogue
 
 log = logging.getLogger("walletgate.publishing")
@@ -53,19 +61,47 @@ log = logging.getLogger("walletgate.publishing")
 OVERLAY = "published-apis"
 _VERSIONS = ".versions"
 _KEPT_VERSIONS = 2  # per API: the live folder and the one before it
+# First path segments the gateway serves itself (OAuth, discovery, portal, admin, probes); a
+# published API may not sit under one. tests/integration/publishing checks it covers every route.
+GATEWAY_SEGMENTS = frozenset(
+    {
+        ".well-known", "admin", "api", "authorize", "dashboard", "healthz", "introspect", "jwks", "language",
+        "login", "logout", "metrics", "openapi.json", "par", "readyz", "register", "revoke", "static", "token",
+        "user", "userinfo",
+    }
+)  # fmt: skip
 
 
 def overlay_dir(settings: Settings) -> Path:
     return settings.data_dir / OVERLAY
 
 
-def check_api(openapi: Path, policy: Path, catalogue: PermissionCatalogue) -> PublishedApi:
+def check_api(openapi: Path, policy: Path, policies: PolicySet) -> PublishedApi:
     """Load ``policy`` against ``openapi`` exactly as publishing would. Raises ``PolicyError``."""
-    api = load_api(policy, catalogue, policy.name, openapi=openapi)
-    if _unknown_filters(api):
-        doc = read_yaml(policy, policy.name)
-        raise PolicyError(_unknown_filters(api, doc.where))
+    api = load_api(policy, policies.permissions, policy.name, openapi=openapi)
+    doc = read_yaml(policy, policy.name)
+    problems = [*_unknown_filters(api, doc.where), *_unknown_references(api, doc, policies)]
+    if problems:
+        raise PolicyError(problems)
     return api
+
+
+def _unknown_references(api: PublishedApi, doc: Located, policies: PolicySet) -> list[str]:
+    """The purposes and limit rules the operations name that the policy set does not define."""
+    purposes = ", ".join(sorted(policies.purposes.purposes))
+    rules = ", ".join(sorted(policies.limits.rules)) or "none"
+    problems = []
+    for op in api.operations.values():
+        where = ["operations", op.operation_id]
+        for purpose in sorted(op.purposes or ()):
+            if purpose not in policies.purposes.purposes:
+                problems.append(f"{doc.where([*where, 'purposes'])}: unknown purpose {purpose!r}; known: {purposes}")
+        for index, rule in enumerate(op.limits):
+            if rule not in policies.limits.rules:
+                problems.append(
+                    f"{doc.where([*where, 'limits', index])}: unknown limit rule {rule!r}; defined: {rules}"
+                )
+    return problems
 
 
 def _unknown_filters(api: PublishedApi, where: Callable[[list[str | int]], str] | None = None) -> list[str]:
@@ -78,13 +114,13 @@ def _unknown_filters(api: PublishedApi, where: Callable[[list[str | int]], str] 
     ]
 
 
-def check_texts(name: str | None, policy_text: str, openapi_text: str, catalogue: PermissionCatalogue) -> PublishedApi:
+def check_texts(name: str | None, policy_text: str, openapi_text: str, policies: PolicySet) -> PublishedApi:
     """``check_api`` for the two documents given as text (the admin API's way in)."""
     with tempfile.TemporaryDirectory() as tmp:
         policy, openapi = Path(tmp) / "policy.yaml", Path(tmp) / "openapi.yaml"
         policy.write_text(policy_text, encoding="utf-8")
         openapi.write_text(openapi_text, encoding="utf-8")
-        api = check_api(openapi, policy, catalogue)
+        api = check_api(openapi, policy, policies)
     if name is not None and api.name != name:
         raise PolicyError([f"policy.yaml: name: {api.name!r} does not match the API name {name!r} in the URL"])
     return api
@@ -99,17 +135,32 @@ async def publish(
     *,
     source: str,
 ) -> None:
-    """Store a checked API, unless another API (shipped or stored) already serves its base path.
+    """Store a checked API, unless its base path is the gateway's own or another API's (shipped or
+    stored), lies under one or contains one.
 
     Raises ``PolicyError`` and stores nothing; ``source`` names the policy in that error.
     """
+    segment = api.base_path.split("/")[1]
+    if segment in GATEWAY_SEGMENTS:
+        raise PolicyError([f"{source}: base_path {api.base_path!r} is in the gateway's own /{segment}"])
     holders: dict[str, tuple[str | None, str]] = {n: (o.base_path, o.source) for n, o in shipped.items()}
     for stored in await store.load():
         holders[stored.name] = (_base_path(stored.policy), f"{OVERLAY}/{stored.name}/policy.yaml")
-    clash = [where for name, (base, where) in holders.items() if name != api.name and base == api.base_path]
-    if clash:
-        raise PolicyError([f"{source}: base_path {api.base_path!r} is already used by {clash[0]}"])
+    for name, (base, where) in holders.items():
+        if name == api.name or base is None:
+            continue
+        if base == api.base_path:
+            raise PolicyError([f"{source}: base_path {api.base_path!r} is already used by {where}"])
+        if _under(api.base_path, base):
+            raise PolicyError([f"{source}: base_path {api.base_path!r} lies under {base!r}, used by {where}"])
+        if _under(base, api.base_path):
+            raise PolicyError([f"{source}: base_path {api.base_path!r} contains {base!r}, used by {where}"])
     await store.put(api.name, policy_text, openapi_text, at=datetime.now(UTC))
+
+
+def _under(path: str, base: str) -> bool:
+    """Whether ``path`` lies below ``base`` (whole segments: /ab is not below /a)."""
+    return path.startswith(base + "/")
 
 
 async def unpublish(store: PublishedApiStore, name: str, shipped: Mapping[str, PublishedApi]) -> None:
@@ -177,22 +228,28 @@ def load_overlay(
     root: Path, catalogue: PermissionCatalogue, shipped: Mapping[str, PublishedApi]
 ) -> dict[str, PublishedApi]:
     """Every API in the overlay, by name. Raises ``PolicyError`` naming each problem."""
+    apis, failed = _load_each(root, catalogue)
+    if failed:
+        raise PolicyError([problem for problems in failed.values() for problem in problems])
+    return apis
+
+
+def _load_each(root: Path, catalogue: PermissionCatalogue) -> tuple[dict[str, PublishedApi], dict[str, list[str]]]:
+    """The APIs of the overlay that load, and the problems of each that does not, by folder name."""
     apis: dict[str, PublishedApi] = {}
-    problems: list[str] = []
+    failed: dict[str, list[str]] = {}
     for entry in _entries(root):
+        shown = f"{OVERLAY}/{entry.name}/policy.yaml"
         try:
-            api = load_api(
-                entry / "policy.yaml", catalogue, f"{OVERLAY}/{entry.name}/policy.yaml", openapi=entry / "openapi.yaml"
-            )
+            api = load_api(entry / "policy.yaml", catalogue, shown, openapi=entry / "openapi.yaml")
         except PolicyError as exc:
-            problems.extend(exc.problems)
+            failed[entry.name] = list(exc.problems)
             continue
         if api.name != entry.name:
-            problems.append(f"{OVERLAY}/{entry.name}/policy.yaml: name {api.name!r} does not match its folder")
+            failed[entry.name] = [f"{shown}: name {api.name!r} does not match its folder"]
+            continue
         apis[api.name] = api
-    if problems:
-        raise PolicyError(problems)
-    return apis
+    return apis, failed
 
 
 def _entries(root: Path) -> list[Path]:
@@ -251,19 +308,30 @@ class PublishedApis:
         self.schema_problems[(api, operation_id)] += 1
 
     def reload(self) -> bool:
-        """Load the overlay now; True when the live set changed. A bad set is logged and refused."""
+        """Load the overlay now; True when the live set changed.
+
+        An API that does not load is logged and keeps the version that is live (none, on an
+        instance that never served it); the others are served. A set whose APIs each load but
+        clash (two on one base path) is refused whole, and the live set stays live."""
         fingerprint = _fingerprint(self._root)
         if fingerprint == self._fingerprint:
             return False
+        self._fingerprint = fingerprint
+        overlay, failed = _load_each(self._root, self._catalogue)
+        live = self._live.apis
+        for name, problems in failed.items():
+            kept = "its live version stays live" if name in live else "it is not served"
+            log.error("published API %s not reloaded; %s:\n%s", name, kept, "\n".join(problems))
+            if name in live:
+                overlay[name] = live[name]
+        combined = {**self._shipped, **overlay}
         try:
-            overlay = load_overlay(self._root, self._catalogue, self._shipped)
-            combined = {**self._shipped, **overlay}
             check_live_set(combined)
         except PolicyError as exc:
             log.error("published APIs not reloaded; the live set stays live:\n%s", exc)
-            self._fingerprint = fingerprint
             return False
-        self._fingerprint = fingerprint
+        if combined.keys() == live.keys() and all(combined[name] is live[name] for name in live):
+            return False
         self._install(combined)
         log.info("published APIs now: %s", ", ".join(sorted(combined)))
         return True
@@ -393,7 +461,7 @@ async def put_api(request: Request) -> Response:
     name = request.path_params["name"]
     policy_text, openapi_text = str(texts[0]), str(texts[1])
     try:
-        api = await asyncio.to_thread(check_texts, name, policy_text, openapi_text, services.policies.permissions)
+        api = await asyncio.to_thread(check_texts, name, policy_text, openapi_text, services.policies)
         store = PublishedApiStore(services.engine)
         await publish(store, api, policy_text, openapi_text, services.policies.apis, source="policy.yaml")
     except PolicyError as exc:

@@ -15,15 +15,28 @@ CDR's per-account reads; one that does not reads every selected account at once 
 equivalent endpoint differently (Get Accounts and Get Customer are ``high-priority``, Get Bulk
 Balances ``low-priority``). Calls without the customer present are reported as unattended
 whatever the tier, except ``large-payload``, which the CDR applies to any call.
+
+The ``upstream`` is an http(s) URL without credentials, query or fragment (a secret belongs in
+the bank's own authentication of the gateway, the signed assertion, not in a policy file that
+every admin and every instance's data folder sees). Its host may be a private or loopback
+address, since banks serve their APIs inside their own network (the sandbox on loopback), but
+not a link-local, unspecified or multicast address: 169.254.169.254 is a cloud's metadata
+service, never a bank. A host name is not resolved here; what it may reach is the network's
+egress policy's to say. ``link_bases`` take the same URL checks but the host ones. A
+``base_path`` has no ``.`` or ``..`` segment: a proxy in front of the gateway would resolve them,
+so the API would be served somewhere other than where it was checked to be.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from policies.errors import PolicyError
 from policies.load import Located, plain, read_yaml, validate
@@ -168,12 +181,54 @@ def _check_fields(doc: Located, data: Mapping[str, Any]) -> list[str]:
     if unknown:
         problems.append(f"{doc.where(['upstream'])}: unknown variable(s) {', '.join(unknown)}; known: upstream_url")
     sample = _VARIABLE.sub("http://upstream.invalid", data["upstream"])
-    if not _HTTP_URL.match(sample):
-        problems.append(f"{doc.where(['upstream'])}: expected an http(s) URL, found {data['upstream']!r}")
+    problem = _url_problem(sample, data["upstream"], upstream=True)
+    if problem:
+        problems.append(f"{doc.where(['upstream'])}: {problem}")
     for index, base in enumerate(data.get("link_bases", [])):
-        if not _HTTP_URL.match(base):
-            problems.append(f"{doc.where(['link_bases', index])}: expected an http(s) URL, found {base!r}")
+        problem = _url_problem(base, base, upstream=False)
+        if problem:
+            problems.append(f"{doc.where(['link_bases', index])}: {problem}")
+    if any(segment in (".", "..") for segment in data["base_path"].split("/")):
+        problems.append(
+            f"{doc.where(['base_path'])}: '.' and '..' segments are not allowed, found {data['base_path']!r}"
+        )
     return problems
+
+
+def _url_problem(url: str, shown: str, *, upstream: bool) -> str | None:
+    """What is wrong with a bank URL (see the module docstring), or None."""
+    if not _HTTP_URL.match(url):
+        return f"expected an http(s) URL, found {shown!r}"
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        return "a URL with credentials (user:password@) is refused; the bank authenticates the gateway's assertion"
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return f"a base URL has no query or fragment, found {shown!r}"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        return f"the port is not a number from 1 to 65535, in {shown!r}"
+    address = _address(parts.hostname or "") if upstream else None
+    if address is not None and (address.is_link_local or address.is_unspecified or address.is_multicast):
+        return f"{address} is a link-local, unspecified or multicast address, never a bank's upstream"
+    return None
+
+
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address ``host`` spells, as a resolver reads it (``2852039166``, ``0xa9.254.169.254``
+    and ``::ffff:169.254.169.254`` included), or None for a name."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 def _check_operation(

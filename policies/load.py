@@ -1,5 +1,10 @@
 """Read policy YAML strictly: duplicate keys refused, every problem located by file, line, path.
 
+Only plain data is built (a ``SafeLoader``: no tags that construct objects). Anchors and aliases
+are allowed, but a document whose aliases expand past ``MAX_NODES`` nodes (a "billion laughs"
+bomb: each copy costs nothing to parse and everything to walk), that refers to itself, or that
+nests deeper than ``MAX_DEPTH`` is refused before anything is built from it.
+
 ``read_yaml`` returns plain data plus a ``Located`` index so that a schema error at
 ``operations.getBalances.permisions`` can be reported as
 ``apis/accounts.yaml:12: operations.getBalances: unknown key 'permisions'``.
@@ -20,6 +25,8 @@ import yaml
 from policies.errors import PolicyError
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+MAX_NODES = 1_000_000  # nodes of a document with every alias expanded (the UK OB v4 document: about 20,000)
+MAX_DEPTH = 100  # nesting of mappings and sequences (the UK OB v4 document: 33)
 
 
 class _LineMap(dict[str, Any]):
@@ -29,7 +36,52 @@ class _LineMap(dict[str, Any]):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    pass
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node)
+        return self.construct_document(node)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _refuse(node: yaml.Node, problem: str) -> yaml.constructor.ConstructorError:
+    return yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a node graph that expands past ``MAX_NODES``, refers to itself or nests past ``MAX_DEPTH``.
+
+    Walked without recursion, each node once (a node an alias shares is counted once per use)."""
+    sizes: dict[int, int] = {}  # id(node) -> nodes it expands to
+    open_: set[int] = set()  # nodes whose children are being walked: meeting one again is a cycle
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
+    while stack:
+        node, depth, walked = stack.pop()
+        if walked:
+            open_.discard(id(node))
+            size = sizes[id(node)] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if size > MAX_NODES:
+                raise _refuse(node, f"its aliases expand to more than {MAX_NODES:,} nodes")
+            continue
+        if id(node) in sizes:
+            continue
+        if depth > MAX_DEPTH:
+            raise _refuse(node, f"nested deeper than {MAX_DEPTH} levels")
+        open_.add(id(node))
+        stack.append((node, depth, True))
+        for child in _children(node):
+            if id(child) in open_:
+                raise _refuse(child, "an alias refers to a node that contains it")
+            if id(child) not in sizes:
+                stack.append((child, depth + 1, False))
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> _LineMap:
@@ -93,6 +145,8 @@ def read_yaml(path: Path, display: str | None = None) -> Located:
         raise PolicyError([f"{display}{line}: {exc.problem or exc.context}"]) from None
     except yaml.YAMLError as exc:
         raise PolicyError([f"{display}: not valid YAML ({exc})"]) from None
+    except RecursionError:  # the parser is recursive: a document nested a few hundred levels deep
+        raise PolicyError([f"{display}: nested deeper than {MAX_DEPTH} levels"]) from None
     return Located(display, data)
 
 

@@ -1,7 +1,9 @@
 """Compile an OpenAPI 3.0/3.1 document once: a router and jsonschema-rs validators per operation.
 
 Nothing here runs per request except ``Router.match`` (a dictionary walk over path segments)
-and the compiled validators. ``$ref``s resolve inside the document; OpenAPI 3.0 ``nullable``
+and the compiled validators. ``$ref``s resolve inside the document only: a reference to anything
+else (``http://…``, ``file:///…``, or a relative one under a schema's ``$id``) is refused, never
+fetched, so compiling a document reads no file and calls no server. OpenAPI 3.0 ``nullable``
 becomes a JSON Schema type union. The FAPI headers get the checks the standard asks for
 even where a document leaves them loose: ``x-fapi-interaction-id`` a UUID,
 ``x-fapi-customer-ip-address`` an IP address, ``x-fapi-auth-date`` an HTTP date.
@@ -312,11 +314,24 @@ class _Compiler:
 
     def _compile(self, schema: Any, prefix: str, formats: Mapping[str, Any] | None) -> Validator:
         root = {"components": {"schemas": self.components}, "allOf": [_convert_schema(schema, self.version)]}
+        refused: list[str] = []
+
+        def retrieve(uri: str) -> Any:  # every resource outside the document: never read, never fetched
+            refused.append(uri)
+            raise ValueError(f"$ref {uri!r} is outside the document")
+
         try:
             compiled = jsonschema_rs.validator_for(
-                root | {"$schema": _SCHEMA_URIS[self.draft]}, validate_formats=True, formats=dict(formats or {})
+                root | {"$schema": _SCHEMA_URIS[self.draft]},
+                validate_formats=True,
+                formats=dict(formats or {}),
+                retriever=retrieve,
             )
         except (jsonschema_rs.ValidationError, ValueError, jsonschema_rs.ReferencingError) as exc:
+            if refused:
+                raise _RefusedError(
+                    f"cannot resolve $ref {refused[0]!r} (only references inside the document, '#/...')"
+                ) from None
             raise _RefusedError(f"schema does not compile: {exc}") from None
         return Validator(compiled, prefix)
 

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     policies = load_policies(settings.policies_dir)
     try:
-        api = check_api(args.openapi, args.policy, policies.permissions)
+        api = check_api(args.openapi, args.policy, policies)
         if args.verb == "publish":
             texts = args.policy.read_text(encoding="utf-8"), args.openapi.read_text(encoding="utf-8")
             asyncio.run(
