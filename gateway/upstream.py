@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 import aiohttp
+from yarl import URL
 
 from gateway.errors import ServiceUnavailableError, UpstreamError
 from gateway.metrics import Metrics
@@ -83,7 +84,7 @@ StreamTest = Callable[[int, Mapping[str, str]], bool]  # (status, headers) → r
 
 
 class _UnreadableError(Exception):
-    """An answer the gateway will not read (too large, or compressed though it asked for none).
+    """An answer the gateway will not read (too large, compressed though it asked for none, or a redirect).
 
     The bank is answering, so its breaker is not charged; ``kind`` is the metric's, ``reason`` the
     wallet's."""
@@ -193,7 +194,7 @@ class UpstreamClient:
         self,
         upstream: str,
         method: str,
-        url: str,
+        url: str | URL,
         *,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
@@ -202,7 +203,8 @@ class UpstreamClient:
     ) -> UpstreamResponse:
         """One call to ``upstream`` (the breaker's key, e.g. its base URL). 5xx → ``UpstreamError``.
 
-        A 2xx or 3xx answer that ``stream`` accepts comes back with ``stream`` set; the caller must close it.
+        A 2xx answer that ``stream`` accepts comes back with ``stream`` set; the caller must close it. A redirect
+        is never followed (it could lead the call, and the gateway's assertion, to any host): it is a 502.
         """
         if self._session is None:
             raise ServiceUnavailableError("The gateway is starting or stopping; retry later.")
@@ -259,7 +261,7 @@ class UpstreamClient:
     async def _once(
         self,
         method: str,
-        url: str,
+        url: str | URL,
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
         body: bytes | None,
@@ -268,10 +270,14 @@ class UpstreamClient:
         session = self._session
         if session is None:
             raise aiohttp.ClientConnectionError("session closed")
-        context = session.request(method, url, params=params or None, headers=headers, data=body)
+        context = session.request(method, url, params=params or None, headers=headers, data=body, allow_redirects=False)
         response = await context.__aenter__()
         handed_over = False
         try:
+            if 300 <= response.status < 400:
+                raise _UnreadableError(
+                    "redirect", f"is a redirect ({response.status}), which the gateway does not follow"
+                )
             if stream is not None and response.status < 400 and stream(response.status, response.headers):
                 handed_over = True
                 return UpstreamResponse(response.status, response.headers, b"", UpstreamStream(response))

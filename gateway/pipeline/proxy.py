@@ -15,6 +15,8 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+from yarl import URL
+
 from gateway.assertion import ASSERTION_HEADER, mint_assertion
 from gateway.errors import GatewayError
 from gateway.pipeline.call import Call
@@ -41,7 +43,7 @@ async def proxy(call: Call) -> None:
         response = await call.runtime.upstream.request(
             base,
             call.method,
-            base + call.upstream_path,
+            URL(str(URL(base)) + call.upstream_path, encoded=True),  # sent as routed: ``route`` encoded it
             params=call.upstream_query or call.query,
             headers=headers,
             body=call.body or None,
@@ -90,6 +92,9 @@ def forward_headers(call: Call) -> dict[str, str]:
     if api is None or consent is None or token is None:
         raise GatewayError("The request was not authorised.")
     headers = {name: call.headers[name] for name in _FORWARDED if name in call.headers}
+    operation = call.operation
+    if call.body and "content-type" not in headers and operation is not None and operation.spec.body is not None:
+        headers["content-type"] = "application/json"  # the body was read as JSON (``validate_request``)
     headers["x-fapi-interaction-id"] = call.interaction_id
     headers[ASSERTION_HEADER] = mint_assertion(
         call.services.keys,

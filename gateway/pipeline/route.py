@@ -1,9 +1,19 @@
-"""Match the method and path against the published APIs: set ``api``, ``operation``, ``path_params``."""
+"""Match the method and path against the published APIs: set ``api``, ``operation``, ``path_params``.
+
+The path the bank is sent (``upstream_path``) is rebuilt from the segments that were matched, each
+percent-encoded whole: the bank reads exactly the operation and parameter values the gateway routed
+and authorised. A ``.`` or ``..`` segment (which the upstream URL would resolve to another path, say
+another operation of the bank's) is refused as a path no operation serves.
+"""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from gateway.errors import MethodNotAllowedError, ResourceNotFoundError
 from gateway.pipeline.call import Call
+
+_DOT_SEGMENTS = frozenset({".", ".."})
 
 
 async def route(call: Call) -> None:
@@ -11,7 +21,8 @@ async def route(call: Call) -> None:
     if found is None:
         raise ResourceNotFoundError(f"No published API serves {call.path}.", path=call.path)
     api, rest = found
-    match = api.router.match(rest)
+    segments = rest.strip("/").split("/") if rest.strip("/") else []
+    match = None if _DOT_SEGMENTS.intersection(segments) else api.router.match(rest)
     if match is None:
         raise ResourceNotFoundError(f"{api.name} has no operation at {call.path}.", path=call.path)
     spec = match.methods.get(call.method)
@@ -25,4 +36,4 @@ async def route(call: Call) -> None:
     call.api = api
     call.operation = api.operations[spec.operation_id]
     call.path_params = match.params
-    call.upstream_path = rest
+    call.upstream_path = "/" + "/".join(quote(segment, safe="") for segment in segments)

@@ -1,6 +1,15 @@
-"""Check headers, path and query parameters and the body against the operation's compiled schemas."""
+"""Check headers, path and query parameters and the body against the operation's compiled schemas.
+
+The bank is sent the body as the wallet sent it, so it must read the document the gateway checked:
+a body is refused on an operation that declares none, a JSON body is refused when labelled as
+another media type or with a member named twice (parsers differ on which one counts). So is a
+checked header sent twice: one copy would be checked and another one sent on.
+"""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 import orjson
 
@@ -34,7 +43,12 @@ def check_request(call: Call) -> None:
         error = FieldMissingError if problem.missing else GatewayError
         raise error(f"Query parameter {problem.path}: {problem.message}.", path=problem.path)
     names = spec.header_names
-    headers = {k: v for k, v in call.headers.items() if k in names or k in _FAPI_HEADERS}
+    headers: dict[str, str] = {}
+    for name, value in call.headers.items():
+        if name in names or name in _FAPI_HEADERS:
+            if name in headers:  # one copy would be checked, another sent on (``proxy`` sends the first)
+                raise HeaderInvalidError(f"Header {name}: sent more than once.", path=name)
+            headers[name] = value
     problem = spec.header.problem(headers)
     if problem is not None:
         header_error = HeaderMissingError if problem.missing else HeaderInvalidError
@@ -44,17 +58,64 @@ def check_request(call: Call) -> None:
 
 def _check_body(call: Call) -> None:
     spec = call.operation.spec if call.operation else None
-    if spec is None or spec.body is None:
+    if spec is None:
+        return
+    if spec.body is None:
+        if call.body and not spec.body_required:
+            raise ResourceInvalidFormatError(f"{spec.operation_id} takes no request body.", path="(body)")
         return
     if not call.body:
         if spec.body_required:
             raise FieldMissingError("The request body is required.", path="(body)")
         return
+    _check_json_media_type(call.headers.get("content-type"))
     try:
         document = orjson.loads(call.body)
     except orjson.JSONDecodeError:
         raise ResourceInvalidFormatError("The request body is not valid JSON.", path="(body)") from None
+    duplicated = _duplicated_member(call.body)
+    if duplicated is not None:
+        raise ResourceInvalidFormatError(f"The request body names the member {duplicated!r} twice.", path="(body)")
     problem = spec.body.first_problem(document)
     if problem is not None:
         error = FieldMissingError if problem.missing else GatewayError
         raise error(f"{problem.path}: {problem.message}.", path=problem.path)
+
+
+def _check_json_media_type(content_type: str | None) -> None:
+    """A JSON body labelled as JSON (UTF-8, the only encoding it is read in), or not labelled at all."""
+    if content_type is None:
+        return  # sent on as application/json (``proxy``)
+    kind, _, parameters = content_type.partition(";")
+    kind = kind.strip().lower()
+    charsets = [
+        value.strip().strip('"').lower()
+        for name, _, value in (p.partition("=") for p in parameters.split(";"))
+        if name.strip().lower() == "charset"
+    ]
+    if not kind.endswith(("/json", "+json")) or any(c != "utf-8" for c in charsets):
+        raise HeaderInvalidError(
+            f"Header content-type: the request body is JSON, not {content_type!r}.", path="content-type"
+        )
+
+
+class _DuplicatedError(Exception):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in members:
+            raise _DuplicatedError(name)
+        members[name] = value
+    return members
+
+
+def _duplicated_member(body: bytes) -> str | None:
+    """The first member name an object of ``body`` (valid JSON) gives twice, if any."""
+    try:
+        json.loads(body, object_pairs_hook=_no_duplicates)
+    except _DuplicatedError as exc:
+        return str(exc.args[0])
+    return None
