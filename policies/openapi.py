@@ -112,9 +112,17 @@ class Parameters:
 
     validator: Validator
     types: Mapping[str, str]  # parameter name → JSON type, to convert the string it arrives as
+    lower_names: Mapping[str, str] = field(default_factory=dict)  # lower-cased declared name → the name
 
     def problem(self, values: Mapping[str, str]) -> Problem | None:
         return self.validator.first_problem({k: _convert(v, self.types.get(k)) for k, v in values.items()})
+
+    def case_variant(self, name: str) -> str | None:
+        """The declared name that ``name`` spells in other letter cases, if any (``FromBookingDateTime``:
+        ``fromBookingDateTime``). Such a name passes no check of the declared one, and a bank that reads
+        names case-insensitively would take it for that one."""
+        declared = self.lower_names.get(name.lower())
+        return declared if declared is not None and declared != name else None
 
 
 def _convert(value: str, json_type: str | None) -> Any:
@@ -401,7 +409,7 @@ class _Compiler:
         combined: dict[str, Any] = {"type": "object", "properties": properties}
         if required:
             combined["required"] = required
-        return Parameters(self.validator(combined, formats=_PARAMETER_FORMATS), types)
+        return Parameters(self.validator(combined, formats=_PARAMETER_FORMATS), types, {n.lower(): n for n in params})
 
     def _body(self, raw: Mapping[str, Any]) -> tuple[Validator | None, bool]:
         request_body = raw.get("requestBody")

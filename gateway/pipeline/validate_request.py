@@ -3,7 +3,10 @@
 The bank is sent the body as the wallet sent it, so it must read the document the gateway checked:
 a body is refused on an operation that declares none, a JSON body is refused when labelled as
 another media type or with a member named twice (parsers differ on which one counts). So is a
-checked header sent twice: one copy would be checked and another one sent on.
+checked header sent twice: one copy would be checked and another one sent on. A query parameter
+that spells a declared one in other letter cases is refused: it would reach the bank unchecked (a
+booking date unclipped), and a bank that reads names case-insensitively would take it for the
+declared one. Other undeclared query parameters pass: a bank's paging links carry its own.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ def check_request(call: Call) -> None:
     if problem is not None:
         error = FieldMissingError if problem.missing else GatewayError
         raise error(f"Query parameter {problem.path}: {problem.message}.", path=problem.path)
+    for name in call.query:
+        declared = spec.query.case_variant(name)
+        if declared is not None:  # it would pass unchecked (and unclipped) to a bank that ignores case
+            raise GatewayError(f"Query parameter {name}: names are case-sensitive; did you mean {declared}?", path=name)
     names = spec.header_names
     headers: dict[str, str] = {}
     for name, value in call.headers.items():

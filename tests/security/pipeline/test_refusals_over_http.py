@@ -155,3 +155,10 @@ def test_malformed_query_parameter_is_400_naming_it(wallet: Wallet) -> None:
     consent = wallet.consent({"ReadTransactionsBasic", "ReadTransactionsCredits"}, (CURRENT,))
     body = _error(wallet.get(BASE + f"/accounts/{CURRENT}/transactions?toBookingDateTime=tomorrow", consent), 400)
     assert body["Errors"][0]["Path"] == "toBookingDateTime"  # type: ignore[index]
+
+
+def test_a_booking_date_parameter_in_other_letter_cases_is_400_not_passed_unclipped(wallet: Wallet) -> None:
+    consent = wallet.consent({"ReadTransactionsBasic", "ReadTransactionsCredits"}, (CURRENT,))
+    path = BASE + f"/accounts/{CURRENT}/transactions?FromBookingDateTime=1900-01-01T00:00:00"
+    body = _error(wallet.get(path, consent), 400)
+    assert body["Errors"][0]["Path"] == "FromBookingDateTime"  # type: ignore[index]

@@ -65,6 +65,20 @@ async def test_validate_request_refuses_malformed_query_parameter(make_call: Cal
     assert info.value.path == "toBookingDateTime"
 
 
+async def test_validate_request_refuses_a_query_parameter_spelling_a_declared_one_in_other_cases(
+    make_call: Callable[..., Call],
+) -> None:
+    with pytest.raises(GatewayError) as info:
+        await _validated(make_call, TRANSACTIONS + "?FromBookingDateTime=1900-01-01T00:00:00")
+    assert info.value.status == 400
+    assert info.value.path == "FromBookingDateTime"
+    assert "did you mean fromBookingDateTime" in info.value.message
+
+
+async def test_validate_request_lets_an_undeclared_query_parameter_pass(make_call: Callable[..., Call]) -> None:
+    await _validated(make_call, TRANSACTIONS + "?pg=2&cursor=abc")  # a bank's own paging links
+
+
 THINGS = """\
 openapi: 3.0.3
 info: {title: things, version: "1"}
