@@ -7,11 +7,16 @@ nor delayed until its last byte.
 
 The bank learns who is asking (wallet, user, consent, accounts, permissions, purposes) from
 the ``x-walletgate-assertion`` header, which it verifies against the gateway's JWKS. Only the
-headers the bank needs are forwarded; the wallet's access token and DPoP proof stay here.
+headers the bank needs are forwarded: the FAPI ones, ``accept`` and ``content-type``, and those the
+operation's document declares (``x-idempotency-key``, ``x-jws-signature`` of a payments API; the
+validate-request step has checked them). The wallet's access token and DPoP proof, its cookies,
+hop-by-hop and forwarding headers, and the client-certificate header never leave the gateway,
+whatever a document declares.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
 
@@ -26,6 +31,10 @@ _HOP_BY_HOP = frozenset(
     {"host", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length"}
 )
 _FORWARDED = ("x-fapi-customer-ip-address", "x-fapi-auth-date", "x-customer-user-agent", "accept", "content-type")
+_NEVER_FORWARDED = _HOP_BY_HOP | {
+    "authorization", "dpop", "cookie", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
+    "x-forwarded-port", "x-real-ip", "x-fapi-interaction-id", ASSERTION_HEADER,
+}  # fmt: skip
 
 
 async def proxy(call: Call) -> None:
@@ -91,8 +100,10 @@ def forward_headers(call: Call) -> dict[str, str]:
     api, consent, token = call.api, call.consent, call.token
     if api is None or consent is None or token is None:
         raise GatewayError("The request was not authorised.")
-    headers = {name: call.headers[name] for name in _FORWARDED if name in call.headers}
     operation = call.operation
+    declared = operation.spec.header_names if operation is not None else frozenset()
+    names = _forwarded_names(declared, call.services.settings.client_cert_header.lower())
+    headers = {name: call.headers[name] for name in names if name in call.headers}
     if call.body and "content-type" not in headers and operation is not None and operation.spec.body is not None:
         headers["content-type"] = "application/json"  # the body was read as JSON (``validate_request``)
     headers["x-fapi-interaction-id"] = call.interaction_id
@@ -110,6 +121,13 @@ def forward_headers(call: Call) -> dict[str, str]:
         now=call.services.clock(),
     )
     return headers
+
+
+@functools.lru_cache(maxsize=256)
+def _forwarded_names(declared: frozenset[str], client_cert_header: str) -> tuple[str, ...]:
+    """The request headers an operation's call sends on (computed once per operation)."""
+    extra = sorted(declared - _NEVER_FORWARDED - {client_cert_header} - set(_FORWARDED))
+    return (*_FORWARDED, *extra)
 
 
 def _passthrough_headers(call: Call) -> dict[str, str]:

@@ -51,6 +51,10 @@ paths:
         "200": {description: the items, content: {application/json: {schema: {type: object}}}}
     post:
       operationId: CreateItem
+      parameters:
+        - {name: x-idempotency-key, in: header, required: false, schema: {type: string, maxLength: 40}}
+        - {name: X-Forwarded-For, in: header, required: false, schema: {type: string}}
+        - {name: Cookie, in: header, required: false, schema: {type: string}}
       requestBody:
         required: true
         content:
@@ -239,6 +243,35 @@ def test_an_unlabelled_json_body_reaches_the_bank_labelled_as_json(
     assert [(call.headers["content-type"], call.body) for call in bank[0].calls] == [
         ("application/json", b'{"Data": {"Amount": 5}}')
     ]
+
+
+def test_a_header_the_operation_declares_reaches_the_bank(wallet: Wallet, bank: tuple[RecordingBank, str]) -> None:
+    body = b'{"Data": {"Amount": 5}}'
+    response = _send(wallet, "POST", BASE + "/items", body=body, **{"x-idempotency-key": "order-42"})
+    assert response.status_code == 201, response.text
+    assert [call.headers.get("x-idempotency-key") for call in bank[0].calls] == ["order-42"]
+
+
+def test_a_declared_header_that_never_leaves_the_gateway_is_not_sent_to_the_bank(
+    wallet: Wallet, bank: tuple[RecordingBank, str]
+) -> None:
+    extra = {"X-Forwarded-For": "10.0.0.1", "Cookie": "session=wallet-secret"}
+    response = _send(wallet, "POST", BASE + "/items", body=b'{"Data": {"Amount": 5}}', **extra)
+    assert response.status_code == 201, response.text
+    sent = bank[0].calls[0].headers
+    assert "x-forwarded-for" not in sent
+    assert "cookie" not in sent
+    assert "authorization" not in sent
+    assert "dpop" not in sent
+
+
+def test_a_declared_header_breaking_its_schema_is_refused_before_the_bank(
+    wallet: Wallet, bank: tuple[RecordingBank, str]
+) -> None:
+    body = b'{"Data": {"Amount": 5}}'
+    response = _send(wallet, "POST", BASE + "/items", body=body, **{"x-idempotency-key": "k" * 41})
+    assert _error(response, 400)["Errors"][0]["Path"] == "x-idempotency-key"
+    assert bank[0].calls == []
 
 
 def test_a_fapi_header_sent_twice_is_refused_before_the_bank(wallet: Wallet, bank: tuple[RecordingBank, str]) -> None:
