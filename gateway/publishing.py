@@ -234,19 +234,28 @@ def load_overlay(
     return apis
 
 
-def _load_each(root: Path, catalogue: PermissionCatalogue) -> tuple[dict[str, PublishedApi], dict[str, list[str]]]:
-    """The APIs of the overlay that load, and the problems of each that does not, by folder name."""
+def _load_each(
+    root: Path, catalogue: PermissionCatalogue, policies: PolicySet | None = None
+) -> tuple[dict[str, PublishedApi], dict[str, list[str]]]:
+    """The APIs of the overlay that load, and the problems of each that does not, by folder name.
+
+    With ``policies``, an API naming a purpose or limit rule the policy set does not define (it
+    was stored under other policies) does not load either: its unknown limit would limit nothing."""
     apis: dict[str, PublishedApi] = {}
     failed: dict[str, list[str]] = {}
     for entry in _entries(root):
         shown = f"{OVERLAY}/{entry.name}/policy.yaml"
         try:
             api = load_api(entry / "policy.yaml", catalogue, shown, openapi=entry / "openapi.yaml")
+            unknown = _unknown_references(api, read_yaml(entry / "policy.yaml", shown), policies) if policies else []
         except PolicyError as exc:
             failed[entry.name] = list(exc.problems)
             continue
         if api.name != entry.name:
             failed[entry.name] = [f"{shown}: name {api.name!r} does not match its folder"]
+            continue
+        if unknown:
+            failed[entry.name] = unknown
             continue
         apis[api.name] = api
     return apis, failed
@@ -273,8 +282,10 @@ class PublishedApis:
         *,
         store: PublishedApiStore | None = None,
         poll_interval: float = 1.0,
+        policies: PolicySet | None = None,
     ) -> None:
         self._settings, self._shipped, self._catalogue = settings, dict(shipped), catalogue
+        self._policies = policies  # given: a stored API must name only purposes and limits it defines
         self._root = overlay_dir(settings)
         self._store = store
         self._versions: dict[str, str] | None = None  # what the overlay folder holds, once synced
@@ -317,7 +328,7 @@ class PublishedApis:
         if fingerprint == self._fingerprint:
             return False
         self._fingerprint = fingerprint
-        overlay, failed = _load_each(self._root, self._catalogue)
+        overlay, failed = _load_each(self._root, self._catalogue, self._policies)
         live = self._live.apis
         for name, problems in failed.items():
             kept = "its live version stays live" if name in live else "it is not served"

@@ -35,5 +35,8 @@ def load_policies(folder: Path = SHIPPED) -> PolicySet:
     permissions = load_permissions(folder / "permissions.yaml")
     purposes = load_purposes(folder / "purposes.yaml", permissions)
     apis = load_apis(folder / "apis", permissions)
+    problems = purposes.unknown_in(apis)
+    if problems:
+        raise PolicyError(problems)
     limits = load_limits(folder / "limits.yaml", missing_ok=True, apis=apis)
     return PolicySet(folder=folder, limits=limits, permissions=permissions, purposes=purposes, apis=apis)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policies.errors import PolicyError
 from policies.load import Located, plain, read_yaml, validate
 from policies.permissions import PermissionCatalogue
+
+if TYPE_CHECKING:
+    from policies.apis import PublishedApi
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,17 @@ class PurposeCatalogue:
         """The longest a consent for all of ``purpose_ids`` may last: the strictest of them and the cap."""
         limits = [self.purposes[p].max_duration_days for p in purpose_ids if p in self.purposes]
         return min([self.max_duration_days, *limits])
+
+    def unknown_in(self, apis: Mapping[str, PublishedApi]) -> list[str]:
+        """A problem for each purpose an operation of ``apis`` names that this catalogue does not define."""
+        defined = ", ".join(sorted(self.purposes))
+        return [
+            f"{api.source}: operations.{op_id}.purposes: unknown purpose {pid!r} (purposes.yaml defines: {defined})"
+            for api in apis.values()
+            for op_id, operation in api.operations.items()
+            for pid in sorted(operation.purposes or ())
+            if pid not in self.purposes
+        ]
 
     def attended_only(self, purpose_ids: tuple[str, ...]) -> list[str]:
         """Those of ``purpose_ids`` whose data may be read only while the user is present."""

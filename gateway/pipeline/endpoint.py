@@ -105,7 +105,11 @@ async def start_pipeline(services: Services, *, passthrough: bool = False) -> Ca
     unsubscribe = services.consent_changes.subscribe(consents.on_change)
     runtime = PipelineRuntime(
         published=PublishedApis(
-            settings, services.policies.apis, services.policies.permissions, store=PublishedApiStore(services.engine)
+            settings,
+            services.policies.apis,
+            services.policies.permissions,
+            store=PublishedApiStore(services.engine),
+            policies=services.policies,
         ),
         upstream=UpstreamClient(metrics=services.metrics),
         consents=consents,

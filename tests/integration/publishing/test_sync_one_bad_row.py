@@ -87,3 +87,19 @@ async def test_stored_apis_that_clash_leave_the_live_set_live(
     await store.put("twin", CATALOGUE.replace("name: catalogue", "name: twin"), OPENAPI, at=AT)  # past the checks
     assert not await live.sync()
     assert set(live.apis) == {*POLICIES.apis, "catalogue"}
+
+
+async def test_a_stored_api_naming_a_limit_rule_the_policies_do_not_define_is_not_served(
+    settings_factory: Callable[..., Any], store: PublishedApiStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Stored under a limits.yaml that defined the rule: served now, the operation would be unlimited.
+    unlimited = CATALOGUE.replace("scopes: [accounts]", "scopes: [accounts]\n    limits: [retired-rule]")
+    await store.put("catalogue", unlimited, OPENAPI, at=AT)
+    await store.put("other", OTHER, OPENAPI, at=AT)
+    settings = settings_factory(data_dir=tmp_path / "fresh")
+    fresh = PublishedApis(settings, POLICIES.apis, POLICIES.permissions, store=store, policies=POLICIES)
+    with caplog.at_level(logging.ERROR, logger="walletgate.publishing"):
+        assert await fresh.sync()
+    assert fresh.find("/catalogue/v1/products") is None
+    assert fresh.find("/other/v1/products") is not None
+    assert "unknown limit rule 'retired-rule'" in caplog.text

@@ -5,9 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from policies import load_policies
 from policies.apis import PermissionRule, load_api, load_apis
 from policies.errors import PolicyError
 from policies.permissions import PermissionCatalogue
+from tests.support.policies import shipped_policies_copy
 from tests.unit.policies_apis.conftest import POLICY
 
 
@@ -119,3 +121,12 @@ def test_load_apis_refuses_two_apis_on_one_base_path(
     assert "apis/other.yaml: base_path '/open-banking/v4.0/aisp' is already used by apis/accounts.yaml" in str(
         info.value
     )
+
+
+def test_the_policy_set_refuses_a_shipped_operation_naming_an_unknown_purpose(tmp_path: Path) -> None:
+    folder = shipped_policies_copy(tmp_path)
+    policy = folder / "apis" / "uk-ob-accounts-v4.yaml"
+    text = policy.read_text(encoding="utf-8")
+    policy.write_text(text.replace("  GetAccounts:\n", "  GetAccounts:\n    purposes: [aggregaton]\n", 1), "utf-8")
+    with pytest.raises(PolicyError, match=r"operations\.GetAccounts\.purposes: unknown purpose 'aggregaton'"):
+        load_policies(folder)
