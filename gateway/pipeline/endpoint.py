@@ -36,12 +36,14 @@ async def serve(request: Request) -> Response:
     scope = request.scope
     path = _url_path(scope["path"])
     query = scope["query_string"].decode("latin-1")
+    raw_path: bytes | None = scope.get("raw_path")
+    wire_path = raw_path.decode("latin-1") if raw_path else path  # as sent: what a DPoP proof's htu names
     call = Call(
         services=services,
         runtime=runtime,
         method=request.method,
         path=path,
-        url=services.settings.issuer_url + path + (f"?{query}" if query else ""),
+        url=services.settings.issuer_url + wire_path + (f"?{query}" if query else ""),
         headers=request.headers,
         query=request.query_params,
         body=await _body(request),

@@ -150,15 +150,13 @@ def wallet(stack: Stack, bank: tuple[RecordingBank, str]) -> Iterator[Wallet]:
     w.close()
 
 
-def _send(
-    wallet: Wallet, method: str, path: str, *, signed_path: str | None = None, body: bytes | None = None, **headers: str
-) -> httpx.Response:
-    """``path`` as the wallet puts it on the wire; ``signed_path`` the path its DPoP proof names (as decoded)."""
+def _send(wallet: Wallet, method: str, path: str, *, body: bytes | None = None, **headers: str) -> httpx.Response:
+    """``path`` as the wallet puts it on the wire, which its DPoP proof names too."""
     consent = wallet.consent({"ReadProducts"}, (ACCOUNT,))
     token = wallet.token(consent)
     sent = {
         "Authorization": f"DPoP {token}",
-        "DPoP": wallet.proof(method, signed_path or path, token),
+        "DPoP": wallet.proof(method, path, token),
         "x-fapi-customer-ip-address": "198.51.100.7",
     }
     return wallet.http.request(method, path, content=body, headers=sent | headers)
@@ -175,7 +173,7 @@ def test_a_dot_dot_path_parameter_is_refused_before_it_reaches_another_path_of_t
     wallet: Wallet, bank: tuple[RecordingBank, str]
 ) -> None:
     # StatementId ".." would have the upstream URL resolve to /accounts/{AccountId}/file, which nobody published.
-    response = _send(wallet, "GET", STATEMENTS + "/%2e%2e/file", signed_path=STATEMENTS + "/../file")
+    response = _send(wallet, "GET", STATEMENTS + "/%2e%2e/file")
     _error(response, 404)
     assert bank[0].calls == []
 
@@ -184,7 +182,7 @@ def test_a_percent_encoded_path_parameter_reaches_the_bank_as_the_gateway_read_i
     wallet: Wallet, bank: tuple[RecordingBank, str]
 ) -> None:
     # The gateway reads StatementId "a%2F..%2Fb" (one segment); the bank must not decode it a second time.
-    response = _send(wallet, "GET", STATEMENTS + "/a%252F..%252Fb/file", signed_path=STATEMENTS + "/a%2F..%2Fb/file")
+    response = _send(wallet, "GET", STATEMENTS + "/a%252F..%252Fb/file")
     assert response.status_code == 200, response.text
     assert [call.raw_path for call in bank[0].calls] == [f"/accounts/{ACCOUNT}/statements/a%252F..%252Fb/file"]
 
