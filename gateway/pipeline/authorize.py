@@ -133,7 +133,7 @@ def _clip_window(call: Call, consent: Consent) -> None:
     query = dict(call.query)
     for name, value in ((FROM, start), (TO, end)):
         if value is not None:
-            query[name] = value.strftime("%Y-%m-%dT%H:%M:%S")
+            query[name] = value.replace(tzinfo=None).isoformat(timespec="seconds")  # four-digit years, always
     call.upstream_query = query
 
 

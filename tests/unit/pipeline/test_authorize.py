@@ -173,6 +173,15 @@ async def test_authorize_clips_the_window_into_the_consents(
     }
 
 
+async def test_authorize_sends_an_early_year_upstream_with_four_digits(
+    make_call: Callable[..., Call], consents: MemoryConsents
+) -> None:
+    consents.add(consent_id="c-1", transaction_from=None)
+    call = await _routed(make_call, TRANSACTIONS + "?fromBookingDateTime=0001-01-01T00:00:00")
+    await authorize(call)
+    assert call.upstream_query["fromBookingDateTime"] == "0001-01-01T00:00:00"
+
+
 async def test_authorize_keeps_a_window_inside_the_consents(
     make_call: Callable[..., Call], consents: MemoryConsents
 ) -> None:
