@@ -1,14 +1,21 @@
-"""The published-API store on a migrated database (SQLite and PostgreSQL, by ``database_url``)."""
+"""The published-API store on a migrated database (SQLite and PostgreSQL, by ``database_url``), and
+gateway instances' live sets over it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from consent.db import open_engine
 from consent.migrate import upgrade
 from gateway.published_store import PublishedApiStore, StoredApi
+from gateway.publishing import PublishedApis
+from policies import SHIPPED, load_policies
+
+POLICIES = load_policies(SHIPPED)
 
 
 class CountingStore(PublishedApiStore):
@@ -29,3 +36,14 @@ async def store(database_url: str) -> AsyncIterator[CountingStore]:
         yield CountingStore(engine)
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+def instance(settings_factory: Callable[..., Any], store: PublishedApiStore, tmp_path: Path) -> Callable[[str], Any]:
+    """A gateway instance's live set, with a data folder of its own."""
+
+    def make(folder: str) -> PublishedApis:
+        settings = settings_factory(data_dir=tmp_path / folder)
+        return PublishedApis(settings, POLICIES.apis, POLICIES.permissions, store=store)
+
+    return make

@@ -13,26 +13,13 @@ import pytest
 
 from gateway.published_store import PublishedApiStore
 from gateway.publishing import PublishedApis
-from policies import SHIPPED, load_policies
 from tests.integration.pipeline.conftest import OPENAPI, POLICY
-from tests.integration.publishing.conftest import CountingStore
+from tests.integration.publishing.conftest import POLICIES, CountingStore
 
 pytestmark = pytest.mark.integration
 
 AT = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 CATALOGUE = POLICY.format(upstream="http://127.0.0.1:9")
-POLICIES = load_policies(SHIPPED)
-
-
-@pytest.fixture
-def instance(settings_factory: Callable[..., Any], store: PublishedApiStore, tmp_path: Path) -> Callable[[str], Any]:
-    """A gateway instance's live set, with a data folder of its own."""
-
-    def make(folder: str) -> PublishedApis:
-        settings = settings_factory(data_dir=tmp_path / folder)
-        return PublishedApis(settings, POLICIES.apis, POLICIES.permissions, store=store)
-
-    return make
 
 
 async def _serving_catalogue(store: PublishedApiStore, instance: Callable[[str], PublishedApis]) -> PublishedApis:

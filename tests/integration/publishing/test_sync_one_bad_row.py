@@ -13,8 +13,8 @@ import pytest
 
 from gateway.published_store import PublishedApiStore
 from gateway.publishing import PublishedApis
-from policies import SHIPPED, load_policies
 from tests.integration.pipeline.conftest import OPENAPI, POLICY
+from tests.integration.publishing.conftest import POLICIES
 
 pytestmark = pytest.mark.integration
 
@@ -26,16 +26,6 @@ BROKEN = (
     .replace("ReadProducts", "ReadProdcts")  # as if the permission was removed from permissions.yaml since
 )
 OTHER = CATALOGUE.replace("name: catalogue", "name: other").replace("/catalogue/v1", "/other/v1")
-POLICIES = load_policies(SHIPPED)
-
-
-@pytest.fixture
-def instance(settings_factory: Callable[..., Any], store: PublishedApiStore, tmp_path: Path) -> Callable[[str], Any]:
-    def make(folder: str) -> PublishedApis:
-        settings = settings_factory(data_dir=tmp_path / folder)
-        return PublishedApis(settings, POLICIES.apis, POLICIES.permissions, store=store)
-
-    return make
 
 
 async def test_an_instance_that_starts_serves_the_stored_apis_beside_one_that_does_not_load(

@@ -1,32 +1,18 @@
-"""The authenticate step's refusals of what a wallet can put in a proxied call, through the gateway process.
+"""The authenticate step's refusals of non-ASCII and percent-encoded tricks, through the gateway process.
 
 Each is a 401 with the Open Banking body and the ``WWW-Authenticate`` header, never a 500.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx2 as httpx
-import pytest
 
-from tests.e2e.pipeline.harness import BASE, Stack, Wallet, stack_fixture
+from tests.e2e.pipeline.harness import BASE, Wallet
 
 CURRENT = "acc-alice-current"
 ACCOUNTS = BASE + "/accounts"
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    yield from stack_fixture(tmp_path_factory.mktemp("stack"))
-
-
-@pytest.fixture
-def wallet(stack: Stack) -> Iterator[Wallet]:
-    w = Wallet(stack)
-    yield w
-    w.close()
 
 
 def _refused(response: httpx.Response, error: str, says: str) -> dict[str, Any]:
