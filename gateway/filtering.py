@@ -54,6 +54,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 PAN_SCHEME = "UK.OBIE.PAN"
+_PAN_SCHEME_BYTES = PAN_SCHEME.encode()
 
 # The members of each record kind that a Basic permission shows (the official *Basic schemas).
 _ACCOUNT_BASIC = frozenset(
@@ -99,6 +100,8 @@ class Grant:
     # A call about one account (GET /accounts/{AccountId}/...): the account a record that names none is
     # about (the UK OB schemas let a beneficiary leave AccountId out). None for a bulk call.
     implied_account: str | None = None
+    # False when the answer cannot hold a card number (``may_hold_pans``): its records are not walked.
+    pans_possible: bool = True
 
 
 Rule = Callable[[dict[str, Any], Grant], dict[str, Any] | None]
@@ -223,6 +226,14 @@ def _identifications(node: Any) -> list[dict[str, Any]]:
     return found
 
 
+def may_hold_pans(body: bytes) -> bool:
+    """Whether the JSON text ``body`` could hold a card number to mask: it names the PAN scheme or a
+    ``CardInstrument``, or escapes a character (``"UK.OBIE.P\\u0041N"`` names the scheme too). Walking
+    every record for card numbers is most of the filter's work on a long page; a body that cannot
+    hold one is not walked."""
+    return _PAN_SCHEME_BYTES in body or b"CardInstrument" in body or b"\\u" in body
+
+
 def _mask_pans(record: dict[str, Any]) -> None:
     for identified in _identifications(record):
         identified["Identification"] = mask_pan(identified["Identification"])
@@ -237,7 +248,7 @@ def _filter(record: Any, rule: Rule, grant: Grant, owned: bool) -> dict[str, Any
         if not isinstance(account_id, str) or account_id not in grant.account_ids:
             return None
     kept = rule(record, grant)
-    if kept is not None and "ReadPAN" not in grant.permissions:
+    if kept is not None and grant.pans_possible and "ReadPAN" not in grant.permissions:
         _mask_pans(kept)
     return kept
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import orjson
 
 from gateway.errors import UpstreamError
-from gateway.filtering import Grant
+from gateway.filtering import Grant, may_hold_pans
 from gateway.filtering import minimise as filter_body
 from gateway.links import rewrite_links
 from gateway.pipeline.call import Call
@@ -35,7 +35,13 @@ async def minimise(call: Call) -> None:
         if op.account_parameter is not None:  # a call about one account shows that account's records only
             implied = call.path_params.get(op.account_parameter)
             accounts &= {implied}
-        grant = Grant(permissions=call.permissions, account_ids=accounts, window=call.window, implied_account=implied)
+        grant = Grant(
+            permissions=call.permissions,
+            account_ids=accounts,
+            window=call.window,
+            implied_account=implied,
+            pans_possible=may_hold_pans(call.upstream_body),
+        )
         call.record_count = filter_body(op.filter, body, grant)
     elif call.response_json is None:
         call.response_body = call.upstream_body

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gateway.filtering import Grant, minimise
+from gateway.filtering import Grant, may_hold_pans, minimise
 from tests.unit.sandbox.official import load
 
 OWN_DOCUMENT = Path(__file__).resolve().parents[3] / "openapi" / "uk-ob-accounts-v4.yaml"
@@ -115,3 +115,16 @@ def test_standing_orders_detail_keeps_every_member() -> None:
     body = {"Data": {"StandingOrder": [dict(order)]}}
     minimise("standing-orders", body, grant("ReadStandingOrdersBasic", "ReadStandingOrdersDetail"))
     assert body["Data"]["StandingOrder"] == [order]
+
+
+@pytest.mark.parametrize(
+    ("body", "walked"),
+    [
+        (b'{"SchemeName": "UK.OBIE.PAN"}', True),
+        (b'{"CardInstrument": {}}', True),
+        (b'{"SchemeName": "UK.OBIE.P\\u0041N"}', True),  # any escape: it could spell either name
+        (b'{"SchemeName": "UK.OBIE.IBAN", "Identification": "GB15SBXB40112221436587"}', False),
+    ],
+)
+def test_only_an_answer_that_could_hold_a_card_number_is_walked_for_one(body: bytes, walked: bool) -> None:
+    assert may_hold_pans(body) is walked

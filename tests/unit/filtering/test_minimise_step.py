@@ -72,3 +72,18 @@ async def test_an_answer_that_is_not_json_is_refused_not_passed_unfiltered_in_re
         await minimise(call)
     assert info.value.status == 502
     assert call.response_body is None
+
+
+async def test_a_card_number_whose_scheme_is_spelt_with_escapes_is_still_masked(
+    make_call: Callable[..., Call], consents: MemoryConsents
+) -> None:
+    consents.add(consent_id="c-1", account_ids=("acc-1",))
+    call = await _authorised(make_call, BASE + "/accounts/acc-1/balances")
+    call.upstream_status = 200
+    card = b'{"SchemeName": "UK.OBIE.P\\u0041N", "Identification": "4539148803436467"}'
+    balance = orjson.dumps(_balance("acc-1"))[:-1] + b', "SupplementaryData": {"Card": ' + card + b"}}"
+    call.upstream_body = b'{"Data": {"Balance": [' + balance + b"]}}"
+    await validate_response(call)
+    await minimise(call)
+    assert b"4539148803436467" not in (call.response_body or b"")
+    assert b"************6467" in (call.response_body or b"")
