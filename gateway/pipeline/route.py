@@ -8,12 +8,14 @@ another operation of the bank's) is refused as a path no operation serves.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from gateway.errors import MethodNotAllowedError, ResourceNotFoundError
 from gateway.pipeline.call import Call
 
 _DOT_SEGMENTS = frozenset({".", ".."})
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")  # what quote(safe="") leaves as it is
 
 
 async def route(call: Call) -> None:
@@ -36,4 +38,4 @@ async def route(call: Call) -> None:
     call.api = api
     call.operation = api.operations[spec.operation_id]
     call.path_params = match.params
-    call.upstream_path = "/" + "/".join(quote(segment, safe="") for segment in segments)
+    call.upstream_path = "/" + "/".join(s if _UNRESERVED.fullmatch(s) else quote(s, safe="") for s in segments)
