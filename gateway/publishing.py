@@ -143,9 +143,16 @@ async def publish(
     segment = api.base_path.split("/")[1]
     if segment in GATEWAY_SEGMENTS:
         raise PolicyError([f"{source}: base_path {api.base_path!r} is in the gateway's own /{segment}"])
-    holders: dict[str, tuple[str | None, str]] = {n: (o.base_path, o.source) for n, o in shipped.items()}
-    for stored in await store.load():
-        holders[stored.name] = (_base_path(stored.policy), f"{OVERLAY}/{stored.name}/policy.yaml")
+    async with store.exclusive() as conn:  # no other publish between the checks and the write
+        holders: dict[str, tuple[str | None, str]] = {n: (o.base_path, o.source) for n, o in shipped.items()}
+        for stored in await store.load(conn=conn):
+            holders[stored.name] = (_base_path(stored.policy), f"{OVERLAY}/{stored.name}/policy.yaml")
+        _check_base_path(api, holders, source)
+        await store.put(api.name, policy_text, openapi_text, at=datetime.now(UTC), conn=conn)
+
+
+def _check_base_path(api: PublishedApi, holders: Mapping[str, tuple[str | None, str]], source: str) -> None:
+    """Refuse a base path another API holds, lies under or contains (``holders``: name → base path, file)."""
     for name, (base, where) in holders.items():
         if name == api.name or base is None:
             continue
@@ -155,7 +162,6 @@ async def publish(
             raise PolicyError([f"{source}: base_path {api.base_path!r} lies under {base!r}, used by {where}"])
         if _under(base, api.base_path):
             raise PolicyError([f"{source}: base_path {api.base_path!r} contains {base!r}, used by {where}"])
-    await store.put(api.name, policy_text, openapi_text, at=datetime.now(UTC))
 
 
 def _under(path: str, base: str) -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consent.db import open_engine
 from consent.migrate import upgrade
@@ -23,9 +24,9 @@ class CountingStore(PublishedApiStore):
 
     loads = 0
 
-    async def load(self, names: Iterable[str] | None = None) -> list[StoredApi]:
+    async def load(self, names: Iterable[str] | None = None, *, conn: AsyncConnection | None = None) -> list[StoredApi]:
         self.loads += 1
-        return await super().load(names)
+        return await super().load(names, conn=conn)
 
 
 @pytest.fixture

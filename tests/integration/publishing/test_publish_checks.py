@@ -3,12 +3,15 @@ lies under or over another API's, and operations naming purposes or limit rules 
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.app import _gateway_routes
-from gateway.published_store import PublishedApiStore
+from gateway.published_store import PublishedApiStore, StoredApi
 from gateway.publishing import GATEWAY_SEGMENTS, check_texts, publish
 from policies import SHIPPED, load_policies
 from policies.errors import PolicyError
@@ -112,3 +115,24 @@ def test_check_accepts_the_purposes_and_limit_rules_the_policies_define() -> Non
     operation = check_texts(None, policy, OPENAPI, POLICIES).operations["ListProducts"]
     assert operation.limits == ("bulk-read",)
     assert operation.purposes == frozenset({"aggregation"})
+
+
+class SlowStore(PublishedApiStore):
+    """Takes a while between reading the stored APIs and answering: two publishes at once interleave."""
+
+    async def load(self, names: Iterable[str] | None = None, *, conn: AsyncConnection | None = None) -> list[StoredApi]:
+        stored = await super().load(names, conn=conn)
+        await asyncio.sleep(0.05)
+        return stored
+
+
+async def test_two_publishes_of_overlapping_base_paths_at_once_store_one(store: PublishedApiStore) -> None:
+    slow = SlowStore(store.engine)
+    outcomes = await asyncio.gather(
+        _publish(slow, _policy("one", "/shared/v1")),
+        _publish(slow, _policy("two", "/shared/v1/deeper")),
+        return_exceptions=True,
+    )
+    refused = [o for o in outcomes if isinstance(o, PolicyError)]
+    assert len(refused) == 1, outcomes
+    assert len(await store.versions()) == 1
