@@ -180,10 +180,10 @@ class InvalidTokenError(GatewayError):
 
     def __init__(self, message: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
+        algs = ', algs="PS256 ES256 EdDSA"' if self.scheme == "DPoP" else ""  # RFC 9449 §7.1: DPoP's own
         self.headers.setdefault(
             "WWW-Authenticate",
-            f'{self.scheme} error="{self.oauth_error}", error_description="{_quote(self.message)}", '
-            'algs="PS256 ES256 EdDSA"',
+            f'{self.scheme} error="{self.oauth_error}", error_description="{_quote(self.message)}"{algs}',
         )
 
 

@@ -86,6 +86,14 @@ def test_a_refusal_quoting_non_ascii_input_keeps_its_header_ascii() -> None:
     assert "b\\\\xe4nk \\\\u2603" in header
 
 
+def test_a_bearer_challenge_names_no_dpop_algorithms() -> None:
+    class BearerRefusalError(InvalidTokenError):
+        scheme = "Bearer"
+
+    assert "algs=" not in BearerRefusalError("The certificate does not match.").headers["WWW-Authenticate"]
+    assert 'algs="PS256 ES256 EdDSA"' in InvalidTokenError("Expired.").headers["WWW-Authenticate"]
+
+
 def test_invalid_token_carries_www_authenticate() -> None:
     exc = InvalidTokenError("The access token has expired.")
     assert exc.headers["WWW-Authenticate"].startswith('DPoP error="invalid_token"')
