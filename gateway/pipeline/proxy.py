@@ -17,6 +17,7 @@ whatever a document declares.
 from __future__ import annotations
 
 import functools
+import re
 import time
 from collections.abc import Mapping
 
@@ -31,6 +32,9 @@ _HOP_BY_HOP = frozenset(
     {"host", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length"}
 )
 _FORWARDED = ("x-fapi-customer-ip-address", "x-fapi-auth-date", "x-customer-user-agent", "accept", "content-type")
+# W3C Trace Context §3.2: version 00's four fields (an all-zero trace or parent id is invalid), and §3.3's cap.
+_TRACEPARENT = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
+_MAX_TRACESTATE = 512
 _NEVER_FORWARDED = _HOP_BY_HOP | {
     "authorization", "dpop", "cookie", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
     "x-forwarded-port", "x-real-ip", "x-fapi-interaction-id", ASSERTION_HEADER,
@@ -138,10 +142,15 @@ def _passthrough_headers(call: Call) -> dict[str, str]:
 
 
 def _propagate_trace(call: Call, headers: dict[str, str]) -> None:
-    """W3C trace context to the bank: the upstream span's when tracing, else the wallet's own."""
+    """W3C trace context to the bank: the upstream span's when tracing, else the wallet's own when it
+    is well formed (a malformed one, or a ``tracestate`` without it, is not passed on)."""
     if call.runtime.tracing.enabled:
         W3C.inject(headers)
-    else:
-        for name in ("traceparent", "tracestate"):
-            if name in call.headers:
-                headers[name] = call.headers[name]
+        return
+    parent = call.headers.get("traceparent")
+    if parent is None or _TRACEPARENT.fullmatch(parent) is None:
+        return
+    headers["traceparent"] = parent
+    state = call.headers.get("tracestate")
+    if state is not None and len(state) <= _MAX_TRACESTATE and state.isascii() and state.isprintable():
+        headers["tracestate"] = state

@@ -113,6 +113,22 @@ async def test_proxy_passes_the_wallets_trace_context_to_the_bank_when_not_traci
     assert sent.headers["traceparent"] == traceparent
 
 
+@pytest.mark.parametrize(
+    "traceparent",
+    ["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7", "00-" + "0" * 32 + "-00f067aa0ba902b7-01", "x" * 55],
+)
+async def test_proxy_does_not_pass_a_malformed_trace_context_to_the_bank(
+    make_call: Callable[..., Call],  # noqa: F811
+    consents: MemoryConsents,  # noqa: F811
+    recorder: list[web.Request],
+    traceparent: str,
+) -> None:
+    await _proxied(make_call, consents, {"traceparent": traceparent, "tracestate": "vendor=1"})
+    (sent,) = recorder
+    assert "traceparent" not in sent.headers
+    assert "tracestate" not in sent.headers
+
+
 async def test_proxy_sends_its_own_span_as_parent_when_tracing(
     make_call: Callable[..., Call],  # noqa: F811
     consents: MemoryConsents,  # noqa: F811
