@@ -1,10 +1,11 @@
 """Render the authorization screen: what the wallet asks for, in words a bank customer reads.
 
 The screen shows the wallet's name and what it is, each data cluster with the permissions' plain
-text, the purpose, how long access lasts, the transaction-history window and the user's accounts
-as checkboxes (none ticked), marketing as a separate unticked question, with Approve and Reject
-side by side and equally prominent. Strings come from ``gateway.portal.catalogue`` (English or
-Simplified Chinese); the page goes out through ``pages.render`` with the portal's strict headers.
+text, the purpose, who else the wallet passes the data on to (onward recipients), how long access
+lasts, the transaction-history window and the user's accounts as checkboxes (none ticked),
+marketing as a separate unticked question, with Approve and Reject side by side and equally
+prominent. Strings come from ``gateway.portal.catalogue`` (English or Simplified Chinese); the
+page goes out through ``pages.render`` with the portal's strict headers.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def render_screen(services: Services, context: ScreenContext) -> HTMLResponse:
             "purposes": [p for p in purposes if p not in opt_in],
             "opt_in": opt_in,
             "opt_in_titles": ", ".join(p["title"] for p in opt_in),
+            "recipients": consent_view.recipients(consent, t),
             "duration": _duration(consent, utc(services.clock), t),
             "history": _history(consent, t),
             "accounts": [_account(a) for a in context.accounts],

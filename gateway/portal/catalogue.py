@@ -52,6 +52,10 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
         "never": "Never",
         "no_expiry": "Until you stop it",
         "no_accounts": "None",
+        "recipients": "Passed on to",
+        "recipient": "{name} ({kind})",
+        "recipient_credit_bureau": "a credit reference agency",
+        "recipient_lender": "a lender",
         "view_details": "Details and changes",
         "view_details_for": "Details and changes for {wallet}, {purposes}",
         # statuses
@@ -140,6 +144,8 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
         "the app itself.",
         "auth_what": "What {wallet} will see",
         "auth_why": "Why",
+        "auth_recipients": "Who else gets your data",
+        "auth_recipients_help": "{wallet} will pass the data it reads on to:",
         "auth_how_long": "For how long",
         "auth_history": "How far back",
         "auth_until": "Until {date} ({days} days), unless you withdraw it sooner",
@@ -194,6 +200,10 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
         "never": "从未",
         "no_expiry": "直到您停止",
         "no_accounts": "无",
+        "recipients": "转交给",
+        "recipient": "{name}（{kind}）",
+        "recipient_credit_bureau": "征信机构",
+        "recipient_lender": "贷款机构",
         "view_details": "详情与更改",
         "view_details_for": "{wallet}（{purposes}）的详情与更改",
         "status_AWAU": "等待您的批准",
@@ -274,6 +284,8 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
         "您的银行核实了其运营方，但不为应用本身担保。",
         "auth_what": "{wallet} 将看到的内容",
         "auth_why": "用途",
+        "auth_recipients": "还有谁会得到您的数据",
+        "auth_recipients_help": "{wallet} 会把读取到的数据转交给：",
         "auth_how_long": "期限",
         "auth_history": "交易记录范围",
         "auth_until": "至 {date}（{days} 天），除非您提前停止",
@@ -321,6 +333,9 @@ class Text:
 
     def __call__(self, key: str, **values: object) -> str:
         return self._strings[key].format(**values) if values else self._strings[key]
+
+    def has(self, key: str) -> bool:
+        return key in self._strings
 
     def date(self, value: datetime | None) -> str:
         return value.strftime(_DATE_FORMAT[self.lang]) if value is not None else ""

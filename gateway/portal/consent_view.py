@@ -63,6 +63,16 @@ def purposes(consent: Consent, policies: PolicySet, lang: str) -> list[dict[str,
     return shown
 
 
+def recipients(consent: Consent, t: Text) -> list[str]:
+    """Who the wallet passes the data on to (``kind:name``), in words: "Experian (a credit reference agency)"."""
+    shown = []
+    for recipient in consent.recipients:
+        kind, _, name = recipient.partition(":")
+        label = t(f"recipient_{kind}") if t.has(f"recipient_{kind}") else kind.replace("_", " ")
+        shown.append(t("recipient", name=name or kind, kind=label))
+    return shown
+
+
 def history_window(consent: Consent, t: Text) -> str:
     start, end = consent.transaction_from, consent.transaction_to
     if start is None and end is None:
@@ -87,6 +97,7 @@ def summary(
         "status_text": t(f"status_{consent.status.value}"),
         "purposes": shown_purposes,
         "purpose_titles": ", ".join(p["title"] for p in shown_purposes),
+        "recipients": recipients(consent, t),
         "clusters": clusters(consent, policies, t.lang),
         "accounts": list(consent.account_ids),
         "granted_on": t.date(consent.created_at),

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from consent.errors import ConsentNotFoundError
-from consent.model import Consent
+from consent.model import Consent, ConsentStatus
 from consent.sql import SqlConsentStore
 from consent.user_api import receipt_claims
 from gateway.portal import consent_view
@@ -32,7 +32,14 @@ RECEIPT_TYP = "consent-receipt+jwt"
 ACCESS_SHOWN = 50  # newest audit records on the detail page
 _LIST_LIMIT = 200  # a user holds few consents; the filters run on this page
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9-]")
-DONE = frozenset({"paused", "resumed", "amended", "revoked"})
+# The notice of a change (``?done=`` after the redirect) and the states it can be true in: a link
+# (from the wallet, say) claiming "access is stopped" must not say so while the consent is active.
+DONE: dict[str, frozenset[ConsentStatus]] = {
+    "paused": frozenset({ConsentStatus.PAUSED}),
+    "resumed": frozenset({ConsentStatus.AUTHORISED}),
+    "amended": consent_view.CHANGEABLE,
+    "revoked": frozenset({ConsentStatus.REVOKED}),
+}
 
 
 class LoginRequired(Exception):  # noqa: N818 - control flow, not an error shown to anyone
@@ -138,7 +145,7 @@ async def detail_context(request: Request, consent: Consent, context: dict[str, 
         "c": item,
         "events": [consent_view.event(e, t) for e in reversed(events)],
         "access": [consent_view.access(r, t) for r in records],
-        "done": t(f"done_{done}") if done in DONE else "",
+        "done": t(f"done_{done}") if consent.status in DONE.get(done, ()) else "",
         "problem": "",
         "base": f"/dashboard/consents/{quote(consent.consent_id, safe='')}",
     }

@@ -9,6 +9,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
+from gateway.portal.catalogue import CATALOGUE
 from tests.security.portal.conftest import (
     XSS_NAME,
     PortalClient,
@@ -91,6 +92,15 @@ def test_another_users_consent_action_is_not_found_and_changes_nothing(world: Po
     response = bob.post(f"{detail_url(world)}/{action}", data={"csrf_token": token, "account_id": "acc-alice-current"})
     assert response.status_code == 404
     assert consent_status(logged_in(world, "alice"), world.alice_consent) == "Active"
+
+
+@pytest.mark.parametrize("done", ["revoked", "paused"])
+def test_a_link_claiming_a_change_that_was_not_made_shows_no_such_notice(world: PortalWorld, done: str) -> None:
+    alice = logged_in(world, "alice")
+    page = alice.get(detail_url(world), params={"done": done})  # e.g. sent by the wallet itself
+    assert page.status_code == 200
+    assert CATALOGUE["en"][f"done_{done}"] not in html.unescape(page.text)
+    assert consent_status(alice, world.alice_consent) == "Active"
 
 
 @pytest.mark.parametrize("path", ["/dashboard", "/dashboard/consents/{id}", "/dashboard/consents/{id}/revoke"])
