@@ -1,14 +1,16 @@
 """Authenticate the client at /token, /par, /introspect and /revoke (FAPI 2.0 §5.3.2.1).
 
 Two methods and no client secrets: ``private_key_jwt`` (RFC 7523 assertion signed PS256,
-ES256 or EdDSA; ``aud`` exactly the issuer identifier string; ``iss`` = ``sub`` = client id;
-``exp`` at most five minutes ahead; ``jti`` single use) and ``tls_client_auth`` (RFC 8705 §2.1:
-the certificate forwarded by a trusted TLS terminator carries the registered subject DN).
+ES256 or EdDSA with an Ed25519 key; ``aud`` exactly the issuer identifier string; ``iss`` =
+``sub`` = client id; ``exp`` finite and at most five minutes ahead; ``jti`` single use) and
+``tls_client_auth`` (RFC 8705 §2.1: the certificate forwarded by a trusted TLS terminator
+carries the registered subject DN).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -69,10 +71,17 @@ async def _verification_key(client: Client, kid: Any, alg: str) -> Any:
         raise _refuse(f"client_assertion names kid {kid!r}, which is not among the client's keys")
     if len(candidates) != 1:
         raise _refuse("client_assertion has no kid and the client has several keys; name one with kid")
+    if alg == "EdDSA" and candidates[0].get("crv") != "Ed25519":
+        raise _refuse("client_assertion alg EdDSA is accepted with Ed25519 keys only (FAPI 2.0 §5.4.1)")
     try:
         return jwt.PyJWK(candidates[0], algorithm=alg).key
     except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, KeyError, TypeError):
         raise _refuse(f"the client's key {kid!r} cannot verify {alg}") from None
+
+
+def _not_finite(value: Any) -> bool:
+    """A NaN or an infinity, which Python's JSON reads and every comparison waves through (NaN) or overflows."""
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 def _check_claims(claims: Mapping[str, Any], client_id: str, issuer: str, now: float, skew: float) -> float:
@@ -83,6 +92,9 @@ def _check_claims(claims: Mapping[str, Any], client_id: str, issuer: str, now: f
         raise _refuse(f"client_assertion aud must be the issuer identifier {issuer!r} as a single string")
     if aud != issuer:
         raise _refuse(f"client_assertion aud must be the issuer identifier {issuer!r}, got {aud!r}")
+    for name in ("exp", "nbf", "iat"):
+        if _not_finite(claims.get(name)):
+            raise _refuse(f"client_assertion {name} must be a finite number")
     exp = claims.get("exp")
     if isinstance(exp, bool) or not isinstance(exp, int | float):
         raise _refuse("client_assertion has no numeric exp claim")

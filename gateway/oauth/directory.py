@@ -9,6 +9,7 @@ demo directory in ``DATA_DIR/directory/``: a private JWK set (to mint statements
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -116,7 +117,7 @@ def verify_software_statement(
     """The statement's claims once its signature, alg, iss, iat and exp are checked."""
     try:
         header = jwt.get_unverified_header(statement)
-    except jwt.DecodeError:
+    except jwt.InvalidTokenError:  # DecodeError, and a kid that is not a string
         raise InvalidSoftwareStatementError("software_statement is not a JWT", path="software_statement") from None
     alg = header.get("alg")
     if alg not in SIGNING_ALGORITHMS:
@@ -159,14 +160,21 @@ def verify_software_statement(
 
 def _check_times(claims: Mapping[str, Any], now: float, leeway: float) -> None:
     iat, exp = claims["iat"], claims["exp"]
-    if any(isinstance(v, bool) or not isinstance(v, int | float) for v in (iat, exp)):
-        raise InvalidSoftwareStatementError("software_statement iat and exp must be numbers", path="software_statement")
+    if any(isinstance(v, bool) or not isinstance(v, int | float) or _not_finite(v) for v in (iat, exp)):
+        # NaN (which Python's JSON reads) compares false with everything: such a statement would never expire.
+        raise InvalidSoftwareStatementError(
+            "software_statement iat and exp must be finite numbers", path="software_statement"
+        )
     if exp <= now - leeway:
         raise InvalidSoftwareStatementError("software_statement has expired", path="software_statement.exp")
     if iat > now + leeway:
         raise InvalidSoftwareStatementError(
             "software_statement is not valid yet (iat in the future)", path="software_statement.iat"
         )
+
+
+def _not_finite(value: float) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)  # an int is finite (and may be too big for a float)
 
 
 def _directory_key(directory_jwks: Mapping[str, Any], kid: Any, alg: str) -> Any:

@@ -71,11 +71,13 @@ async def _redeem(form: dict[str, str], client_id: str, services: Services, serv
 async def _authorization_code(
     request: Request, form: dict[str, str], auth: AuthenticatedClient, services: Services, server: AuthorizationServer
 ) -> dict[str, object]:
+    # The proof is checked before the code is spent: a nonce challenge (RFC 9449 §8) or a bad proof
+    # must leave the code for the retry, not burn it.
+    binding = await token_binding(request, auth, services, server)
     grant = await _redeem(form, auth.client.client_id, services, server)
     consent = await find_consent(server.consents, grant.consent_id)
     if consent is None or consent.status is not ConsentStatus.AUTHORISED:
         raise InvalidGrantError(f"consent {grant.consent_id} is no longer authorised", path="code")
-    binding = await token_binding(request, auth, services, server)
     if grant.dpop_jkt is not None and binding.jkt != grant.dpop_jkt:
         raise InvalidDPoPAtTokenEndpointError(
             "the DPoP key is not the one named by dpop_jkt at /par", path="header.DPoP"

@@ -35,7 +35,10 @@ def _resource_server(request: Request, services: Services) -> bool:
     """Whether the caller is the bank's own resource server (it holds the admin token)."""
     expected = str(services.settings.admin_token)
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), expected)
+    # Bytes: compare_digest refuses str with non-ASCII characters (a header may carry any Latin-1).
+    return (
+        bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected.encode())
+    )
 
 
 async def _authenticated_form(
@@ -76,10 +79,27 @@ async def _live_refresh(token: str, server: AuthorizationServer) -> RefreshGrant
     return grant if consent is not None and consent.status is ConsentStatus.AUTHORISED else None
 
 
+async def _consent_allows(claims: dict[str, Any], server: AuthorizationServer, now: float) -> bool:
+    """A user token is active only while its consent is authorised and unexpired, as the pipeline requires.
+
+    A paused consent's tokens are not deny-listed (they work again on resume), so this is asked each time.
+    """
+    if "consent_id" not in claims:
+        return True
+    consent = await find_consent(server.consents, str(claims["consent_id"]))
+    if consent is None or consent.status is not ConsentStatus.AUTHORISED:
+        return False
+    return consent.expires_at is None or consent.expires_at.timestamp() > now
+
+
 async def introspect(request: Request) -> Response:
     services, server, form, client_id = await _authenticated_form(request, resource_servers=True)
     claims = _as_access_token(form["token"], services, server)
-    if claims is not None and client_id in (None, claims.get("client_id")):
+    if (
+        claims is not None
+        and client_id in (None, claims.get("client_id"))
+        and await _consent_allows(claims, server, services.clock())
+    ):
         body = {k: claims[k] for k in _INTROSPECTED if k in claims}
         return json_no_store({"active": True, "token_type": "DPoP" if "jkt" in claims["cnf"] else "Bearer", **body})
     grant = await _live_refresh(form["token"], server) if claims is None else None

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
+from jwt.algorithms import OKPAlgorithm
 
 from tests.security.oauth.conftest import refused
 from tests.unit.oauth.forge import hmac_signed, unsigned
@@ -114,3 +117,28 @@ def test_missing_client_authentication_is_refused(wallet):
 def test_assertion_in_another_alg_than_registered_is_refused(gateway):
     wallet = gateway.register(token_endpoint_auth_signing_alg="PS256")
     refused(token_with(wallet, wallet.assertion()), 401, "invalid_client", "is not the registered")
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+def test_assertion_with_a_nan_time_claim_is_refused(wallet, claim):
+    # Python's JSON reads NaN; every comparison with it is false, so it passed the expiry and lifetime checks
+    # and the jti was remembered for one second only: the assertion could be replayed for ever.
+    response = token_with(wallet, wallet.assertion(**{claim: float("nan")}, jti=f"nan-{claim}"))
+    refused(response, 401, "invalid_client", f"client_assertion {claim} must be a finite number")
+
+
+def test_assertion_signed_eddsa_with_an_ed448_key_is_refused(gateway):
+    # FAPI 2.0 §5.4.1: EdDSA only with the Ed25519 variant.
+    key = ed448.Ed448PrivateKey.generate()
+    public = OKPAlgorithm.to_jwk(key.public_key(), as_dict=True) | {"kid": "k-448"}
+    wallet = gateway.register(jwks={"keys": [public]})
+    assertion = jwt.encode(claims(wallet), key, algorithm="EdDSA", headers={"kid": "k-448"})
+    refused(token_with(wallet, assertion), 401, "invalid_client", "EdDSA is accepted with Ed25519 keys only")
+
+
+def test_assertion_signed_eddsa_with_an_ed25519_key_is_accepted(gateway):
+    key = ed25519.Ed25519PrivateKey.generate()
+    public = OKPAlgorithm.to_jwk(key.public_key(), as_dict=True) | {"kid": "k-25519"}
+    wallet = gateway.register(jwks={"keys": [public]})
+    assertion = jwt.encode(claims(wallet), key, algorithm="EdDSA", headers={"kid": "k-25519"})
+    assert token_with(wallet, assertion).status_code == 200

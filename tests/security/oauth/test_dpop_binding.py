@@ -148,3 +148,24 @@ def test_resource_server_with_the_admin_token_introspects_any_token(tmp_path, se
         wrong = gateway.http.post("/introspect", data={"token": token}, headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
         assert wrong.json()["error"] == "invalid_client"
+
+
+def test_introspection_with_a_non_ascii_bearer_is_a_client_error_not_a_500(tmp_path, settings_factory):
+    from tests.unit.oauth.harness import running_gateway
+
+    for gateway in running_gateway(tmp_path, settings_factory, admin_token="rs-secret-token-0123456789"):
+        response = gateway.http.post("/introspect", data={"token": "t"}, headers={b"Authorization": b"Bearer caf\xe9"})
+        refused(response, 401, "invalid_client", "no client authentication")
+
+
+def test_introspection_of_an_access_token_whose_consent_is_paused_is_inactive(gateway, wallet):
+    # The pipeline refuses the token while the consent is paused; a resource server asking here must hear so too.
+    from consent.model import Actor
+
+    consent_id = gateway.consent(wallet.client_id)
+    token = wallet.redeem(wallet.code(consent_id)).json()["access_token"]
+    assert wallet.post("/introspect", {"token": token}, dpop=None).json()["active"] is True
+    gateway.run(gateway.services.consents.pause, consent_id, actor=Actor.USER, actor_id="alice")
+    assert wallet.post("/introspect", {"token": token}, dpop=None).json() == {"active": False}
+    gateway.run(gateway.services.consents.resume, consent_id, actor=Actor.USER, actor_id="alice")
+    assert wallet.post("/introspect", {"token": token}, dpop=None).json()["active"] is True

@@ -45,3 +45,17 @@ def test_nonce_expires_and_any_replica_accepts_a_fresh_one():
     clock.advance(LIFETIME + 31)
     assert not two.valid(nonce)
     assert one.valid(two.current())
+
+
+def test_code_survives_the_nonce_challenge_at_the_token_endpoint(strict):
+    # RFC 9449 §8: the first /token request may lack the nonce; the retry with it must still redeem the code.
+    wallet = strict.register()
+    consent_id = strict.consent(wallet.client_id)
+    code = wallet.approve(wallet.request_uri(consent_id))
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": wallet.redirect_uri}
+    form["code_verifier"] = "v" * 43
+    first = wallet.post("/token", form)
+    refused(first, 400, "use_dpop_nonce", "the nonce claim is missing")
+    nonce = first.headers["dpop-nonce"]
+    second = wallet.post("/token", form, dpop=wallet.proof("POST", "/token", nonce=nonce))
+    assert second.status_code == 200, second.text
