@@ -39,8 +39,13 @@ async def check_csrf(request: Request, form: Mapping[str, Any]) -> None:
         raise CsrfError("The form was sent from another site.", path="Origin")
     sent = form.get(FIELD)
     session = await load_session(request)
-    if session is None or not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf_token):
+    if session is None or not isinstance(sent, str) or not _same(sent, session.csrf_token):
         raise CsrfError(path=FIELD)
+
+
+def _same(sent: str, token: str) -> bool:
+    """Constant-time comparison of bytes: ``compare_digest`` raises on a ``str`` holding non-ASCII text."""
+    return hmac.compare_digest(sent.encode(), token.encode())
 
 
 def _own_origins(request: Request) -> tuple[str, str]:

@@ -65,6 +65,13 @@ def test_dashboard_action_with_another_sessions_token_is_refused(world: PortalWo
     assert consent_status(alice, world.alice_consent) == "Active"
 
 
+def test_dashboard_action_with_a_non_ascii_token_is_refused_not_a_500(world: PortalWorld) -> None:
+    alice = logged_in(world, "alice")
+    response = alice.post(f"{detail_url(world)}/pause", data={"csrf_token": "t\u00e9\u2603"})
+    assert response.status_code == 403
+    assert consent_status(alice, world.alice_consent) == "Active"
+
+
 def test_dashboard_action_from_another_origin_is_refused(world: PortalWorld) -> None:
     alice = logged_in(world, "alice")
     token = field_value(alice.get(detail_url(world)).text, "csrf_token")
