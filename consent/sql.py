@@ -23,6 +23,7 @@ from consent.chain_check import first_break
 from consent.changes import ConsentChanges
 from consent.errors import (
     ConcurrentChangeError,
+    ConsentFieldError,
     ConsentNotFoundError,
     IdempotencyConflictError,
     InvalidTransitionError,
@@ -48,6 +49,7 @@ IDEMPOTENCY_WINDOW = timedelta(hours=24)
 SYSTEM_ACTOR_ID = "walletgate"
 _RETRIES = 8
 _SWEEP_BATCH = 500
+NUL = "\x00"  # PostgreSQL text cannot hold it (nor be compared with it); SQLite can
 
 Step = Callable[[Consent, datetime], lifecycle.Change]
 
@@ -154,6 +156,8 @@ class SqlConsentStore:
     # -- reads ------------------------------------------------------------------------------------------
 
     async def _load(self, conn: AsyncConnection, consent_id: str) -> tuple[Consent, str]:
+        if NUL in consent_id:  # no consent has such an id; PostgreSQL would refuse the query itself
+            raise ConsentNotFoundError(f"No consent {consent_id!r}.", path="ConsentId")
         row = (await conn.execute(select(consents).where(consents.c.consent_id == consent_id))).mappings().first()
         if row is None:
             raise ConsentNotFoundError(f"No consent {consent_id!r}.", path="ConsentId")
@@ -197,6 +201,8 @@ class SqlConsentStore:
         offset: int = 0,
     ) -> ConsentPage:
         """The user's consents, newest first. The purpose filter runs here: a user holds few consents."""
+        if any(NUL in text for text in (user_id, status or "", client_id or "")):
+            return ConsentPage((), None)  # nothing stored matches; PostgreSQL would refuse the query itself
         query = select(consents).where(consents.c.user_id == user_id)
         if client_id is not None:
             query = query.where(consents.c.client_id == client_id)
@@ -341,6 +347,8 @@ class SqlConsentStore:
         at: datetime | None = None,
         expire_first: bool = True,
     ) -> Consent:
+        if NUL in reason:
+            raise ConsentFieldError("The reason must not contain a NUL character.", path="reason")
         for _ in range(_RETRIES):
             async with self.engine.connect() as conn:
                 current, head = await self._load(conn, consent_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -69,7 +69,10 @@ def _date(data: Mapping[str, Any], name: str) -> datetime | None:
         raise ConsentFieldInvalidDateError(f"{path} is not an ISO 8601 date-time: {value[:40]!r}.", path=path) from None
     if parsed.tzinfo is None:
         raise ConsentFieldInvalidDateError(f"{path} must include a timezone.", path=path)
-    return parsed
+    try:
+        return parsed.astimezone(UTC)  # stored in UTC: a time that UTC cannot hold (year 9999 at -05:00) is refused
+    except OverflowError:
+        raise ConsentFieldInvalidDateError(f"{path} is out of range: {value[:40]!r}.", path=path) from None
 
 
 def _strings(value: Any, path: str, *, allow_empty: bool = False) -> tuple[str, ...]:

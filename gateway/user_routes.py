@@ -88,9 +88,12 @@ def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only ("²".isdigit() is true, but int() refuses it), and never more than int() reads.
+    digits = raw.lstrip("0") or "0"
+    value = int(digits) if raw.isascii() and raw.isdigit() and len(digits) <= len(str(high)) else None
+    if value is None or not low <= value <= high:
         raise GatewayError(f"{name} must be a whole number from {low} to {high}.", path=f"query.{name}")
-    return int(raw)
+    return value
 
 
 def _lang(request: Request) -> str:

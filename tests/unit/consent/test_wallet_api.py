@@ -72,6 +72,20 @@ def test_malformed_bodies_are_refused_naming_the_path(data, error, path) -> None
     assert caught.value.path == path
 
 
+def test_a_date_time_utc_cannot_hold_is_refused_naming_the_field() -> None:
+    with pytest.raises(ConsentFieldInvalidDateError) as caught:
+        _parse({"Permissions": ["ReadBalances"], "TransactionToDateTime": "9999-12-31T23:59:59-05:00"})
+    assert caught.value.path == "Data.TransactionToDateTime"
+    assert caught.value.message == "Data.TransactionToDateTime is out of range: '9999-12-31T23:59:59-05:00'."
+
+
+def test_date_times_are_read_into_utc() -> None:
+    new = _parse({"Permissions": ["ReadBalances"], "ExpirationDateTime": "2026-11-01T20:00:00+08:00"})
+    assert new.expires_at == T
+    assert new.expires_at is not None
+    assert new.expires_at.tzinfo is UTC
+
+
 def test_several_server_owned_fields_are_named_together() -> None:
     with pytest.raises(ConsentFieldUnexpectedError) as caught:
         _parse({"Permissions": ["ReadBalances"], "ConsentId": "x", "Status": "AUTH"})
