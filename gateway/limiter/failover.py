@@ -3,7 +3,7 @@
 Every Redis call gets ``budget`` seconds (an asyncio timeout on top of the client's socket
 timeouts). Past it, or on any Redis error, the limiter switches to degraded mode at once
 (logged and counted) and stops calling Redis on the hot path; a background probe pings Redis
-every ``probe_interval`` seconds and switches back when it answers. While degraded, a
+every ``probe_interval`` seconds and switches back, on a new connection, when it answers. While degraded, a
 request carrying a ``OneTimeKey`` (a DPoP jti) still spends it in Redis, on its own, and is refused
 with 503 if Redis does not answer (a replay check cannot be done locally); one whose hits say ``open``
 is counted by a local ``MemoryLimiter`` against
@@ -168,6 +168,7 @@ class FailoverLimiter:
             except Exception as exc:  # any failure: keep probing
                 log.debug("limiter: Redis still unavailable (%s)", exc)
                 continue
+            self.shared.reconnect()  # the probe's connection answered; the hot path's may be dead
             self.healthy = True
             self._shares.clear()
             if self._metrics is not None:

@@ -6,6 +6,12 @@ is admitted when ``max(tat, now) + cost * interval - burst * interval <= now``. 
 spell ``burst`` calls pass at once, then one per ``interval``; so any window of one period
 admits at most ``limit + burst`` calls. There is no window edge to game.
 
+Times are epoch seconds in doubles, exact only to ``ulp(now)`` (2**-22 s today). An interval
+such as 1/24 s is rounded to a whole number of those units (``tick``), so that adding it to a
+time is exact and a burst of ``burst`` calls at one instant is admitted whole, never one call
+short by rounding summed over the burst. The rate moves by less than 2**-23 s per interval.
+A negative ``cost`` gives calls back, never past full (``tat`` not before ``now``).
+
 The Lua script in ``redis.py`` repeats these formulas line for line; change both together.
 """
 
@@ -31,10 +37,17 @@ class Outcome:
     state: tuple[float, float]  # gcra: (tat, 0); daily: (day number, calls used that day)
 
 
+def tick(interval: float, now: float) -> float:
+    """``interval`` in whole units of ``now``'s float resolution (at least one): exact to add to times near ``now``."""
+    unit = math.ulp(max(now, 1.0))
+    return max(unit, math.floor(interval / unit + 0.5) * unit)
+
+
 def gcra(tat: float | None, now: float, interval: float, burst: int, cost: int = 1) -> Outcome:
     """Whether a request of ``cost`` conforms, given the stored ``tat`` (None: never seen)."""
+    interval = tick(interval, now)
     base = now if tat is None or tat < now else tat
-    new_tat = base + cost * interval
+    new_tat = max(now, base + cost * interval)
     allow_at = new_tat - burst * interval
     if allow_at - now > EPSILON:
         remaining = max(0, math.floor((now + burst * interval - base + EPSILON) / interval))
@@ -45,9 +58,10 @@ def gcra(tat: float | None, now: float, interval: float, burst: int, cost: int =
 
 def gcra_peek(tat: float | None, now: float, interval: float, burst: int) -> Outcome:
     """The state of a key without consuming: calls it would admit now, and the wait if none."""
+    trial = gcra(tat, now, interval, burst)
+    interval = tick(interval, now)
     base = now if tat is None or tat < now else tat
     remaining = max(0, math.floor((now + burst * interval - base + EPSILON) / interval))
-    trial = gcra(tat, now, interval, burst)
     return Outcome(trial.allowed, remaining, base - now, trial.retry_after, (base, 0.0))
 
 

@@ -42,6 +42,8 @@ if ARGV[3] ~= '' then
   end
 end
 local EPS, DAY = 1e-6, 86400
+local _, exponent = math.frexp(math.max(now, 1))
+local UNIT = math.ldexp(1, exponent - 53)  -- ulp(now): intervals are whole units of it (gcra.tick)
 local results, writes, refused = {}, {}, false
 local all_stored = {}
 if #KEYS > first then all_stored = redis.call('MGET', unpack(KEYS, first + 1)) end
@@ -53,10 +55,11 @@ for i = 1, #KEYS - first do
   local stored = all_stored[i]
   local allowed, remaining, reset, retry, value, ttl
   if kind == 'g' then
+    a = math.max(UNIT, math.floor(a / UNIT + 0.5) * UNIT)
     local base = now
     local tat = stored and tonumber(stored)
     if tat and tat > now then base = tat end
-    local new_tat = base + cost * a
+    local new_tat = math.max(now, base + cost * a)  -- a negative cost gives calls back, never past full
     local allow_at = new_tat - burst * a
     if allow_at - now > EPS then
       allowed, reset, retry = false, base - now, allow_at - now
@@ -137,6 +140,12 @@ class RedisLimiter:
         except (RedisError, OSError) as exc:
             raise LimiterUnavailable(f"Redis replay check failed: {type(exc).__name__}: {exc}") from exc
         return old is None or old == once.token.encode()
+
+    def reconnect(self) -> None:
+        """Drop the pipelined connection; the next call opens a new one. After Redis was lost, the old one
+        may be a socket nothing answers on any more (a dead host, a moved address: no reset)."""
+        if self.pipelined is not None:
+            self.pipelined.close()
 
     async def aclose(self) -> None:
         if self.pipelined is not None:

@@ -37,10 +37,14 @@ class _Protocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.WriteTransport, transport)  # uvloop's transports are not its subclasses
 
-    def write(self, command: tuple[Any, ...]) -> None:
+    def write(self, command: tuple[Any, ...], reply: asyncio.Future[Any]) -> None:
+        """Send ``command``; ``reply`` gets its answer. Packed first: a command that cannot be packed
+        raises here and waits for no reply, so later replies still match their callers."""
         if self.transport is None:
             raise ConnectionError("Redis connection not open")
-        self.transport.write(hiredis.pack_command(command))
+        data = hiredis.pack_command(command)
+        self.waiting.append(reply)
+        self.transport.write(data)
 
     def close(self) -> None:
         if self.transport is not None:
@@ -105,8 +109,7 @@ class PipelinedConnection:
     @staticmethod
     def _write(protocol: _Protocol, command: tuple[Any, ...]) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        protocol.waiting.append(future)
-        protocol.write(command)
+        protocol.write(command, future)
         return future
 
     async def _connect(self) -> _Protocol:
@@ -130,8 +133,7 @@ class PipelinedConnection:
         futures = []
         for command in setup:
             future: asyncio.Future[Any] = loop.create_future()
-            protocol.waiting.append(future)
-            protocol.write(command)
+            protocol.write(command, future)
             futures.append(future)
         try:
             for future in futures:

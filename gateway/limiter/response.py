@@ -2,7 +2,7 @@
 
 Headers follow draft-ietf-httpapi-ratelimit-headers: ``RateLimit-Limit`` (calls admitted at
 once by the binding rule), ``RateLimit-Remaining``, ``RateLimit-Reset`` (seconds until the
-rule is back to full) and ``RateLimit-Policy`` (``<limit>;w=<seconds>``); a refusal adds
+rule is back to full) and ``RateLimit-Policy`` (``<limit>;w=<whole seconds>``); a refusal adds
 ``Retry-After`` in whole seconds.
 """
 
@@ -26,7 +26,7 @@ def rate_limit_headers(decision: Decision) -> dict[str, str]:
         "RateLimit-Limit": str(rule.burst),
         "RateLimit-Remaining": str(binding.remaining),
         "RateLimit-Reset": str(math.ceil(binding.reset)),
-        "RateLimit-Policy": f"{rule.limit};w={rule.period:g}",
+        "RateLimit-Policy": f"{rule.limit};w={math.ceil(rule.period)}",  # w: an integer, never 1e+06
     }
     if not decision.allowed:
         headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))

@@ -168,3 +168,17 @@ async def test_giving_back_never_goes_below_none_spent_today(limiter: Limiter) -
     await limiter.acquire([Hit(FOUR_A_DAY, hit.key, cost=-1)], T0)
     await limiter.acquire([Hit(FOUR_A_DAY, hit.key, cost=-1)], T0)
     assert await _admitted(limiter, [hit], 5, T0) == 4
+
+
+async def test_an_instant_burst_is_admitted_whole_whatever_the_rate(limiter: Limiter) -> None:
+    """24 calls per 1s, burst 24: the float rounding of 24 intervals added to an epoch time refuses none."""
+    hit = Hit(Rule("wallet.attended", 24, 1.0, 24), "wallet:w1")
+    assert await _admitted(limiter, [hit], 25, T0) == 24
+
+
+async def test_a_rate_given_back_never_exceeds_the_burst(limiter: Limiter) -> None:
+    hit = Hit(PER_SECOND_5, "wallet:w1")
+    given_back = await limiter.acquire([Hit(PER_SECOND_5, hit.key, cost=-1)], T0)
+    assert given_back.allowed
+    assert given_back.remaining == 5
+    assert await _admitted(limiter, [hit], 6, T0) == 5

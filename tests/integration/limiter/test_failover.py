@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import redis.asyncio
@@ -138,3 +139,73 @@ async def test_redis_stopped_and_started_mid_run_switches_over_and_back(
     text = metrics.prometheus_text().decode()
     assert sample(text, "walletgate_limiter_failovers_total", to="local") == 1
     assert sample(text, "walletgate_limiter_failovers_total", to="redis") == 1
+
+
+class _Blackhole:
+    """A TCP relay to Redis that can go silent on the connections it has, as a dead host or a moved
+    address does (no reset, no answer), while new connections still reach Redis."""
+
+    def __init__(self, target: str) -> None:
+        url = urlsplit(target)
+        self.target = (url.hostname or "127.0.0.1", url.port or 6379)
+        self.db = url.path
+        self.silenced: set[asyncio.StreamWriter] = set()
+        self.open: set[asyncio.StreamWriter] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"redis://127.0.0.1:{self.server.sockets[0].getsockname()[1]}{self.db}"
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+
+    def silence_existing(self) -> None:
+        self.silenced |= self.open
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self.open.add(writer)
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pump(source, sink, writer))
+            self.tasks.add(task)
+
+    async def _pump(
+        self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, client: asyncio.StreamWriter
+    ) -> None:
+        while data := await source.read(65536):
+            if client not in self.silenced:
+                sink.write(data)
+        sink.close()
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for writer in self.open:
+            writer.close()
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_back_from_a_silent_redis_the_limiter_counts_on_a_fresh_connection(redis_url: str) -> None:
+    """The hot path's own connection went silent (no reset): once the probe finds Redis again, calls do not
+    go back to that connection, miss the budget and flap to local limiting each time."""
+    relay = _Blackhole(redis_url)
+    await relay.start()
+    limiter = _limiter(relay.url, budget=0.1)
+    hit = Hit(Rule("wallet.unattended", 1, 3600.0, 20), "wallet:w1")
+    try:
+        assert (await limiter.acquire([hit])).allowed  # the pipelined connection is open
+        relay.silence_existing()
+        await limiter.acquire([hit])  # misses the budget: counted locally
+        assert not limiter.healthy
+        await _wait_until(lambda: limiter.healthy)
+        for _ in range(3):
+            await limiter.acquire([hit])
+        assert limiter.switches == 1
+        assert limiter.healthy
+    finally:
+        await limiter.aclose()
+        await relay.stop()

@@ -52,3 +52,19 @@ async def test_memory_and_redis_agree_on_random_traffic(seed: int, redis_url: st
         b = await (shared.peek(hits, now) if peek else shared.acquire(hits, now))
         assert (a.allowed, _verdict(a)) == (b.allowed, _verdict(b)), (seed, now, hits)
     await shared.aclose()
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_memory_and_redis_agree_on_fast_rates_and_give_backs(seed: int, redis_url: str) -> None:
+    """Rates whose interval rounds when added to an epoch time, and negative costs (calls given back)."""
+    rng = random.Random(1000 + seed)
+    rules = [Rule(f"f{n}", rng.randint(15, 400), rng.choice([1.0, 60.0]), rng.randint(10, 400)) for n in range(2)]
+    rules.append(Rule("daily", rng.randint(1, 6), DAY, 6, kind="daily"))
+    memory, shared = MemoryLimiter(), RedisLimiter(redis_client(redis_url, 1.0))
+    now = T0
+    for _ in range(400):
+        now += rng.choice([0.0, 0.0, 0.0, 0.0005, rng.random() * 0.05])
+        hits = [Hit(rule, f"k{rng.randint(0, 1)}", rng.choice([1, 1, 1, 2, -1])) for rule in rules]
+        a, b = await memory.acquire(hits, now), await shared.acquire(hits, now)
+        assert (a.allowed, _verdict(a)) == (b.allowed, _verdict(b)), (seed, now, hits)
+    await shared.aclose()

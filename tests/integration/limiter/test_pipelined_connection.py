@@ -51,6 +51,19 @@ async def test_an_error_reply_raises_and_later_replies_still_match(redis_url: st
         connection.close()
 
 
+async def test_a_command_that_cannot_be_written_does_not_shift_the_next_reply(redis_url: str) -> None:
+    """A value hiredis cannot pack (a lone surrogate is not UTF-8) fails its caller alone, awaiting no reply."""
+    connection = _connection(redis_url)
+    try:
+        await connection.call("PING")
+        with pytest.raises(UnicodeEncodeError):
+            await connection.call("ECHO", "\ud800")
+        async with asyncio.timeout(1.0):
+            assert await connection.call("ECHO", "mine") == b"mine"
+    finally:
+        connection.close()
+
+
 async def test_a_caller_that_gives_up_does_not_shift_the_next_reply(redis_url: str) -> None:
     connection = _connection(redis_url)
     try:

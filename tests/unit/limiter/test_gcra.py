@@ -37,7 +37,7 @@ def test_gcra_refusal_says_when_to_retry_and_consumes_nothing() -> None:
     tat = T0 + 0.5  # five calls of 0.1 s already queued, burst 5: full
     refused = gcra(tat, T0, 0.1, 5)
     assert not refused.allowed
-    assert refused.retry_after == pytest.approx(0.1)
+    assert refused.retry_after == pytest.approx(0.1, abs=1e-6)  # the interval in whole 2**-22 s (gcra.tick)
     assert refused.remaining == 0
     assert refused.state == (tat, 0.0)
     assert gcra(tat, T0 + 0.1, 0.1, 5).allowed
@@ -58,7 +58,7 @@ def test_gcra_peek_reports_without_consuming() -> None:
     assert (peek.allowed, peek.remaining, peek.state[0]) == (True, 2, T0 + 0.3)
     full = gcra_peek(T0 + 0.5, T0, 0.1, 5)
     assert (full.allowed, full.remaining) == (False, 0)
-    assert full.retry_after == pytest.approx(0.1)
+    assert full.retry_after == pytest.approx(0.1, abs=1e-6)
 
 
 @pytest.mark.parametrize("seed", range(25))
@@ -115,3 +115,29 @@ def test_daily_peek_counts_what_is_left_today() -> None:
     used = daily(None, 0.0, T0, limit=4)
     peek = daily_peek(*used.state, T0, limit=4)
     assert (peek.allowed, peek.remaining) == (True, 3)
+
+
+@pytest.mark.parametrize(("rate", "period"), [(21, 1.0), (24, 1.0), (14, 60.0), (1000, 1.0)])
+def test_an_instant_burst_admits_exactly_the_burst_at_any_rate(rate: int, period: float) -> None:
+    """Adding an interval to an epoch time rounds (ulp 2**-22 s); summed over a burst, the rounding
+    must not refuse the burst-th call, nor admit one more."""
+    assert len(_admit([T0] * (rate + 5), rate, period, burst=rate)) == rate
+
+
+@pytest.mark.parametrize(("rate", "period"), [(21, 1.0), (24, 1.0), (14, 60.0)])
+def test_remaining_counts_down_to_zero_at_the_last_call_of_a_burst(rate: int, period: float) -> None:
+    tat: float | None = None
+    remaining = []
+    for _ in range(rate):
+        outcome = gcra(tat, T0, period / rate, rate)
+        tat = outcome.state[0]
+        remaining.append(outcome.remaining)
+    assert remaining == list(range(rate - 1, -1, -1))
+
+
+def test_a_rate_given_back_never_leaves_more_than_the_burst() -> None:
+    """A negative cost moves tat back, but never before now: a key is at most full."""
+    given_back = gcra(None, T0, 0.2, 5, cost=-1)
+    assert given_back.allowed
+    assert (given_back.remaining, given_back.reset) == (5, 0.0)
+    assert given_back.state == (T0, 0.0)
