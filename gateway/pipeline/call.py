@@ -79,6 +79,7 @@ class Call:
     attended: bool = False  # x-fapi-customer-ip-address present: the user is there
     rate_limit_headers: dict[str, str] = field(default_factory=dict)
     daily_counted: tuple[Hit, ...] = ()  # the daily (frequencyPerDay) hits counted, given back if the bank fails
+    counted_on_day: int = 0  # the UTC day (days since the epoch) they were counted on
     # proxy
     forward_headers: dict[str, str] | None = None  # what the bank is sent (``prepare_upstream``)
     upstream_query: dict[str, str] = field(default_factory=dict)  # query sent upstream (window clipped)

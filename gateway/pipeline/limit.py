@@ -31,6 +31,7 @@ from gateway.limiter.rules import CallFacts, rule_book
 from gateway.pipeline.call import Call
 
 log = logging.getLogger("walletgate.limiter")
+DAY = 86_400  # seconds: daily counts reset at midnight UTC
 
 
 def facts(call: Call) -> CallFacts:
@@ -74,6 +75,7 @@ async def _apply(call: Call, pending: Awaitable[Decision], hits: Sequence[Hit]) 
         raise refusal(decision, call.rate_limit_headers)
     if not call.attended and call.services.policies.limits.frequency.refund_bank_failures:  # only unattended count
         call.daily_counted = tuple(hit for hit in hits if hit.rule.kind == "daily")
+        call.counted_on_day = int(decision.now // DAY)
 
 
 async def give_back_daily(call: Call) -> None:
@@ -81,10 +83,14 @@ async def give_back_daily(call: Call) -> None:
     counted, call.daily_counted = call.daily_counted, ()
     if not counted or not isinstance(call.error, UpstreamError | ServiceUnavailableError):
         return
+    if int(call.services.clock() // DAY) != call.counted_on_day:
+        return  # counted yesterday: giving it back now would lower today's count
     try:
-        await call.services.limiter.acquire([replace(hit, cost=-hit.cost) for hit in counted])
+        decision = await call.services.limiter.acquire([replace(hit, cost=-hit.cost) for hit in counted])
     except Exception as exc:  # the count stays spent: the policy's stricter reading, not an error for the wallet
         log.warning("could not give back the daily count of interaction %s: %s", call.interaction_id, exc)
+        return
+    if not decision.allowed:  # today's count is above a limit lowered since: nothing was written
         return
     for hit in counted:
         call.services.metrics.record_limit("given_back", hit.rule.name)

@@ -60,7 +60,7 @@ def clock() -> FrozenClock:
 def services(tmp_path: Path, clock: FrozenClock) -> Any:
     (tmp_path / "limits.yaml").write_text(POLICY, encoding="utf-8")
     policies = SimpleNamespace(limits=load_limits(tmp_path / "limits.yaml"))
-    return SimpleNamespace(policies=policies, limiter=MemoryLimiter(clock), metrics=Metrics())
+    return SimpleNamespace(policies=policies, limiter=MemoryLimiter(clock), metrics=Metrics(), clock=clock)
 
 
 def _call(
@@ -264,6 +264,32 @@ async def test_an_unattended_call_the_bank_failed_gives_its_daily_count_back(ser
         await limit(_call(services))  # the day's four are still there
     await _refusal(_call(services))
     assert _decisions(services, "given_back") == 6
+
+
+async def test_a_call_counted_before_midnight_that_fails_after_it_gives_nothing_back_to_the_new_day(
+    services: Any, clock: FrozenClock
+) -> None:
+    clock.advance(3599)  # 23:59:59
+    call = _call(services)
+    await limit(call)  # yesterday's count
+    clock.advance(2)  # the bank fails at 00:00:01
+    for _ in range(4):
+        await limit(_call(services))  # today's four
+    call.fail(UpstreamError("The bank did not answer; quote the Id."))
+    await give_back_daily(call)
+    await _refusal(_call(services))  # today's count was not lowered by yesterday's call
+    assert _decisions(services, "given_back") == 0
+
+
+async def test_a_give_back_the_limiter_refuses_is_not_counted_as_given_back(services: Any) -> None:
+    first = _call(services, frequency=2)
+    await limit(first)  # counted under a frequency of 2
+    for _ in range(5):
+        await limit(_call(services, frequency=6))  # the consent was amended to 6 since: 6 counted today
+    first.fail(UpstreamError("The bank did not answer; quote the Id."))
+    await give_back_daily(first)  # 6 - 1 is still over the 2 it was counted under: nothing is written
+    assert _decisions(services, "given_back") == 0
+    await _refusal(_call(services, frequency=6))
 
 
 async def test_a_call_refused_for_the_wallets_own_fault_keeps_its_daily_count(services: Any) -> None:
