@@ -2,10 +2,12 @@
 
 GET ``/authorize?client_id=…&request_uri=…`` accepts those two parameters and nothing else.
 Anything that cannot be trusted to a redirect (unknown client, bad or spent ``request_uri``,
-extra parameters) renders an error page. A user who is not logged in is sent to
-``/login?next=…``. POST ``/authorize/decision`` carries the answer: Approve with the chosen
-accounts authorises the consent and redirects with ``code``, ``state`` and ``iss`` (RFC 9207);
-Reject rejects the consent and redirects with ``error=access_denied``.
+extra parameters) renders an error page. A ``request_uri`` is spent by the first user it is
+shown to; that user may load the screen again (a reload, the language switch) until they answer
+it. A user who is not logged in is sent to ``/login?next=…``. POST ``/authorize/decision``
+carries the answer: Approve with the chosen accounts authorises the consent and redirects with
+``code``, ``state`` and ``iss`` (RFC 9207); Reject rejects the consent and redirects with
+``error=access_denied``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from gateway.accounts import list_user_accounts
 from gateway.errors import GatewayError, interaction_id
 from gateway.oauth.clients import Client
 from gateway.oauth.consents import find_consent
+from gateway.oauth.errors import InvalidRequestUriError
 from gateway.oauth.server import AUTHORIZATION_DECISION_WINDOW, AuthorizationServer, oauth_server
 from gateway.oauth.store import CodeGrant, digest
 from gateway.oauth.tokens import new_secret
@@ -118,7 +121,7 @@ async def authorize(request: Request) -> Response:
         user_id = await server.session_user(request)
         if user_id is None:
             return _login_redirect(request)
-        params = await server.store.redeem_par(request_uri, client.client_id, user_id, services.clock())
+        params = await _shown_params(server, request_uri, client.client_id, user_id, services.clock())
         consent = await _pending_consent(server, params)
         if consent is None:
             message = "the consent is no longer awaiting authorisation"
@@ -128,6 +131,26 @@ async def authorize(request: Request) -> Response:
         return render_error_page(
             services, exc.message, status=exc.status if exc.status >= 500 else 400, request=request
         )
+
+
+async def _shown_params(
+    server: AuthorizationServer, request_uri: str, client_id: str, user_id: str, now: float
+) -> dict[str, Any]:
+    """Spend the pushed request for ``user_id``, or, when it is already shown to that user and not yet
+    answered, show it again: a reload, or the screen's language switch (RFC 9126 §4 allows duplicate
+    requests from the user reloading). Another user, another client, or an answered request is refused."""
+    try:
+        return await server.store.redeem_par(request_uri, client_id, user_id, now)
+    except InvalidRequestUriError as spent:
+        if "already used" not in spent.message:
+            raise
+        try:
+            params = await server.store.shown_par(request_uri, user_id, now - AUTHORIZATION_DECISION_WINDOW)
+        except InvalidRequestUriError:
+            raise spent from None
+        if params.get("client_id") != client_id:
+            raise spent from None
+        return params
 
 
 def _one(form: FormData, name: str) -> str:

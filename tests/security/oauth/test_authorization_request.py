@@ -70,9 +70,33 @@ def test_authorize_refuses_expired_request_uri(gateway, wallet):
     error_page(authorize(gateway, client_id=wallet.client_id, request_uri=request_uri), "request_uri has expired")
 
 
-def test_authorize_refuses_reused_request_uri(gateway, wallet):
+def test_the_user_it_was_shown_to_may_load_the_screen_again_until_they_answer(gateway, wallet):
+    # A reload, or the screen's own language switch (RFC 9126 §4 allows duplicates from reloading).
     request_uri = wallet.request_uri(gateway.consent(wallet.client_id))
     assert authorize(gateway, client_id=wallet.client_id, request_uri=request_uri).status_code == 200
+    again = authorize(gateway, client_id=wallet.client_id, request_uri=request_uri)
+    assert again.status_code == 200
+    assert "Pocket Wallet" in again.text
+
+
+def test_authorize_refuses_a_request_uri_shown_to_another_user(gateway, wallet):
+    request_uri = wallet.request_uri(gateway.consent(wallet.client_id))
+    assert authorize(gateway, "alice", client_id=wallet.client_id, request_uri=request_uri).status_code == 200
+    refusal = authorize(gateway, "bob", client_id=wallet.client_id, request_uri=request_uri)
+    error_page(refusal, "request_uri was already used")
+
+
+def test_authorize_refuses_a_request_uri_already_answered(gateway, wallet):
+    request_uri, csrf, _ = screen(gateway, wallet)
+    form = {"request_uri": request_uri, "csrf": csrf, "decision": "reject"}
+    assert gateway.http.post("/authorize/decision", data=form, follow_redirects=False).status_code == 303
+    error_page(authorize(gateway, client_id=wallet.client_id, request_uri=request_uri), "request_uri was already used")
+
+
+def test_authorize_refuses_a_request_uri_shown_longer_ago_than_a_decision_may_take(gateway, wallet):
+    request_uri = wallet.request_uri(gateway.consent(wallet.client_id))
+    assert authorize(gateway, client_id=wallet.client_id, request_uri=request_uri).status_code == 200
+    gateway.clock.advance(AUTHORIZATION_DECISION_WINDOW + 1)
     error_page(authorize(gateway, client_id=wallet.client_id, request_uri=request_uri), "request_uri was already used")
 
 

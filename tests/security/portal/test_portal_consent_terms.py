@@ -101,3 +101,16 @@ def test_a_real_pause_is_confirmed_on_the_detail_page(world: PortalWorld, lender
     page = emeka.get(answer.headers["location"])
     assert CATALOGUE["en"]["done_paused"] in html.unescape(page.text)
     assert consent_status(emeka, consent_id) == "Paused"
+
+
+def test_the_authorization_screens_language_switch_shows_the_same_request_again(
+    world: PortalWorld, lender: Wallet
+) -> None:
+    chen = logged_in(world, "chen")
+    screen = chen.follow(lending_consent(lender).authorize_url)
+    assert screen.status_code == 200, screen.text
+    switch = html.unescape(screen.text.split('hreflang="zh"', 1)[0].rsplit('href="', 1)[1].split('"', 1)[0])
+    again = chen.follow(switch)
+    assert again.status_code == 200, again.text
+    assert CATALOGUE["zh"]["auth_recipients"] in html.unescape(again.text)
+    assert field_value(again.text, "request_uri") == field_value(screen.text, "request_uri")
