@@ -19,6 +19,7 @@ from consent.model import Actor
 from consent.sql import SqlConsentStore
 from consent.wallet_api import FALLBACK_PURPOSE, body_hash, load_json, parse_consent_request, render_consent
 from gateway.errors import HeaderInvalidError, InvalidTokenError, ServiceUnavailableError
+from gateway.oauth.http import endpoint_url
 from gateway.pipeline.authenticate import authenticate_request
 from gateway.services import Services
 
@@ -49,7 +50,7 @@ async def authenticate_wallet(request: Request) -> str:
     access = await authenticate_request(
         services,
         method=request.method,
-        url=services.settings.issuer_url + request.url.path + (f"?{query}" if query else ""),
+        url=endpoint_url(request, services.settings.issuer_url) + (f"?{query}" if query else ""),
         headers=request.headers,
         client_ip=request.client.host if request.client else None,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.types import Scope
 
 from gateway.oauth.errors import InvalidRequestError
 
@@ -37,7 +38,15 @@ def peer_ip(request: Request) -> str | None:
 
 def endpoint_url(request: Request, issuer: str) -> str:
     """The URL the client addressed (issuer base + path): what a DPoP ``htu`` must name."""
-    return issuer + request.url.path
+    return issuer + wire_path(request.scope)
+
+
+def wire_path(scope: Scope) -> str:
+    """The request's path as the client sent it, percent-encoding and all (RFC 9449 §4.3 compares the
+    ``htu`` with the request URI after syntax-based normalisation, which decodes unreserved characters
+    only: the decoded path would refuse a correct proof for ``/a%2Fb``)."""
+    raw: bytes | None = scope.get("raw_path")
+    return raw.decode("latin-1") if raw else str(scope["path"])
 
 
 def json_no_store(body: object, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from gateway.body_limit import DEFAULT_MAX_BODY_BYTES
 from gateway.consent_cache import ConsentCache
 from gateway.errors import PayloadTooLargeError, ServiceUnavailableError, interaction_id
+from gateway.oauth.http import wire_path
 from gateway.pipeline import handle
 from gateway.pipeline.audit_writer import AuditWriter
 from gateway.pipeline.call import Call
@@ -36,14 +37,12 @@ async def serve(request: Request) -> Response:
     scope = request.scope
     path = _url_path(scope["path"])
     query = scope["query_string"].decode("latin-1")
-    raw_path: bytes | None = scope.get("raw_path")
-    wire_path = raw_path.decode("latin-1") if raw_path else path  # as sent: what a DPoP proof's htu names
     call = Call(
         services=services,
         runtime=runtime,
         method=request.method,
         path=path,
-        url=services.settings.issuer_url + wire_path + (f"?{query}" if query else ""),
+        url=services.settings.issuer_url + wire_path(scope) + (f"?{query}" if query else ""),  # DPoP htu
         headers=request.headers,
         query=request.query_params,
         body=await _body(request),

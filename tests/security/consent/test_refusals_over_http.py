@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote
-
 import httpx2 as httpx
 import pytest
 
@@ -34,18 +32,18 @@ def test_access_history_page_number_int_cannot_read_is_refused_with_400(wallet: 
     assert response.json()["Errors"][0]["Path"] == "query.limit"
 
 
-def _call_with_decoded_htu(wallet: Wallet, method: str, path: str) -> httpx.Response:
-    """The wallet signs the URL as the gateway reads it (percent-decoded), as a hostile wallet can."""
+def _call_with_proof(wallet: Wallet, method: str, path: str) -> httpx.Response:
+    """The wallet signs the URL as it sends it, percent-encoding and all."""
     token = wallet.token()
-    htu = wallet.services.settings.issuer_url + unquote(path)
+    htu = wallet.services.settings.issuer_url + path
     headers = {"Authorization": f"DPoP {token}", "DPoP": wallet.proof(method, htu, token)}
     return wallet.client.request(method, path, headers=headers)
 
 
 @pytest.mark.parametrize("method", ["GET", "DELETE"])
 def test_wallet_consent_id_with_a_nul_character_looks_like_an_unknown_one(wallet: Wallet, method: str) -> None:
-    response = _call_with_decoded_htu(wallet, method, f"{CONSENTS}/abc%00def")
-    unknown = _call_with_decoded_htu(wallet, method, f"{CONSENTS}/abcdef")
+    response = _call_with_proof(wallet, method, f"{CONSENTS}/abc%00def")
+    unknown = _call_with_proof(wallet, method, f"{CONSENTS}/abcdef")
     assert response.status_code == unknown.status_code == 404, response.text
     assert response.json()["Errors"][0]["ErrorCode"] == unknown.json()["Errors"][0]["ErrorCode"]
 
