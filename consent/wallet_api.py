@@ -12,6 +12,7 @@ OB request that gets the wallet's default purpose. See openapi/walletgate-consen
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,9 @@ from consent.model import Consent, ConsentStatus, NewConsent
 EXTENSION = "WalletGate"
 SERVER_OWNED = ("ConsentId", "CreationDateTime", "Status", "StatusReason", "StatusUpdateDateTime")
 _EXTENSION_MEMBERS = ("Purposes", "Recipients", "FrequencyPerDay")
+MAX_RECIPIENTS = 20
+MAX_RECIPIENT_LENGTH = 200  # "kind:name"
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})  # control, format, surrogate, unassigned...
 _DATES = ("ExpirationDateTime", "TransactionFromDateTime", "TransactionToDateTime")
 _DATA_MEMBERS = ("Permissions", *_DATES, EXTENSION)
 FALLBACK_PURPOSE = "aggregation"
@@ -85,6 +89,18 @@ def _strings(value: Any, path: str, *, allow_empty: bool = False) -> tuple[str, 
     return tuple(value)
 
 
+def _check_recipients(recipients: tuple[str, ...], path: str) -> None:
+    """Recipients are shown to the user as written: plain text of a bounded length, with no control or
+    formatting character (a NUL, a right-to-left override that makes a name read as another)."""
+    if len(recipients) > MAX_RECIPIENTS:
+        raise ConsentFieldError(f"{path} lists more than {MAX_RECIPIENTS} recipients.", path=path)
+    for recipient in recipients:
+        if len(recipient) > MAX_RECIPIENT_LENGTH:
+            raise ConsentFieldError(f"{path}: a recipient is longer than {MAX_RECIPIENT_LENGTH} characters.", path=path)
+        if any(unicodedata.category(char) in _HIDDEN_CATEGORIES for char in recipient):
+            raise ConsentFieldError(f"{path}: a recipient holds a control or formatting character.", path=path)
+
+
 def _refuse_unknown(members: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
     owned = [k for k in SERVER_OWNED if k in members]
     if owned:
@@ -107,6 +123,7 @@ def _extension(data: Mapping[str, Any], default_purpose: str) -> tuple[tuple[str
     _refuse_unknown(ext, _EXTENSION_MEMBERS, f"Data.{EXTENSION}")
     purposes = _strings(ext.get("Purposes"), f"Data.{EXTENSION}.Purposes")
     recipients = _strings(ext.get("Recipients", []), f"Data.{EXTENSION}.Recipients", allow_empty=True)
+    _check_recipients(recipients, f"Data.{EXTENSION}.Recipients")
     frequency = ext.get("FrequencyPerDay", 4)
     if not isinstance(frequency, int) or isinstance(frequency, bool):
         path = f"Data.{EXTENSION}.FrequencyPerDay"

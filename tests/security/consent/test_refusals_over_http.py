@@ -79,3 +79,23 @@ def test_amendment_reason_with_a_nul_character_is_refused_and_changes_nothing(wa
     assert response.status_code == 400, response.text
     assert response.json()["Errors"][0]["Path"] == "reason"
     assert alice.get(f"{ME}/{consent_id}").json()["accounts"] == ["acc-1", "acc-2"]
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    ["credit_bureau:Exp\x00erian", "credit_bureau:Experian\u202e", "credit_bureau:" + "E" * 300],
+    ids=["nul", "bidi-override", "too-long"],
+)
+def test_a_recipient_that_cannot_be_shown_as_written_is_refused_with_400(wallet: Wallet, recipient: str) -> None:
+    data = {"WalletGate": {"Purposes": ["lending"], "Recipients": [recipient]}}
+    response = wallet.call("POST", CONSENTS, json=consent_body(["ReadAccountsDetail", "ReadBalances"], **data))
+    assert response.status_code == 400, response.text
+    assert response.json()["Errors"][0]["Path"] == "Data.WalletGate.Recipients"
+
+
+def test_more_recipients_than_a_screen_can_list_are_refused_with_400(wallet: Wallet) -> None:
+    recipients = [f"credit_bureau:Bureau {n}" for n in range(21)]
+    data = {"WalletGate": {"Purposes": ["lending"], "Recipients": recipients}}
+    response = wallet.call("POST", CONSENTS, json=consent_body(["ReadAccountsDetail", "ReadBalances"], **data))
+    assert response.status_code == 400, response.text
+    assert "more than 20 recipients" in response.json()["Errors"][0]["Message"]
