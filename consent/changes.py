@@ -6,6 +6,7 @@ imports ``gateway``. Subscribers run in order; one that fails is logged and the 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -26,6 +27,12 @@ class ConsentChanges:
         return lambda: self._subscribers.remove(callback)
 
     async def publish(self, consent: Consent) -> None:
+        """Tell every subscriber; runs to the end even when the caller is cancelled meanwhile (a shutdown
+        in the middle of an expiry sweep): the change is committed, so its tokens must be revoked and
+        every instance's cache told, whatever becomes of the caller."""
+        await asyncio.shield(self._notify(consent))
+
+    async def _notify(self, consent: Consent) -> None:
         for callback in tuple(self._subscribers):
             try:
                 await callback(consent)
