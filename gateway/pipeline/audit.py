@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 
 from consent.model import AccessRecord
+from gateway.errors import backend_unavailable
 from gateway.pipeline.call import Call
 
 
@@ -30,7 +31,7 @@ async def audit(call: Call) -> None:
         method=call.method,
         path=call.path,
         account_ids=call.account_ids,
-        status=call.status or 500,
+        status=_status_sent(call),
         response_bytes=call.response_bytes,
         latency_ms=round((time.perf_counter() - call.started) * 1000, 3),
         record_count=call.record_count,
@@ -41,3 +42,11 @@ async def audit(call: Call) -> None:
         await call.runtime.audit.write_now(record)
     else:
         call.runtime.audit.submit(record)
+
+
+def _status_sent(call: Call) -> int:
+    """The status the wallet was sent. ``gateway.errors.handle_error`` answers a call failed by an unreachable
+    database or Redis with 503, where ``Call.fail`` noted the 500 of an unexpected error."""
+    if call.error is not None and backend_unavailable(call.error):
+        return 503
+    return call.status or 500

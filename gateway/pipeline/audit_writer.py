@@ -1,10 +1,11 @@
 """Write access records off the request path: queued in memory, flushed in batches.
 
 ``submit`` never waits. A background task flushes whenever ``batch_size`` records are
-waiting or ``interval`` seconds have passed; ``stop`` flushes whatever is left, so a clean
-shutdown loses nothing. A failed flush keeps the batch (up to ``max_pending`` records) and
-tries again on the next round. A run of failures is logged when it starts (in one line when the
-database cannot be reached, with the traceback otherwise) and when it ends, not on every round.
+waiting or ``interval`` seconds have passed; ``stop`` lets a flush being written finish (cancelling
+it would lose that batch) and flushes whatever is left, so a clean shutdown loses nothing. A failed
+flush keeps the batch (up to ``max_pending`` records) and tries again on the next round. A run of
+failures is logged when it starts (in one line when the database cannot be reached, with the
+traceback otherwise) and when it ends, not on every round.
 
 A process that is killed (SIGKILL, OOM) loses what is still queued: up to ``interval`` seconds of
 records of calls already answered. ``write_now`` is the durable alternative (``audit_durable``
@@ -36,6 +37,7 @@ class AuditWriter:
         self._pending: deque[AccessRecord] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._failing: str | None = None  # the failure of the current run of failed flushes
         self.dropped = 0
 
@@ -62,12 +64,21 @@ class AuditWriter:
 
     async def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="audit-writer")
 
     async def stop(self) -> None:
-        """Stop the background task and flush everything still queued."""
-        await stop_task(self._task)
-        self._task = None
+        """Stop the background task once the flush it is writing (if any) has ended, then flush everything
+        still queued. Only a stop that is itself cancelled cancels a flush in the middle."""
+        task, self._task = self._task, None
+        if task is not None:
+            self._stopping = True
+            self._wake.set()
+            try:
+                await asyncio.wait([task])
+            except asyncio.CancelledError:
+                await stop_task(task)
+                raise
         if not await self._drain(len(self._pending)):
             log.error("audit: %d records could not be written at shutdown", len(self._pending))
 
@@ -103,8 +114,9 @@ class AuditWriter:
             log.exception("audit: writing access records failed; %d records wait and are retried", waiting)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval)
             self._wake.clear()
-            await self._drain(len(self._pending))
+            if not self._stopping:
+                await self._drain(len(self._pending))
