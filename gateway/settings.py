@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -21,8 +22,11 @@ from urllib.parse import urlsplit
 
 ENV_PREFIX = "WALLETGATE_"
 SETTINGS_FILE_ENV = "WALLETGATE_SETTINGS_FILE"
-# Variables under these prefixes belong to the test suite or tools, not to the gateway.
+# Variables under these prefixes, or of these names, belong to the test suite or tools, not to the gateway.
 _FOREIGN_ENV_PREFIXES = ("WALLETGATE_TEST_", "WALLETGATE_BENCH_")
+_FOREIGN_ENV_NAMES = frozenset({SETTINGS_FILE_ENV, "WALLETGATE_SPECS_DIR"})  # SPECS_DIR: see the README
+# The permission bits of other users a private key file must not carry in production (a group may read it).
+_KEY_FILE_OPEN_TO_OTHERS = 0o007
 
 Mode = Literal["demo", "production"]
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -66,7 +70,11 @@ class Settings:
     port: int = _f(8000, "port the gateway listens on", min=1, max=65535)
     workers: int = _f(1, "uvicorn worker processes", min=1, max=64)
     issuer: str = _f(
-        "", "issuer identifier (https URL in production); empty means http://HOST:PORT", url=True, empty_ok=True
+        "",
+        "issuer identifier (https URL in production); empty means http://HOST:PORT",
+        url=True,
+        empty_ok=True,
+        issuer=True,
     )
     database_url: str = _f(
         "",
@@ -162,6 +170,11 @@ class Settings:
         "costs one database write per call on the request path)",
     )
 
+    def __repr__(self) -> str:
+        """Every field, with tokens masked and the password of any URL replaced by ``****``."""
+        shown = (f"{f.name}={_show(f.name, getattr(self, f.name))}" for f in dataclasses.fields(self))
+        return f"Settings({', '.join(shown)})"
+
     @property
     def issuer_url(self) -> str:
         return (self.issuer or f"http://{self.host}:{self.port}").rstrip("/")
@@ -231,7 +244,7 @@ def load_settings(
                 raw[key] = (f"{file}: {key}", value)
 
     for key, value in environ.items():
-        if not key.startswith(ENV_PREFIX) or key == SETTINGS_FILE_ENV or key.startswith(_FOREIGN_ENV_PREFIXES):
+        if not key.startswith(ENV_PREFIX) or key in _FOREIGN_ENV_NAMES or key.startswith(_FOREIGN_ENV_PREFIXES):
             continue
         name = key[len(ENV_PREFIX) :].lower()
         if name not in names:
@@ -264,7 +277,23 @@ def load_settings(
 
 
 def _show(name: str, value: Any) -> str:
-    return "'****'" if name in ("admin_token", "metrics_token") else repr(value)
+    """A value as errors and ``repr`` show it: tokens masked, a URL's password replaced by ``****``."""
+    if name in ("admin_token", "metrics_token"):
+        return "'****'"
+    return repr(_without_password(value)) if isinstance(value, str) else repr(value)
+
+
+def _without_password(text: str) -> str:
+    try:
+        parts = urlsplit(text)
+        password = parts.password
+    except ValueError:
+        password = None
+    if not password:
+        return text
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return parts._replace(netloc=f"{user}:****@{host}").geturl()
 
 
 def _cross_checks(s: Settings) -> list[str]:
@@ -278,6 +307,12 @@ def _cross_checks(s: Settings) -> list[str]:
             problems.append(f"{env_name('directory_jwks_file')}: required in production mode")
         if not s.issuer.startswith("https://"):
             problems.append(f"{env_name('issuer')}={s.issuer!r}: production mode needs an https issuer URL")
+        keys = s.signing_keys_file
+        if keys is not None and keys.is_file() and keys.stat().st_mode & _KEY_FILE_OPEN_TO_OTHERS:
+            problems.append(
+                f"{env_name('signing_keys_file')}={str(keys)!r}: the private signing keys are open to other users "
+                f"(mode {keys.stat().st_mode & 0o777:o}); production mode needs them private (chmod o-rwx)"
+            )
     return problems
 
 
@@ -305,7 +340,7 @@ def _cast(kind: Any, value: Any, checks: Mapping[str, Any]) -> Any:
         if not isinstance(value, str | list | tuple) or not all(isinstance(v, str) for v in value):
             raise ValueError("expected a comma-separated string or a list of strings")
         items = tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else tuple(value)
-        return tuple(_ip_network(item) for item in items) if checks.get("ip_networks") else items
+        return tuple(_proxy_network(item) for item in items) if checks.get("ip_networks") else items
     if origin_args and all(isinstance(a, str) for a in origin_args):  # a Literal
         if value not in origin_args:
             raise ValueError(f"expected one of {', '.join(origin_args)}")
@@ -315,6 +350,8 @@ def _cast(kind: Any, value: Any, checks: Mapping[str, Any]) -> Any:
         return text
     if checks.get("url"):
         _check_url(text, ("http", "https"))
+    if checks.get("issuer"):
+        _check_issuer(text)
     if checks.get("database"):
         _check_database_url(text)
     if checks.get("redis"):
@@ -331,6 +368,17 @@ def _ip_network(item: str) -> ProxyNetwork:
             f"expected comma-separated IP addresses or CIDR networks (such as 10.0.0.0/8 or fd00::/8); "
             f"{item!r} is not one"
         ) from None
+
+
+def _proxy_network(item: str) -> ProxyNetwork:
+    """A trusted proxy network; one holding every address (``0.0.0.0/0``, ``::/0``) would trust every wallet."""
+    network = _ip_network(item)
+    if network.prefixlen == 0:
+        raise ValueError(
+            f"{item!r} is every address: any wallet could then send X-Forwarded-For and the client-certificate "
+            "header; list only the proxies in front of the gateway"
+        )
+    return network
 
 
 def _cast_bool(value: Any) -> bool:
@@ -355,9 +403,12 @@ def _cast_int(value: Any) -> int:
 
 def _cast_float(value: Any) -> float:
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         raise ValueError("expected a number") from None
+    if not math.isfinite(number):  # nan passes every range check
+        raise ValueError("expected a number")
+    return number
 
 
 def _in_range(number: Any, checks: Mapping[str, Any]) -> Any:
@@ -375,6 +426,13 @@ def _check_url(text: str, schemes: tuple[str, ...]) -> None:
         raise ValueError(f"expected a {'/'.join(schemes)} URL ({exc})") from None
     if parts.scheme not in schemes or (parts.scheme != "unix" and not parts.hostname):
         raise ValueError(f"expected a {'/'.join(schemes)} URL with a host")
+
+
+def _check_issuer(text: str) -> None:
+    """RFC 8414 §2 / OpenID Discovery: an issuer is a URL without query or fragment (paths are appended to it)."""
+    parts = urlsplit(text)
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
+        raise ValueError("expected a URL without query or fragment")
 
 
 def _check_database_url(text: str) -> None:

@@ -13,7 +13,9 @@ before anything is signed with it:
    token it signed has expired; a key of an algorithm that had no current key starts signing
    beside the others.
 
-Every rotate also drops retired keys whose ``retire_after`` has passed. Running gateways
+Every rotate also drops retired keys whose ``retire_after`` has passed. ``rotate`` and ``retire``
+hold an exclusive lock (``FILE.lock`` beside the key file) from reading the file to replacing it,
+so two run at once take turns instead of one undoing the other. Running gateways
 reread the key file within about a second of a change, without a restart; between the steps,
 wait until every replica and every verifier caching the JWKS has the next key.
 
@@ -25,8 +27,11 @@ signed, is dropped, and what it signed falls to the default key. It refuses to l
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -179,15 +184,43 @@ def _change_keys(args: argparse.Namespace, change: Any) -> int:
     """Apply ``change`` (``rotate`` or ``retire``) to the key file; nothing is written when it refuses."""
     settings = settings_from_args(args, data_dir=args.data_dir)
     path = key_file(settings)
-    try:
-        doc, summary = change(
-            _load(path), now=time.time(), retire_delay=settings.access_token_ttl + settings.clock_skew, alg=args.alg
-        )
-    except KeyFileError as exc:
-        raise UserFacingError(f"{path}: {exc}") from None
-    write_private_file(path, doc)
+    _load(path)  # a missing or broken file is refused before a lock file is made beside it
+    with _locked(path):
+        doc = _load(path)
+        try:
+            KeyRing.from_jwks(doc, path, algorithms=GATEWAY_KEY_ALGORITHMS)  # what a gateway would refuse
+            doc, summary = change(
+                doc, now=time.time(), retire_delay=settings.access_token_ttl + settings.clock_skew, alg=args.alg
+            )
+        except KeyFileError as exc:
+            raise UserFacingError(str(exc) if str(exc).startswith(f"{path}: ") else f"{path}: {exc}") from None
+        _write(path, doc)
     print(summary)
     return 0
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``FILE.lock`` (the key file itself is replaced, so it cannot carry the lock)."""
+    lock = path.with_name(path.name + ".lock")
+    try:
+        handle = open(lock, "a")  # noqa: SIM115 - closed below, after the lock is released
+    except OSError as exc:
+        raise UserFacingError(f"{lock}: cannot lock the key file ({exc.strerror})") from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write(path: Path, doc: dict[str, Any]) -> None:
+    """Replace the key file; a folder or file the user may not write is one line, not a traceback."""
+    try:
+        write_private_file(path, doc)
+    except OSError as exc:
+        raise UserFacingError(f"{path}: cannot write the key file ({exc.strerror or exc})") from None
 
 
 def run_generate(args: argparse.Namespace) -> int:
@@ -197,7 +230,7 @@ def run_generate(args: argparse.Namespace) -> int:
     if not path.parent.is_dir():
         raise UserFacingError(f"{path.parent}: no such folder")
     doc = new_key_set()
-    write_private_file(path, doc)
+    _write(path, doc)
     print(f"wrote {path}: " + ", ".join(f"{k['kid']} ({k['alg']})" for k in doc["keys"]))
     return 0
 

@@ -200,3 +200,81 @@ def test_cli_reports_a_bad_setting_in_one_line_without_traceback() -> None:
 def test_the_settings_list_shows_the_default_trusted_proxies_as_addresses() -> None:
     [default] = [default for name, default, _ in describe() if name == "WALLETGATE_TRUSTED_PROXIES"]
     assert default == "127.0.0.1,::1"
+
+
+def test_the_specs_folder_variable_the_readme_documents_is_not_an_unknown_setting(tmp_path: Path) -> None:
+    assert load_settings(environ={"WALLETGATE_SPECS_DIR": str(tmp_path)}).mode == "demo"
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "-nan"])
+def test_a_number_that_is_not_a_number_is_refused(value: str) -> None:
+    assert _problems({"WALLETGATE_CONSENT_CACHE_TTL": value}) == [
+        f"WALLETGATE_CONSENT_CACHE_TTL='{value}': expected a number"
+    ]
+
+
+def test_a_database_url_password_never_shows_in_errors() -> None:
+    [problem] = _problems({"WALLETGATE_DATABASE_URL": "mysql://walletgate:hunter2@db/walletgate"})
+    assert "hunter2" not in problem
+    assert problem == (
+        "WALLETGATE_DATABASE_URL='mysql://walletgate:****@db/walletgate': expected a sqlite:// or postgresql:// URL"
+    )
+
+
+def test_a_redis_url_password_never_shows_in_errors() -> None:
+    [problem] = _problems({"WALLETGATE_REDIS_URL": "http://:hunter2@redis:6379/0"})
+    assert "hunter2" not in problem
+
+
+def test_url_passwords_never_show_in_repr() -> None:
+    settings = load_settings(
+        environ={
+            "WALLETGATE_DATABASE_URL": "postgresql://walletgate:hunter2@db:5432/walletgate",
+            "WALLETGATE_REDIS_URL": "redis://:hunter3@redis:6379/0",
+        }
+    )
+    shown = repr(settings)
+    assert "hunter2" not in shown
+    assert "hunter3" not in shown
+    assert "database_url='postgresql://walletgate:****@db:5432/walletgate'" in shown
+    assert settings.database_url == "postgresql://walletgate:hunter2@db:5432/walletgate"
+
+
+@pytest.mark.parametrize("every", ["0.0.0.0/0", "::/0", "10.0.0.0/0"])
+def test_trusted_proxies_that_are_every_address_are_refused(every: str) -> None:
+    [problem] = _problems({"WALLETGATE_TRUSTED_PROXIES": f"127.0.0.1,{every}"})
+    assert problem.startswith(f"WALLETGATE_TRUSTED_PROXIES='127.0.0.1,{every}': '{every}' is every address")
+
+
+@pytest.mark.parametrize("issuer", ["https://gw.example?tenant=1", "https://gw.example/#top", "https://gw.example?"])
+def test_an_issuer_with_a_query_or_fragment_is_refused(issuer: str) -> None:
+    assert _problems({"WALLETGATE_ISSUER": issuer}) == [
+        f"WALLETGATE_ISSUER='{issuer}': expected a URL without query or fragment"
+    ]
+
+
+def _production(tmp_path: Path, key_mode: int) -> dict[str, str]:
+    keys = tmp_path / "signing.jwks.json"
+    keys.write_text("{}", encoding="utf-8")
+    keys.chmod(key_mode)
+    directory = tmp_path / "directory.jwks.json"
+    directory.write_text("{}", encoding="utf-8")
+    return {
+        "WALLETGATE_MODE": "production",
+        "WALLETGATE_ISSUER": "https://gw.example",
+        "WALLETGATE_SIGNING_KEYS_FILE": str(keys),
+        "WALLETGATE_DIRECTORY_JWKS_FILE": str(directory),
+    }
+
+
+def test_production_refuses_a_signing_key_file_other_users_can_read(tmp_path: Path) -> None:
+    environ = _production(tmp_path, 0o644)
+    assert _problems(environ) == [
+        f"WALLETGATE_SIGNING_KEYS_FILE='{tmp_path / 'signing.jwks.json'}': the private signing keys are open to "
+        "other users (mode 644); production mode needs them private (chmod o-rwx)"
+    ]
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o440])
+def test_production_accepts_a_signing_key_file_private_to_its_owner_or_group(tmp_path: Path, mode: int) -> None:
+    assert load_settings(environ=_production(tmp_path, mode)).mode == "production"
