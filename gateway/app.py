@@ -14,8 +14,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consent.db import open_engine
 from consent.errors import ConsentError
@@ -92,6 +94,39 @@ def _trace_clients(services: Services) -> Callable[[], None]:
     return undo
 
 
+HSTS = b"max-age=31536000"  # one year (RFC 6797); only over TLS, which an https issuer means
+
+
+class SecurityHeadersMiddleware:
+    """``X-Content-Type-Options: nosniff`` on every response and, behind TLS, ``Strict-Transport-Security``.
+
+    The first middleware, so it also covers the published APIs' lane and the bank's relayed
+    responses; a header a response already carries (the portal's own nosniff) is not sent twice.
+    Per response: one scan of the header list.
+    """
+
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.headers: tuple[tuple[bytes, bytes], ...] = ((b"x-content-type-options", b"nosniff"),)
+        if hsts:
+            self.headers += ((b"strict-transport-security", HSTS),)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers += [header for header in self.headers if header[0] not in present]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -158,11 +193,17 @@ def create_app(
             services.tracing.shutdown()  # the owner's flush; the pipeline's stop did it already (a second does nothing)
             metrics.shutdown()
 
-    handlers: dict[Any, Any] = {GatewayError: handle_error, ConsentError: handle_error, Exception: handle_error}
+    handlers: dict[Any, Any] = {
+        GatewayError: handle_error,
+        ConsentError: handle_error,
+        HTTPException: handle_error,  # the router's own 404 and 405, a malformed form's 400
+        Exception: handle_error,
+    }
     routes = _gateway_routes()
     return Starlette(
         routes=routes,
         middleware=[
+            Middleware(SecurityHeadersMiddleware, hsts=settings.issuer_url.startswith("https://")),
             Middleware(PublishedApisLane, gateway_routes=routes),  # proxied calls: the rest is done there
             Middleware(InteractionIdMiddleware),
             Middleware(RequestObservationMiddleware, metrics=metrics),

@@ -23,6 +23,8 @@ API routes render the Open Banking ``OBErrorResponse1`` body; ``/oauth/*`` route
 has the same attributes and renders the same way. A database or Redis that cannot be reached
 (refused, dropped, timed out) is a 503 with ``Retry-After``, since the same call may well work a
 moment later, logged in one line; anything else is a 500 with a safe message and a traceback.
+Starlette's own ``HTTPException`` (the router's 404 and 405, a malformed multipart form's 400)
+renders the same way, through the class of its status.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any
 import orjson
 from redis import exceptions as redis_errors
 from sqlalchemy import exc as sql_errors
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -311,6 +314,8 @@ def _wants_oauth(request: Request, exc: Exception) -> bool:
 async def handle_error(request: Request, exc: Exception) -> Response:
     """Starlette exception handler for both families and for the unexpected."""
     error_id = interaction_id(request)
+    if isinstance(exc, HTTPException):
+        exc = _from_starlette(exc, request.method)
     if backend_unavailable(exc):
         log.warning("a database or Redis cannot be reached (interaction %s): %s: %s", error_id, type(exc).__name__, exc)
         exc = ServiceUnavailableError(
@@ -324,6 +329,22 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     if _wants_oauth(request, exc):
         return render_oauth_error(exc, error_id)
     return render_ob_error(exc, error_id)
+
+
+def _from_starlette(exc: HTTPException, method: str) -> GatewayError:
+    """The family's error for a refusal Starlette raised itself (its ``detail`` is the status phrase
+    or the form parser's own text, never the client's input)."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404:
+        return ResourceNotFoundError("There is no resource at this path.", headers=headers)
+    if exc.status_code == 405:
+        allowed = headers.get("Allow") or headers.get("allow") or ""
+        return MethodNotAllowedError(f"{method} is not allowed on this resource; allowed: {allowed}.", headers=headers)
+    error = GatewayError(str(exc.detail), headers=headers)
+    error.status = exc.status_code
+    if exc.status_code >= 500:
+        error.code, error.oauth_error = "UK.OBIE.UnexpectedError", "server_error"
+    return error
 
 
 _UNREACHABLE = (

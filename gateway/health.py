@@ -5,11 +5,16 @@ answers 200 with every check's result, or 503 naming the checks that failed in `
 These bodies are probe reports for orchestrators and operators, not API errors, so they are
 plain JSON rather than the Open Banking error format. A replica that is draining (see
 ``gateway.shutdown``) reports ``draining`` as failed so the load balancer stops sending to it.
+
+Anyone who reaches the gateway reaches the probes (the reverse proxy passes every path on), so a
+failed check answers with the kind of failure only (``ConnectionError``); the back-end's address
+and its driver's message go to the log (``walletgate.health``, redacted like every line).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,6 +26,8 @@ from starlette.routing import BaseRoute, Route
 
 from gateway.logs import redact_text
 from gateway.services import Services
+
+log = logging.getLogger("walletgate.health")
 
 CHECK_TIMEOUT = 2.0  # seconds per check; probes usually time out after 1-5 s
 _HEADERS = {"Cache-Control": "no-store"}
@@ -41,7 +48,7 @@ async def readyz(request: Request) -> Response:
     if services.redis is not None:
         checks["redis"] = _redis
     names = list(checks)
-    results = await asyncio.gather(*(_run(checks[name], services) for name in names))
+    results = await asyncio.gather(*(_run(name, checks[name], services) for name in names))
     report: dict[str, dict[str, Any]] = dict(zip(names, results, strict=True))
     if services.drain.draining:
         detail = f"shutting down; not taking new requests ({services.drain.in_flight} in flight)"
@@ -51,14 +58,15 @@ async def readyz(request: Request) -> Response:
     return JSONResponse(body, 503 if failed else 200, _HEADERS)
 
 
-async def _run(check: Check, services: Services) -> dict[str, Any]:
+async def _run(name: str, check: Check, services: Services) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         detail = await asyncio.wait_for(check(services), CHECK_TIMEOUT)
     except TimeoutError:
         ok, detail = False, f"no answer within {CHECK_TIMEOUT:g} s"
     except Exception as exc:  # any failure of the back-end is the answer, not a crash
-        ok, detail = False, redact_text(f"{type(exc).__name__}: {exc}")[:300]
+        ok, detail = False, type(exc).__name__
+        log.warning("readiness check %s failed: %s", name, redact_text(f"{type(exc).__name__}: {exc}")[:300])
     else:
         ok = True
     return {"ok": ok, "detail": detail, "ms": round((time.perf_counter() - started) * 1000, 1)}

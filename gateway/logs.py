@@ -125,15 +125,48 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(_fields(record), default=str).decode()
 
 
+# Characters that would break a text line or drive the terminal: C0 controls, DEL, C1 NEL and the
+# Unicode line and paragraph separators, written as their Python escapes.
+_CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, 0x85)} | {
+    ord("\t"): "\\t",
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+_NEEDS_QUOTES = re.compile(r'[\s"=]')
+
+
+def _one_text_line(text: str) -> str:
+    """``text`` on one line: a request value (a path sent with ``%0a``) cannot start a forged log line."""
+    return text.translate(_CONTROL_ESCAPES)
+
+
+def _text_value(value: Any) -> str:
+    """A ``key=value`` value: on one line, quoted when it holds a space, quote or ``=`` (one field stays one)."""
+    text = _one_text_line(value if isinstance(value, str) else str(value))
+    if text and not _NEEDS_QUOTES.search(text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 class TextFormatter(logging.Formatter):
-    """``time level logger message key=value ...`` for a terminal, redacted the same way."""
+    """``time level logger message key=value ...`` for a terminal, redacted the same way.
+
+    One record is one line (control characters escaped, values with spaces quoted) but for the
+    traceback, whose lines are indented so that none of them can pass for a record of its own.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         fields = _fields(record)
-        head = f"{fields.pop('ts')} {fields.pop('level'):<7} {fields.pop('logger')}: {fields.pop('message')}"
+        message = _one_text_line(str(fields.pop("message")).rstrip())
+        head = f"{fields.pop('ts')} {fields.pop('level'):<7} {fields.pop('logger')}: {message}"
         error = fields.pop("error", None)
-        tail = " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
-        return "\n".join(part for part in (f"{head} {tail}".rstrip(), error) if part)
+        tail = " ".join(f"{k}={_text_value(v)}" for k, v in fields.items() if v is not None)
+        lines = [f"{head} {tail}".rstrip()]
+        if error:
+            lines += ["  " + _one_text_line(line) for line in str(error).splitlines()]
+        return "\n".join(lines)
 
 
 def configure_logging(settings: Settings) -> None:

@@ -186,3 +186,53 @@ def test_uvicorns_unfinished_response_line_is_kept_for_any_other_response() -> N
 def test_uvicorns_other_error_lines_are_kept_even_after_a_relay_was_broken_off() -> None:
     record = logging.LogRecord("uvicorn.error", logging.ERROR, "", 0, "Exception in ASGI application\n", None, None)
     assert _passes_uvicorn_error_filters(record, unfinished_on_purpose=True)
+
+
+FORGED = "2026-01-01T00:00:00.000+00:00 info    walletgate.access: GET /admin/apis 200"
+
+
+def test_text_formatter_keeps_a_line_break_in_the_message_from_starting_a_forged_line() -> None:
+    """A path the router did not match is logged as sent; ``%0a`` in it must not start a new line."""
+    record = logging.LogRecord(
+        "walletgate.access", logging.INFO, "", 0, "%s %s %s", ("GET", f"/x\r\n{FORGED}", 404), None
+    )
+    lines = TextFormatter().format(record).splitlines()
+    assert len(lines) == 1
+    assert not any(line.startswith(FORGED) for line in lines)
+
+
+def test_text_formatter_keeps_a_line_break_in_a_field_from_starting_a_forged_line() -> None:
+    record = logging.LogRecord("walletgate.access", logging.INFO, "", 0, "GET", None, None)
+    record.route = f"/x\n{FORGED}"
+    assert len(TextFormatter().format(record).splitlines()) == 1
+
+
+def test_text_formatter_keeps_a_field_value_from_forging_another_field() -> None:
+    """``/x client_id=wallet-9`` is one route, not a route and a client id."""
+    record = logging.LogRecord("walletgate.access", logging.INFO, "", 0, "GET", None, None)
+    record.route = "/x client_id=wallet-9"
+    record.status = 404
+    line = TextFormatter().format(record)
+    assert " client_id=wallet-9" not in line.replace('"/x client_id=wallet-9"', "")
+    assert line.endswith('route="/x client_id=wallet-9" status=404')
+
+
+def test_text_formatter_indents_a_traceback_so_an_exception_message_cannot_forge_a_line() -> None:
+    try:
+        raise ValueError(f"bad\n{FORGED}")
+    except ValueError as exc:
+        record = logging.LogRecord("walletgate.errors", logging.ERROR, "", 0, "failed", None, (ValueError, exc, None))
+    first, *rest = TextFormatter().format(record).splitlines()
+    assert first.endswith("walletgate.errors: failed")
+    assert rest
+    assert all(line.startswith("  ") for line in rest)
+    assert any(FORGED in line for line in rest)
+
+
+def test_text_formatter_escapes_other_control_characters() -> None:
+    record = logging.LogRecord("walletgate.x", logging.INFO, "", 0, "a\x1b[2Jb\x00c\u2028d", None, None)
+    line = TextFormatter().format(record)
+    assert "\x1b" not in line
+    assert "\x00" not in line
+    assert "\u2028" not in line
+    assert "a\\x1b[2Jb\\x00c\\u2028d" in line
