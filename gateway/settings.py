@@ -78,7 +78,7 @@ class Settings:
     )
     database_url: str = _f(
         "",
-        "SQLAlchemy URL (sqlite:///... or postgresql://...); empty means a SQLite file in DATA_DIR",
+        "SQLAlchemy URL (sqlite:///... or postgresql://...); empty means a SQLite file in DATA_DIR (demo mode only)",
         database=True,
         empty_ok=True,
     )
@@ -307,6 +307,11 @@ def _cross_checks(s: Settings) -> list[str]:
             problems.append(f"{env_name('directory_jwks_file')}: required in production mode")
         if not s.issuer.startswith("https://"):
             problems.append(f"{env_name('issuer')}={s.issuer!r}: production mode needs an https issuer URL")
+        if not s.database_url:
+            problems.append(
+                f"{env_name('database_url')}: required in production mode (empty means a SQLite file in the data "
+                "folder: each replica would keep consents and tokens of its own); name the PostgreSQL database"
+            )
         keys = s.signing_keys_file
         if keys is not None and keys.is_file() and keys.stat().st_mode & _KEY_FILE_OPEN_TO_OTHERS:
             problems.append(

@@ -264,7 +264,15 @@ def _production(tmp_path: Path, key_mode: int) -> dict[str, str]:
         "WALLETGATE_ISSUER": "https://gw.example",
         "WALLETGATE_SIGNING_KEYS_FILE": str(keys),
         "WALLETGATE_DIRECTORY_JWKS_FILE": str(directory),
+        "WALLETGATE_DATABASE_URL": "postgresql://walletgate@db.internal/walletgate",
     }
+
+
+def test_production_refuses_to_start_without_a_database_url(tmp_path: Path) -> None:
+    environ = _production(tmp_path, 0o600)
+    del environ["WALLETGATE_DATABASE_URL"]
+    [problem] = _problems(environ)
+    assert problem.startswith("WALLETGATE_DATABASE_URL: required in production mode")
 
 
 def test_production_refuses_a_signing_key_file_other_users_can_read(tmp_path: Path) -> None:

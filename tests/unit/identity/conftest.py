@@ -104,5 +104,6 @@ def production_settings(settings_factory, tmp_path) -> Settings:
         issuer="https://gateway.example",
         signing_keys_file=str(keys),
         directory_jwks_file=str(directory),
+        database_url=f"sqlite:///{tmp_path / 'walletgate.db'}",
     )
     return settings
