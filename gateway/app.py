@@ -17,7 +17,6 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consent.db import open_engine
 from consent.errors import ConsentError
@@ -43,6 +42,7 @@ from gateway.pipeline.endpoint import start_pipeline
 from gateway.pipeline.lane import PublishedApisLane
 from gateway.portal import dashboard_routes, login
 from gateway.portal.sessions import current_user
+from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.services import Services
 from gateway.settings import Settings, load_settings
 from gateway.shutdown import Drain, DrainMiddleware, install_signal_drain
@@ -92,39 +92,6 @@ def _trace_clients(services: Services) -> Callable[[], None]:
         untrace()
 
     return undo
-
-
-HSTS = b"max-age=31536000"  # one year (RFC 6797); only over TLS, which an https issuer means
-
-
-class SecurityHeadersMiddleware:
-    """``X-Content-Type-Options: nosniff`` on every response and, behind TLS, ``Strict-Transport-Security``.
-
-    The first middleware, so it also covers the published APIs' lane and the bank's relayed
-    responses; a header a response already carries (the portal's own nosniff) is not sent twice.
-    Per response: one scan of the header list.
-    """
-
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
-        self.app = app
-        self.headers: tuple[tuple[bytes, bytes], ...] = ((b"x-content-type-options", b"nosniff"),)
-        if hsts:
-            self.headers += ((b"strict-transport-security", HSTS),)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                headers += [header for header in self.headers if header[0] not in present]
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(
@@ -203,8 +170,8 @@ def create_app(
     return Starlette(
         routes=routes,
         middleware=[
-            Middleware(SecurityHeadersMiddleware, hsts=settings.issuer_url.startswith("https://")),
             Middleware(PublishedApisLane, gateway_routes=routes),  # proxied calls: the rest is done there
+            Middleware(SecurityHeadersMiddleware, issuer_url=settings.issuer_url),  # the lane adds its own
             Middleware(InteractionIdMiddleware),
             Middleware(RequestObservationMiddleware, metrics=metrics),
             Middleware(DrainMiddleware, drain=drain),

@@ -19,6 +19,7 @@ from gateway.oauth.http import wire_path
 from gateway.pipeline import handle
 from gateway.pipeline.audit_writer import AuditWriter
 from gateway.pipeline.call import Call
+from gateway.pipeline.headers import RequestHeaders
 from gateway.pipeline.runtime import PipelineRuntime
 from gateway.published_store import PublishedApiStore
 from gateway.publishing import PublishedApis
@@ -43,7 +44,7 @@ async def serve(request: Request) -> Response:
         method=request.method,
         path=path,
         url=services.settings.issuer_url + wire_path(scope) + (f"?{query}" if query else ""),  # DPoP htu
-        headers=request.headers,
+        headers=RequestHeaders(scope),
         query=request.query_params,
         body=await _body(request),
         client_ip=request.client.host if request.client else None,

@@ -5,8 +5,9 @@ middleware and the router they need. What that chain does for every request is d
 and in the same way: the interaction id (``gateway.interaction``), the refusal while draining
 and the count of requests in flight (``gateway.shutdown``), the Open Banking error body for a
 refusal or an unexpected error (``gateway.errors.handle_error``, which logs the latter with its
-traceback; the wallet gets the 500 body with the interaction id to quote), and the access line
-and request metrics (``gateway.observation``). Measured here: 20-40 µs less CPU per proxied
+traceback; the wallet gets the 500 body with the interaction id to quote), the access line
+and request metrics (``gateway.observation``), and the security headers
+(``gateway.security_headers``). Measured here: 20-40 µs less CPU per proxied
 call, of about 650.
 
 The published APIs are read on each call, so one published while the gateway runs is served at
@@ -28,6 +29,7 @@ from gateway.errors import handle_error
 from gateway.interaction import take_interaction_id
 from gateway.observation import observe_request
 from gateway.pipeline.endpoint import serve
+from gateway.security_headers import security_headers
 from gateway.services import Services
 
 _INTERACTION_HEADER = "x-fapi-interaction-id"
@@ -58,6 +60,7 @@ class PublishedApisLane:
                 response = await handle_error(request, exc)
             if _INTERACTION_HEADER not in response.headers:
                 response.headers[_INTERACTION_HEADER] = interaction_id
+            response.raw_headers.extend(security_headers(services.settings.issuer_url))
             status = response.status_code
             await response(scope, receive, send)
         finally:

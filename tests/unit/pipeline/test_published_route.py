@@ -8,8 +8,9 @@ from typing import Any
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from gateway.app import SecurityHeadersMiddleware, create_app
+from gateway.app import create_app
 from gateway.pipeline.lane import PublishedApisLane
+from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import Settings
 
 BASE = "/open-banking/v4.0/aisp"
@@ -60,9 +61,9 @@ def test_nothing_takes_the_lane_while_the_pipeline_is_not_running() -> None:
     assert LANE.serves(_scope(BASE + "/accounts", running=False)) is None
 
 
-def test_the_lane_comes_first_after_the_security_headers_and_knows_every_gateway_route(settings: Settings) -> None:
+def test_the_lane_is_the_apps_first_middleware_and_knows_every_gateway_route(settings: Settings) -> None:
     app = create_app(settings)
-    headers, lane = app.user_middleware[:2]
-    assert headers.cls is SecurityHeadersMiddleware  # type: ignore[comparison-overlap]  # cls typed as a factory
-    assert lane.cls is PublishedApisLane  # type: ignore[comparison-overlap]
+    lane, headers = app.user_middleware[:2]
+    assert lane.cls is PublishedApisLane  # type: ignore[comparison-overlap]  # Starlette types cls as a factory
     assert lane.kwargs["gateway_routes"] == app.routes
+    assert headers.cls is SecurityHeadersMiddleware  # type: ignore[comparison-overlap]  # the lane adds its own
