@@ -11,7 +11,7 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -203,9 +203,20 @@ class Wallet:
         return self.http.get(path, headers=sent)
 
 
-def stack_fixture(folder: Path) -> Iterator[Stack]:
-    stack = start_stack(folder)
+def stack_fixture(
+    folder: Path,
+    *,
+    published: Iterable[tuple[str, str, str]] = (),
+    admin_token: str = "",
+    gateway_log: Path | None = None,
+) -> Iterator[Stack]:
+    """A running stack for a module's fixture, stopped after it; ``published``: (name, policy, OpenAPI
+    text) of each API to publish through the admin API first, with ``admin_token``."""
+    extra_env = {"WALLETGATE_ADMIN_TOKEN": admin_token} if admin_token else None
+    stack = start_stack(folder, extra_env=extra_env, gateway_log=gateway_log)
     try:
+        for name, policy, openapi in published:
+            stack.publish(name, policy, openapi, admin_token)
         yield stack
     finally:
         stack.stop()

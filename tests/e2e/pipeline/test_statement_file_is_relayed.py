@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from consent.db import open_engine
 from consent.tables import access_records
-from tests.e2e.pipeline.harness import Stack, Wallet, start_stack
+from tests.e2e.pipeline.harness import Stack, Wallet, stack_fixture
 from tests.support.servers import served_in_thread
 
 ADMIN_TOKEN = "statements-admin"
@@ -131,12 +131,8 @@ def file_bank() -> Iterator[tuple[FileBank, str]]:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, file_bank: tuple[FileBank, str]) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("statements")
-    running = start_stack(folder, extra_env={"WALLETGATE_ADMIN_TOKEN": ADMIN_TOKEN}, gateway_log=folder / "gateway.log")
-    try:
-        running.publish("statements", POLICY.format(upstream=file_bank[1]), OPENAPI, ADMIN_TOKEN)
-        yield running
-    finally:
-        running.stop()
+    published = [("statements", POLICY.format(upstream=file_bank[1]), OPENAPI)]
+    yield from stack_fixture(folder, published=published, admin_token=ADMIN_TOKEN, gateway_log=folder / "gateway.log")
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.e2e.pipeline.harness import Stack, Wallet, start_stack
+from tests.e2e.pipeline.harness import Stack, Wallet, stack_fixture
 from tests.support.servers import free_port, served_in_thread
 
 ADMIN_TOKEN = "catalogue-admin"
@@ -176,18 +176,10 @@ def bank() -> Iterator[tuple[CatalogueBank, str]]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, bank: tuple[CatalogueBank, str]) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("catalogue"), extra_env={"WALLETGATE_ADMIN_TOKEN": ADMIN_TOKEN})
-    try:
-        nobody = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-        for name, upstream, validation in (
-            ("catalogue", bank[1], "enforce"),
-            ("catalogue-report", bank[1], "report"),
-            ("nowhere", nobody, "enforce"),
-        ):
-            running.publish(name, _policy(name, upstream, validation), OPENAPI, ADMIN_TOKEN)
-        yield running
-    finally:
-        running.stop()
+    nobody = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    apis = (("catalogue", bank[1], "enforce"), ("catalogue-report", bank[1], "report"), ("nowhere", nobody, "enforce"))
+    published = [(name, _policy(name, upstream, validation), OPENAPI) for name, upstream, validation in apis]
+    yield from stack_fixture(tmp_path_factory.mktemp("catalogue"), published=published, admin_token=ADMIN_TOKEN)
 
 
 @pytest.fixture

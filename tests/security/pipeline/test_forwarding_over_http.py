@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tests.e2e.pipeline.harness import Stack, Wallet, start_stack
+from tests.e2e.pipeline.harness import Stack, Wallet, stack_fixture
 from tests.support.servers import served_in_thread
 
 ADMIN_TOKEN = "forwarding-admin"
@@ -134,12 +134,8 @@ def bank(internal: tuple[RecordingBank, str]) -> Iterator[tuple[RecordingBank, s
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, bank: tuple[RecordingBank, str]) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("forwarding"), extra_env={"WALLETGATE_ADMIN_TOKEN": ADMIN_TOKEN})
-    try:
-        running.publish("statements", POLICY.format(upstream=bank[1]), OPENAPI, ADMIN_TOKEN)
-        yield running
-    finally:
-        running.stop()
+    published = [("statements", POLICY.format(upstream=bank[1]), OPENAPI)]
+    yield from stack_fixture(tmp_path_factory.mktemp("forwarding"), published=published, admin_token=ADMIN_TOKEN)
 
 
 @pytest.fixture
