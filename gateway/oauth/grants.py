@@ -179,9 +179,11 @@ async def _client_credentials(
         raise InvalidScopeError(f"client_credentials may only ask for scope 'accounts', not {refused}", path="scope")
     binding = await token_binding(request, auth, services, server)
     scope = " ".join(dict.fromkeys(requested))
-    issued = await server.tokens.access_token(
-        client_id=auth.client.client_id, subject=auth.client.client_id, scope=scope, binding=binding
-    )
+    client_id = auth.client.client_id
+    issued = await server.tokens.access_token(client_id=client_id, subject=client_id, scope=scope, binding=binding)
+    # User tokens are recorded under their consent; this one is recorded so that deregistering the
+    # client (RFC 7592 §2.3) can deny-list it too.
+    await server.store.record_access(issued.jti, client_id, None, None, issued.expires_at)
     return server.tokens.response(issued, binding, scope)
 
 

@@ -1,15 +1,19 @@
 """Dynamic client registration (RFC 7591) and its management API (RFC 7592).
 
 A wallet registers with ``POST /register`` and a ``software_statement`` signed by the trusted
-directory; the statement's claims (software_id, client_name, redirect_uris) take precedence
-over the request's (RFC 7591 §2.3), and the wallet's keys (jwks/jwks_uri) come from the
-statement only. Metadata is checked by ``gateway.oauth.client_metadata``. The registration
-access token is returned once per call, rotated on each management call and stored only as a
-hash.
+directory, which is the source of trust: the statement's claims (software_id, client_name,
+redirect_uris, token_endpoint_auth_method) take precedence over the request's (RFC 7591 §2.3);
+it must name the redirect URIs (a request cannot add one the directory never vouched for); and
+what the wallet authenticates with (jwks/jwks_uri, tls_client_auth_subject_dn) comes from the
+statement only. When the statement names no token_endpoint_auth_method the request may choose
+one, but only with those credentials. Metadata is checked by ``gateway.oauth.client_metadata``.
+The registration access token is returned once per call, rotated on each management call and
+stored only as a hash.
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import uuid
 from typing import TYPE_CHECKING, Any, cast
@@ -19,13 +23,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from consent.errors import InvalidTransitionError
+from consent.lifecycle import LIVE
+from consent.model import Actor
 from gateway.client_address import request_client_address
 from gateway.clock import utc
 from gateway.errors import OAuthError
 from gateway.limiter.endpoints import limit_endpoint
 from gateway.oauth.client_metadata import InvalidClientMetadataError, InvalidRedirectUriError, client_from_metadata
-from gateway.oauth.clients import Client
+from gateway.oauth.clients import Client, ClientNotFoundError
 from gateway.oauth.directory import InvalidSoftwareStatementError, trusted_directory_jwks, verify_software_statement
+from gateway.oauth.revocation import revoke_client_tokens
 from gateway.settings import Settings
 
 if TYPE_CHECKING:
@@ -40,9 +48,13 @@ __all__ = [
 ]
 
 _MAX_BODY = 64 * 1024
+_CONSENT_PAGE = 200
+# Recorded on each consent that DELETE /register/{client_id} revokes (actor: the wallet).
+_DEREGISTERED = "the wallet was deregistered (RFC 7592)"
 # Claims of the software statement that override the request's metadata.
 _STATEMENT_CLAIMS = ("software_id", "client_name", "redirect_uris", "token_endpoint_auth_method")
-_KEY_CLAIMS = ("jwks", "jwks_uri")  # taken from the statement only
+# What the wallet authenticates with: taken from the statement only.
+_CREDENTIAL_CLAIMS = ("jwks", "jwks_uri", "tls_client_auth_subject_dn")
 
 
 class InvalidRegistrationTokenError(OAuthError):
@@ -89,15 +101,22 @@ def _apply_statement(doc: dict[str, Any], services: Services) -> dict[str, Any]:
         now=services.clock(),
         leeway=settings.clock_skew,
     )
-    # The wallet's keys are what the directory vouches for: only the statement may name them
-    # (this also keeps the gateway from fetching a jwks_uri the directory never saw).
-    for name in _KEY_CLAIMS:
+    if "redirect_uris" not in claims:
+        raise InvalidSoftwareStatementError(
+            "software_statement names no redirect_uris: the request cannot supply them, "
+            "the trusted directory must vouch for each one",
+            path="software_statement.redirect_uris",
+        )
+    # The wallet's keys and certificate subject are what the directory vouches for: only the
+    # statement may name them (this also keeps the gateway from fetching a jwks_uri the
+    # directory never saw).
+    for name in _CREDENTIAL_CLAIMS:
         if name in doc and doc[name] != claims.get(name):
             raise InvalidClientMetadataError(
                 f"{name} must come from the software statement; omit it from the request", path=name
             )
-    merged = {k: v for k, v in doc.items() if k != "software_statement" and k not in _KEY_CLAIMS}
-    merged.update({k: claims[k] for k in (*_STATEMENT_CLAIMS, *_KEY_CLAIMS) if k in claims})
+    merged = {k: v for k, v in doc.items() if k != "software_statement" and k not in _CREDENTIAL_CLAIMS}
+    merged.update({k: claims[k] for k in (*_STATEMENT_CLAIMS, *_CREDENTIAL_CLAIMS) if k in claims})
     return merged
 
 
@@ -187,10 +206,39 @@ async def update_registration(request: Request) -> Response:
 
 
 async def delete_registration(request: Request) -> Response:
-    """RFC 7592 §2.3: deregister the client."""
+    """RFC 7592 §2.3: deregister the client and invalidate at once all it was granted.
+
+    Its consents are revoked first, while it is still registered, so that a failure leaves a
+    client the wallet can delete again; each revocation revokes the consent's tokens and reaches
+    every replica's consent cache. Then the client is deleted (nothing more can be issued to it),
+    its remaining tokens (client_credentials ones too) go on the deny-list, its pushed requests
+    and codes are dropped, and a consent it created in the meantime is revoked as well.
+    """
     client = await _authorised_client(request)
-    await _services(request).clients.delete(client.client_id)
+    services = _services(request)
+    await _end_consents(services, client.client_id)
+    try:
+        await services.clients.delete(client.client_id)
+    except ClientNotFoundError:
+        raise InvalidRegistrationTokenError("the client was deleted meanwhile") from None
+    if services.oauth is not None:
+        server = services.oauth
+        await revoke_client_tokens(server.store, server.revocation, now=services.clock(), client_id=client.client_id)
+    await _end_consents(services, client.client_id)
     return Response(status_code=204, headers={"Cache-Control": "no-store"})
+
+
+async def _end_consents(services: Services, client_id: str) -> None:
+    """Revoke each of the client's consents that is still live, as the wallet's own act (no-op without a store)."""
+    store = services.consents
+    offset: int | None = 0
+    while store is not None and offset is not None:
+        page = await store.list_for_client(client_id, limit=_CONSENT_PAGE, offset=offset)
+        for consent in page.items:
+            if consent.status in LIVE:
+                with contextlib.suppress(InvalidTransitionError):  # it expired or was revoked meanwhile
+                    await store.revoke(consent.consent_id, actor=Actor.WALLET, actor_id=client_id, reason=_DEREGISTERED)
+        offset = page.next_offset
 
 
 def routes() -> list[Route]:

@@ -130,3 +130,13 @@ async def revoke_tokens(
     """
     for jti, until in await store.revoke_by(now=now, consent_id=consent_id, grant_id=grant_id):
         await revocation.revoke(jti, until)
+
+
+async def revoke_client_tokens(store: OAuthStore, revocation: RevocationList, *, now: float, client_id: str) -> None:
+    """Revoke every token of a deregistered client and drop its pending grants (RFC 7592 §2.3).
+
+    Its client_credentials tokens as well as its user tokens: each live access token's jti goes
+    on the deny-list, which reaches every replica.
+    """
+    for jti, until in await store.revoke_client(client_id, now=now):
+        await revocation.revoke(jti, until)

@@ -220,6 +220,26 @@ class OAuthStore:
             await conn.execute(update(access_tokens).where(live).values(revoked=True))
         return [(row.jti, row.expires_at) for row in rows]
 
+    async def revoke_client(self, client_id: str, *, now: float) -> list[tuple[str, float]]:
+        """Revoke everything a deregistered client holds, in one transaction (RFC 7592 §2.3).
+
+        Its refresh tokens and live access tokens are marked revoked, and its pushed requests and
+        codes deleted (none may be redeemed, even if the client_id were registered again).
+        Returns the (jti, exp) of the access tokens, for the deny-list.
+        """
+        live = and_(access_tokens.c.client_id == client_id, access_tokens.c.expires_at > now)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(refresh_tokens)
+                .where(and_(refresh_tokens.c.client_id == client_id, refresh_tokens.c.revoked_at.is_(None)))
+                .values(revoked_at=now)
+            )
+            rows = (await conn.execute(select(access_tokens.c.jti, access_tokens.c.expires_at).where(live))).all()
+            await conn.execute(update(access_tokens).where(live).values(revoked=True))
+            for table in (par_requests, codes):
+                await conn.execute(delete(table).where(table.c.client_id == client_id))
+        return [(row.jti, row.expires_at) for row in rows]
+
     async def sweep(self, before: float) -> int:
         """Delete codes, pushed requests and access-token records that expired before ``before``."""
         removed = 0
