@@ -13,6 +13,7 @@ import dataclasses
 import ipaddress
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,12 @@ _FOREIGN_ENV_PREFIXES = ("WALLETGATE_TEST_", "WALLETGATE_BENCH_")
 _FOREIGN_ENV_NAMES = frozenset({SETTINGS_FILE_ENV, "WALLETGATE_SPECS_DIR"})  # SPECS_DIR: see the README
 # The permission bits of other users a private key file must not carry in production (a group may read it).
 _KEY_FILE_OPEN_TO_OTHERS = 0o007
+# Production bearer tokens (admin API, /metrics): a length a random string reaches easily and a guessable one does not,
+# and what a placeholder left in place looks like once lower-cased with everything but letters and digits removed.
+_MIN_TOKEN_LENGTH = 32
+_MIN_TOKEN_DISTINCT_CHARACTERS = 8
+_PLACEHOLDER_MARKERS = ("changeme", "replaceme", "placeholder", "yourtoken")
+_PLACEHOLDER_WORDS = re.compile(r"(?:secret|password|passwd|admin|metrics|token|default|test|walletgate)+")
 
 Mode = Literal["demo", "production"]
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -84,7 +91,7 @@ class Settings:
     )
     redis_url: str = _f(
         "",
-        "Redis URL for shared limits, caches, replay caches and revocation; empty means in-process",
+        "Redis URL for shared limits, caches, replay caches and revocation; empty means in-process (demo mode only)",
         redis=True,
         empty_ok=True,
     )
@@ -110,8 +117,8 @@ class Settings:
     )
     login_url: str = _f(
         "",
-        "the bank's login page for delegated login (it receives ?login_challenge=...); empty means the built-in "
-        "user store",
+        "the bank's login page for delegated login (it receives ?login_challenge=...; https in production); empty "
+        "means the built-in user store",
         url=True,
         empty_ok=True,
     )
@@ -154,9 +161,14 @@ class Settings:
     )
     log_level: LogLevel = _f("info", "log level")
     log_format: LogFormat = _f("auto", "log lines: json (one object per line), text, or auto (json in production)")
-    admin_token: Secret = _f(Secret(""), "bearer token for the admin API; empty disables the admin API")
+    admin_token: Secret = _f(
+        Secret(""),
+        "bearer token for the admin API (production: at least 32 random characters); empty disables the admin API",
+    )
     metrics_token: Secret = _f(
-        Secret(""), "bearer token a Prometheus scraper presents on GET /metrics; empty turns /metrics off"
+        Secret(""),
+        "bearer token a Prometheus scraper presents on GET /metrics (production: at least 32 random characters); "
+        "empty turns /metrics off",
     )
     shutdown_grace: float = _f(
         0.0,
@@ -318,7 +330,53 @@ def _cross_checks(s: Settings) -> list[str]:
                 f"{env_name('signing_keys_file')}={str(keys)!r}: the private signing keys are open to other users "
                 f"(mode {keys.stat().st_mode & 0o777:o}); production mode needs them private (chmod o-rwx)"
             )
+        problems.extend(_production_redis_and_login(s))
+        problems.extend(_production_tokens(s))
     return problems
+
+
+def _production_redis_and_login(s: Settings) -> list[str]:
+    """State every replica must share (Redis), and the login delegation over TLS."""
+    problems = []
+    if not s.redis_url:
+        problems.append(
+            f"{env_name('redis_url')}: required in production mode (empty means in-process: each replica would keep "
+            "its own DPoP-proof and client-assertion replay caches, limits and consent invalidation, so a proof "
+            "replayed to another replica would be accepted); name the Redis every replica shares"
+        )
+    if s.login_url and urlsplit(s.login_url).scheme != "https":
+        problems.append(
+            f"{env_name('login_url')}={_show('login_url', s.login_url)}: production mode needs an https login URL "
+            "(the browser carries the user's login to it; over http it would travel in clear)"
+        )
+    return problems
+
+
+def _production_tokens(s: Settings) -> list[str]:
+    """The admin and metrics bearer tokens: empty (that API off) or hard to guess."""
+    problems = []
+    for name, empty_means in (("admin_token", "disables the admin API"), ("metrics_token", "turns /metrics off")):
+        why = _token_weakness(str(getattr(s, name)))
+        if why:
+            problems.append(
+                f"{env_name(name)}: too weak for production mode ({why}); set a random string of at least "
+                f"{_MIN_TOKEN_LENGTH} characters (openssl rand -hex 32), or leave it empty, which {empty_means}"
+            )
+    return problems
+
+
+def _token_weakness(token: str) -> str | None:
+    """Why a non-empty bearer token is too easy to guess, or ``None``."""
+    if not token:
+        return None
+    plain = re.sub(r"[^a-z0-9]", "", token.lower())
+    if len(token) < _MIN_TOKEN_LENGTH:
+        return f"it has {len(token)} characters, production mode needs at least {_MIN_TOKEN_LENGTH}"
+    if any(marker in plain for marker in _PLACEHOLDER_MARKERS) or _PLACEHOLDER_WORDS.fullmatch(plain):
+        return "it is a placeholder, not a random string"
+    if len(set(token)) < _MIN_TOKEN_DISTINCT_CHARACTERS:
+        return f"it repeats fewer than {_MIN_TOKEN_DISTINCT_CHARACTERS} different characters"
+    return None
 
 
 def _cast(kind: Any, value: Any, checks: Mapping[str, Any]) -> Any:

@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -417,14 +418,35 @@ def read_jwk_set(path: Path, error: type[Exception], what: str) -> dict[str, Any
 
 
 def write_private_file(path: Path, data: Mapping[str, Any]) -> None:
-    """Write JSON readable by the owner only, atomically. A file replaced keeps its owner and group
-    where the writer may give them (root, or the owner itself), so a key file handed to the
-    gateway's user stays readable by it after a rotation."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2)
-    with contextlib.suppress(FileNotFoundError, PermissionError):
-        owner = path.stat()
-        os.chown(tmp, owner.st_uid, owner.st_gid)
-    os.replace(tmp, path)
+    """Write JSON readable by the owner only, atomically and durably. A file replaced keeps its owner
+    and group where the writer may give them (root, or the owner itself), so a key file handed to the
+    gateway's user stays readable by it after a rotation.
+
+    Each write goes through a temporary file of its own beside ``path`` (created 0600, so two writers
+    never share one and a stale file cannot lend it its mode), synced to disk before it is renamed over
+    ``path``, and the folder is synced after: a crash leaves the old file or the new one, never an empty
+    or torn one. A failed write removes its temporary file and leaves ``path`` as it was."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            owner = path.stat()
+            os.chown(tmp, owner.st_uid, owner.st_gid)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX: the rename lives in the folder's own entry list)."""
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

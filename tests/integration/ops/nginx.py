@@ -1,16 +1,20 @@
 """Run deploy/nginx's configuration with Debian's nginx on loopback, with test certificates.
 
 ``NginxConfig.write`` copies a main configuration and ``walletgate-tls.conf`` into a folder,
-moving the listen port, upstream addresses and every /tmp path into that folder, and writes
-a CA, an RSA server certificate for 127.0.0.1 and the CA bundle nginx trusts for wallets.
+moving the listen port, upstream addresses, every /tmp path and the TLS folder (/etc/nginx-tls)
+into that folder, and writes a CA, an RSA server certificate for 127.0.0.1 and the CA bundle
+nginx trusts for wallets.
 """
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
+import os
 import shutil
+import socket
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +26,7 @@ from cryptography.x509.oid import NameOID
 ROOT = Path(__file__).resolve().parents[3]
 NGINX_DIR = ROOT / "deploy" / "nginx"
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+TLS_DIR = "/etc/nginx-tls/"  # where the containers mount the certificate, key and client CA bundle
 
 
 @dataclass(frozen=True)
@@ -99,10 +104,16 @@ class NginxConfig:
         text = (NGINX_DIR / self.main).read_text()
         for shipped, local in self.upstreams.items():
             text = text.replace(shipped, local)
+        if os.geteuid() == 0:
+            # In the containers nginx starts as uid 101 and its workers stay that user. Started as root
+            # here, its workers would become `nobody` and could not write request bodies into this
+            # folder (the tests' own, private to root): keep them the user that owns it.
+            text = "user root;\n" + text
         conf.write_text(text.replace("/tmp/", f"{self.folder}/"))  # noqa: S108 - moving the shipped paths away
         tls_text = (NGINX_DIR / "walletgate-tls.conf").read_text()
-        (self.folder / "walletgate-tls.conf").write_text(tls_text.replace("listen 8443", f"listen {self.listen_port}"))
         tls = self.folder / "tls"
+        tls_text = tls_text.replace("listen 8443", f"listen {self.listen_port}").replace(TLS_DIR, f"{tls}/")
+        (self.folder / "walletgate-tls.conf").write_text(tls_text)
         tls.mkdir(exist_ok=True)
         (tls / "server.crt").write_bytes(server_tls.cert_pem)
         (tls / "server.key").write_bytes(server_tls.key_pem)
@@ -115,3 +126,16 @@ class NginxConfig:
 
     def test(self) -> subprocess.CompletedProcess[str]:
         return subprocess.run(self.command("-t"), capture_output=True, text=True, timeout=30, check=False)
+
+
+def wait_for_listener(port: int, process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Return once ``process`` (nginx) accepts connections on ``port``; fail if it exits or takes too long."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "nginx exited at start-up"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("nginx did not listen in time")

@@ -265,6 +265,7 @@ def _production(tmp_path: Path, key_mode: int) -> dict[str, str]:
         "WALLETGATE_SIGNING_KEYS_FILE": str(keys),
         "WALLETGATE_DIRECTORY_JWKS_FILE": str(directory),
         "WALLETGATE_DATABASE_URL": "postgresql://walletgate@db.internal/walletgate",
+        "WALLETGATE_REDIS_URL": "redis://redis.internal:6379/0",
     }
 
 

@@ -105,5 +105,6 @@ def production_settings(settings_factory, tmp_path) -> Settings:
         signing_keys_file=str(keys),
         directory_jwks_file=str(directory),
         database_url=f"sqlite:///{tmp_path / 'walletgate.db'}",
+        redis_url="redis://127.0.0.1:6379/0",  # production requires one; nothing here connects to it
     )
     return settings

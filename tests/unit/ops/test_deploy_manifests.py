@@ -151,10 +151,39 @@ def test_walletgate_containers_get_what_production_mode_requires(kind: str) -> N
     assert env["WALLETGATE_MODE"] == "production"
     assert env["WALLETGATE_ISSUER"].startswith("https://")
     assert env["WALLETGATE_DATABASE_URL"] == "<from a Secret>"
+    assert env["WALLETGATE_REDIS_URL"] == "<from a Secret>"
     mounts = [m["mountPath"] for m in container["volumeMounts"]]
     for name in ("WALLETGATE_POLICIES_DIR", "WALLETGATE_SIGNING_KEYS_FILE", "WALLETGATE_DIRECTORY_JWKS_FILE"):
         assert any(env[name].startswith(mount + "/") for mount in mounts), f"{kind}: {name}={env[name]} is not mounted"
     assert any(env["WALLETGATE_DATA_DIR"].startswith(mount + "/") for mount in mounts), "DATA_DIR must be writable"
+
+
+def _nested(inner: str, outer: str) -> bool:
+    return inner != outer and inner.startswith(outer.rstrip("/") + "/")
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "Job"])
+def test_no_volume_is_mounted_inside_another_mount_of_the_same_container(kind: str) -> None:
+    """A mount point inside a read-only mount (a Secret inside a ConfigMap) fails on some container runtimes."""
+    for container in _containers(kind):
+        paths = [m["mountPath"] for m in container["volumeMounts"]]
+        nested = [(inner, outer) for inner in paths for outer in paths if _nested(inner, outer)]
+        assert nested == [], f"{kind} {container['name']}: mount inside a mount {nested}"
+
+
+def test_nginx_reads_each_tls_file_from_the_tls_secret_mount() -> None:
+    """Every certificate, key and CA path in walletgate-tls.conf is an item of the mounted TLS Secret."""
+    proxy = next(c for c in _containers("Deployment") if c["name"] == "tls-proxy")
+    volumes = {v["name"]: v for v in _one("Deployment")["spec"]["template"]["spec"]["volumes"]}
+    mounted: dict[str, str] = {}
+    for mount in proxy["volumeMounts"]:
+        secret = volumes[mount["name"]].get("secret")
+        if secret is not None:
+            mounted.update({f"{mount['mountPath']}/{item['path']}": secret["secretName"] for item in secret["items"]})
+    config = _one("ConfigMap", "walletgate-nginx")["data"]["walletgate-tls.conf"]
+    paths = re.findall(r"^\s*ssl_(?:certificate|certificate_key|client_certificate)\s+(\S+);", config, re.MULTILINE)
+    assert len(paths) == 3
+    assert {path: mounted.get(path) for path in paths} == dict.fromkeys(paths, "walletgate-keys")
 
 
 def test_termination_grace_outlasts_the_drain() -> None:
