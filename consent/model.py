@@ -5,9 +5,11 @@ Frozen dataclasses, so a cached consent can be shared by every request of an ins
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import overload
 
 
 class ConsentStatus(StrEnum):
@@ -90,6 +92,39 @@ class AccessRecord:
     record_count: int | None = None
     attended: bool = False  # the customer was present (x-fapi-customer-ip-address sent)
     complete: bool = True  # the whole response reached the wallet (false: a relayed body ended early)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessPosition:
+    """Where a page of the access history ended: its last record's time and row id.
+
+    The history runs newest first by ``(at, id)``, so the next page is what comes strictly after
+    this position in that order: a record written or removed between two page reads neither
+    repeats one nor hides one (keyset paging)."""
+
+    at: datetime
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccessPage(Sequence[AccessRecord]):
+    """One page of the access history, newest first; reads as the sequence of its records.
+    ``next`` is where the following page starts, None on the last page."""
+
+    records: tuple[AccessRecord, ...]
+    next: AccessPosition | None = None
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @overload
+    def __getitem__(self, index: int) -> AccessRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[AccessRecord, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> AccessRecord | tuple[AccessRecord, ...]:
+        return self.records[index]
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,8 @@ from consent.errors import (
     InvalidTransitionError,
 )
 from consent.model import (
+    AccessPage,
+    AccessPosition,
     AccessRecord,
     Actor,
     ChainBreak,
@@ -412,9 +414,15 @@ class SqlConsentStore:
         await self.access_log.record(records)
 
     async def access_history(
-        self, *, consent_id: str | None = None, user_id: str | None = None, limit: int = 100, offset: int = 0
-    ) -> list[AccessRecord]:
-        return await self.access_log.history(consent_id=consent_id, user_id=user_id, limit=limit, offset=offset)
+        self,
+        *,
+        consent_id: str | None = None,
+        user_id: str | None = None,
+        limit: int = 100,
+        after: AccessPosition | None = None,
+    ) -> AccessPage:
+        """A page of the access history, newest first, starting after ``after`` (see ``SqlAccessLog.history``)."""
+        return await self.access_log.history(consent_id=consent_id, user_id=user_id, limit=limit, after=after)
 
 
 def _check_owner(consent: Consent, actor: Actor, actor_id: str) -> None:

@@ -10,7 +10,17 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from consent.model import AccessRecord, Actor, ChainBreak, Consent, ConsentEvent, ConsentPage, NewConsent
+from consent.model import (
+    AccessPage,
+    AccessPosition,
+    AccessRecord,
+    Actor,
+    ChainBreak,
+    Consent,
+    ConsentEvent,
+    ConsentPage,
+    NewConsent,
+)
 
 Clock = Callable[[], float]  # seconds since the epoch, like time.time (the gateway's clock fits)
 
@@ -81,5 +91,10 @@ class ConsentStore(Protocol):
     async def record_access(self, records: Sequence[AccessRecord]) -> None: ...
 
     async def access_history(
-        self, *, consent_id: str | None = None, user_id: str | None = None, limit: int = 100, offset: int = 0
-    ) -> list[AccessRecord]: ...
+        self,
+        *,
+        consent_id: str | None = None,
+        user_id: str | None = None,
+        limit: int = 100,
+        after: AccessPosition | None = None,
+    ) -> AccessPage: ...

@@ -30,7 +30,8 @@ Every record that carries an ``AccountId`` outside the grant's accounts is dropp
 kind. The records of every kind but the party ones name their account: in a call about one
 account, a record that names none is about that account (``Grant.implied_account``); in a bulk
 call it cannot be shown to belong to a selected account and is dropped, as is one whose
-``AccountId`` is null or not a string.
+``AccountId`` is null or not a string. Given a set, ``minimise`` adds to it the account each record
+it keeps names, where it checks that account anyway: the accounts whose data the answer carries.
 Only the kind's own member of ``Data`` and the envelope's ``Data``, ``Links`` and ``Meta`` are
 kept: anything else the bank adds (the schemas leave ``Data`` open) is not what the consent covers.
 Without ReadPAN every card number is masked to its last four digits: any
@@ -239,22 +240,31 @@ def _mask_pans(record: dict[str, Any]) -> None:
         identified["Identification"] = mask_pan(identified["Identification"])
 
 
-def _filter(record: Any, rule: Rule, grant: Grant, owned: bool) -> dict[str, Any] | None:
-    """The record as the grant shows it, or None. ``owned``: records of this kind name their account."""
+def _filter(record: Any, rule: Rule, grant: Grant, owned: bool, read: set[str] | None) -> dict[str, Any] | None:
+    """The record as the grant shows it, or None. ``owned``: records of this kind name their account.
+    A record kept adds the account it names to ``read`` (when given)."""
     if not isinstance(record, dict):
         return None
+    account_id = None
     if owned or "AccountId" in record:
         account_id = record.get("AccountId", grant.implied_account)
         if not isinstance(account_id, str) or account_id not in grant.account_ids:
             return None
     kept = rule(record, grant)
-    if kept is not None and grant.pans_possible and "ReadPAN" not in grant.permissions:
+    if kept is None:
+        return None
+    if grant.pans_possible and "ReadPAN" not in grant.permissions:
         _mask_pans(kept)
+    if read is not None and account_id is not None:
+        read.add(account_id)
     return kept
 
 
-def minimise(kind: str, body: dict[str, Any], grant: Grant) -> int:
-    """Filter ``body`` in place for ``kind``; the number of records left. Unknown kind: ``KeyError``."""
+def minimise(kind: str, body: dict[str, Any], grant: Grant, read: set[str] | None = None) -> int:
+    """Filter ``body`` in place for ``kind``; the number of records left. Unknown kind: ``KeyError``.
+
+    ``read``, when given, gets the ``AccountId`` of every record kept: the accounts whose data the
+    answer carries (the access record of a bulk call names these)."""
     member, rule = _RULES[kind]
     owned = kind not in _PARTY_KINDS
     for name in [n for n in body if n not in _ENVELOPE]:
@@ -269,9 +279,9 @@ def minimise(kind: str, body: dict[str, Any], grant: Grant) -> int:
         return 0
     value = data[member]
     if isinstance(value, list):
-        data[member] = [kept for record in value if (kept := _filter(record, rule, grant, owned)) is not None]
+        data[member] = [kept for record in value if (kept := _filter(record, rule, grant, owned, read)) is not None]
         return len(data[member])
-    kept = _filter(value, rule, grant, owned)
+    kept = _filter(value, rule, grant, owned, read)
     if kept is None:
         del data[member]
         return 0

@@ -4,10 +4,15 @@ Authenticated as the user by the portal session cookie; every state change also 
 session's CSRF token in ``x-csrf-token``. Another user's consent gets the same 404 as an
 unknown id. Text follows ``Accept-Language`` (en, zh).
 
+The access history pages by cursor, newest first: each page's ``next_cursor`` (null on the last)
+is passed back unchanged as ``cursor`` for the next, and a read made between two pages neither
+repeats a record nor hides one. A cursor this API did not give (malformed or altered) is a 400
+naming ``query.cursor``; ``offset`` is refused there.
+
     GET  /api/me/consents                    ?status=&wallet=&purpose=&limit=&offset=  → {consents, next_offset}
     GET  /api/me/consents/{id}               one consent, permissions grouped by data cluster in plain words
     GET  /api/me/consents/{id}/events        its hash-chained events
-    GET  /api/me/consents/{id}/access        ?limit=&offset=  which wallet read what, when
+    GET  /api/me/consents/{id}/access        ?limit=&cursor=  which wallet read what, when → {access, next_cursor}
     GET  /api/me/consents/{id}/receipt       application/jwt, typ consent-receipt+jwt, signed by the gateway
     POST /api/me/consents/{id}/revoke|pause|resume   optional {"reason": "..."}
     POST /api/me/consents/{id}/amend         {"account_ids": [...], "permissions": [...]} (narrow only)
@@ -15,7 +20,10 @@ unknown id. Text follows ``Accept-Language`` (en, zh).
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import orjson
@@ -23,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from consent.model import Actor
+from consent.model import AccessPosition, Actor
 from consent.sql import SqlConsentStore
 from consent.user_api import (
     language,
@@ -43,6 +51,12 @@ from gateway.services import Services
 BASE = "/api/me/consents"
 RECEIPT_TYP = "consent-receipt+jwt"
 CSRF_HEADER = "x-csrf-token"
+
+# An access-history cursor: base64url (unpadded) of "<microseconds since the epoch>.<row id>".
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR_TEXT = re.compile(r"(0|[1-9][0-9]{0,17})\.([1-9][0-9]{0,18})")
+_CURSOR_MAX = 64  # characters; the longest cursor this API gives has 51
+_ROW_ID_MAX = 2**63 - 1  # the column is a BIGINT
 
 
 class LoginRequiredError(GatewayError):
@@ -128,16 +142,56 @@ async def consent_events(request: Request) -> Response:
     return _json({"events": [render_event(e) for e in await store.events(consent.consent_id)]})
 
 
+def encode_cursor(position: AccessPosition) -> str:
+    """The opaque ``next_cursor`` for a page of the access history that ends at ``position``."""
+    micros = (position.at - _EPOCH) // timedelta(microseconds=1)
+    return base64.urlsafe_b64encode(f"{micros}.{position.id}".encode()).rstrip(b"=").decode()
+
+
+def decode_cursor(raw: str) -> AccessPosition | None:
+    """The position ``raw`` was made from by ``encode_cursor``, or None when no cursor this API gives reads
+    as ``raw``: too long, not canonical base64url, not "<microseconds>.<row id>", or out of range."""
+    if not 0 < len(raw) <= _CURSOR_MAX or not raw.isascii():
+        return None
+    try:  # binascii.Error and UnicodeDecodeError are both ValueErrors
+        match = _CURSOR_TEXT.fullmatch(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii"))
+    except ValueError:
+        return None
+    if match is None or int(match[2]) > _ROW_ID_MAX:
+        return None
+    try:
+        position = AccessPosition(_EPOCH + timedelta(microseconds=int(match[1])), int(match[2]))
+    except OverflowError:  # past the year 9999
+        return None
+    return position if encode_cursor(position) == raw else None  # one spelling per cursor: nothing else
+
+
+def _after(request: Request) -> AccessPosition | None:
+    if "offset" in request.query_params:
+        raise GatewayError(
+            "The access history pages by cursor: pass the page's next_cursor as cursor, not an offset.",
+            path="query.offset",
+        )
+    raw = request.query_params.get("cursor")
+    if raw is None:
+        return None
+    position = decode_cursor(raw)
+    if position is None:
+        raise GatewayError(
+            "cursor is not one this API gave: pass the next_cursor of the page before, unchanged.",
+            path="query.cursor",
+        )
+    return position
+
+
 async def consent_access(request: Request) -> Response:
     user_id = await authenticate_user(request)
     store = _store(request)
     consent = await store.get_for_user(request.path_params["consent_id"], user_id)
-    records = await store.access_history(
-        consent_id=consent.consent_id,
-        limit=_int(request, "limit", 50, 1, 500),
-        offset=_int(request, "offset", 0, 0, 1_000_000),
-    )
-    return _json({"access": [render_access(r) for r in records]})
+    limit, after = _int(request, "limit", 50, 1, 500), _after(request)
+    page = await store.access_history(consent_id=consent.consent_id, limit=limit, after=after)
+    following = encode_cursor(page.next) if page.next is not None else None
+    return _json({"access": [render_access(r) for r in page], "next_cursor": following})
 
 
 async def _reason(request: Request) -> str:

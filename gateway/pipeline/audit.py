@@ -2,8 +2,16 @@
 
 A call refused before its access token was verified names no wallet and no user, so it has
 no place in anyone's history (the access log and metrics count it); every other routed call,
-served or refused, is recorded. With ``audit_durable`` the record is written before the response
-is sent (see ``AuditWriter.write_now`` for the cost); otherwise it is queued.
+served or refused, is recorded.
+
+The accounts a record names are those the wallet read: for a served bulk call, the accounts whose
+records the filtered answer carried (``Call.accounts_read``: none when it carried none); for a call
+about one account, that account; for a refused or failed call, and for a bulk call whose answer
+is not filtered record by record (an operation without a ``filter``), the accounts the call asked
+about (every selected account, as the bank's assertion names them).
+
+With ``audit_durable`` the record is written before the response is sent (see
+``AuditWriter.write_now`` for the cost); otherwise it is queued.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ async def audit(call: Call) -> None:
         operation_id=call.operation.operation_id,
         method=call.method,
         path=call.path,
-        account_ids=call.account_ids,
+        account_ids=_accounts_named(call),
         status=_status_sent(call),
         response_bytes=call.response_bytes,
         latency_ms=round((time.perf_counter() - call.started) * 1000, 3),
@@ -42,6 +50,12 @@ async def audit(call: Call) -> None:
         await call.runtime.audit.write_now(record)
     else:
         call.runtime.audit.submit(record)
+
+
+def _accounts_named(call: Call) -> tuple[str, ...]:
+    if call.accounts_read is not None and call.error is None:
+        return call.accounts_read
+    return call.account_ids
 
 
 def _status_sent(call: Call) -> int:

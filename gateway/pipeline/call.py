@@ -3,7 +3,8 @@
 Each step reads what earlier steps set and fills in its own fields: ``route`` sets
 ``api``/``operation``/``path_params``, ``authenticate`` sets ``token``, ``authorize`` sets
 ``consent`` and ``window``, ``limit`` sets ``rate_limit_headers``, ``proxy`` sets the
-``upstream_*`` fields, ``validate_response``/``minimise`` set ``response_body``.
+``upstream_*`` fields, ``validate_response``/``minimise`` set ``response_body`` (and ``minimise``
+``record_count`` and ``accounts_read``).
 """
 
 from __future__ import annotations
@@ -73,7 +74,9 @@ class Call:
     # authorize
     consent: Consent | None = None
     permissions: frozenset[str] = frozenset()  # the consent's permissions, Detail expanded to Basic
-    account_ids: tuple[str, ...] = ()  # accounts this call touches (path account, or all selected for list calls)
+    # The accounts this call asks about: the path account, or every selected one for a bulk call (the bank's
+    # assertion names them all).
+    account_ids: tuple[str, ...] = ()
     window: tuple[datetime | None, datetime | None] = (None, None)  # booking-date window after clipping
     # limit
     attended: bool = False  # x-fapi-customer-ip-address present: the user is there
@@ -92,6 +95,9 @@ class Call:
     response_json: Any = None  # parsed upstream JSON, filtered in place by minimise
     response_body: bytes | None = None  # what the wallet receives
     record_count: int | None = None
+    # A served bulk call: the accounts whose records the wallet received (the access record names these).
+    # None when the answer was not filtered record by record: the record names ``account_ids``.
+    accounts_read: tuple[str, ...] | None = None
     # tracing (only when an exporter is configured)
     trace_id: str | None = None
     # audit

@@ -3,7 +3,10 @@
 The rules per kind of response (accounts, balances, transactions, ...) live in
 ``gateway.filtering``; this step hands them the consent's expanded permissions, the accounts the
 call is about (the one in the path, or every selected account for a bulk call: the accounts the
-bank's assertion and the audit record name) and the clipped booking window. Error answers from
+bank's assertion names) and the clipped booking window. For a bulk call it also notes, as the
+filter checks each record's ``AccountId``, the accounts whose records the wallet receives
+(``Call.accounts_read``, none for an empty answer): those are what its access record names, not
+every selected account. Error answers from
 the bank pass unfiltered (they carry no account data); a successful body that is not a JSON
 object, including one that is not JSON at all (which ``report`` validation lets by), is refused
 rather than passed. The body's ``Links`` are then pointed at the gateway (``gateway.links``)
@@ -27,7 +30,11 @@ async def minimise(call: Call) -> None:
     if op is None or consent is None:
         call.response_body = call.upstream_body
         return
-    if op.filter is not None and 200 <= status < 300 and call.upstream_body:
+    kind = op.filter if 200 <= status < 300 else None  # error answers pass unfiltered
+    bulk = op.account_parameter is None
+    if kind is not None and bulk:
+        call.accounts_read = ()  # until records say otherwise: an empty answer carries no account's data
+    if kind is not None and call.upstream_body:
         body = call.response_json
         if not isinstance(body, dict):
             raise UpstreamError(f"The bank's response to {op.operation_id} is not a JSON object.")
@@ -42,7 +49,10 @@ async def minimise(call: Call) -> None:
             implied_account=implied,
             pans_possible=may_hold_pans(call.upstream_body),
         )
-        call.record_count = filter_body(op.filter, body, grant)
+        read: set[str] | None = set() if bulk else None
+        call.record_count = filter_body(kind, body, grant, read)
+        if read:
+            call.accounts_read = tuple(a for a in call.account_ids if a in read)  # in the consent's order
     elif call.response_json is None:
         call.response_body = call.upstream_body
         return

@@ -269,7 +269,7 @@ async def test_access_records_are_written_in_a_batch_and_read_newest_first(store
     assert [r.interaction_id for r in history] == ["i-2", "i-1", "i-0"]
     assert history[0] == records[2]
     assert len(await store.access_history(user_id="alice", limit=2)) == 2
-    assert await store.access_history(user_id="bob") == []
+    assert list(await store.access_history(user_id="bob")) == []
 
 
 async def test_concurrent_sweeps_expire_each_consent_once(store: SqlConsentStore, frozen_clock: FrozenClock) -> None:
