@@ -13,7 +13,6 @@ stored only as a hash.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import uuid
 from typing import TYPE_CHECKING, Any, cast
@@ -23,17 +22,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from consent.errors import InvalidTransitionError
-from consent.lifecycle import LIVE
-from consent.model import Actor
 from gateway.client_address import request_client_address
 from gateway.clock import utc
 from gateway.errors import OAuthError
 from gateway.limiter.endpoints import limit_endpoint
 from gateway.oauth.client_metadata import InvalidClientMetadataError, InvalidRedirectUriError, client_from_metadata
 from gateway.oauth.clients import Client, ClientNotFoundError
+from gateway.oauth.deregistration import Deregistration, deregister
 from gateway.oauth.directory import InvalidSoftwareStatementError, trusted_directory_jwks, verify_software_statement
-from gateway.oauth.revocation import revoke_client_tokens
 from gateway.settings import Settings
 
 if TYPE_CHECKING:
@@ -48,9 +44,6 @@ __all__ = [
 ]
 
 _MAX_BODY = 64 * 1024
-_CONSENT_PAGE = 200
-# Recorded on each consent that DELETE /register/{client_id} revokes (actor: the wallet).
-_DEREGISTERED = "the wallet was deregistered (RFC 7592)"
 # Claims of the software statement that override the request's metadata.
 _STATEMENT_CLAIMS = ("software_id", "client_name", "redirect_uris", "token_endpoint_auth_method")
 # What the wallet authenticates with: taken from the statement only.
@@ -206,39 +199,22 @@ async def update_registration(request: Request) -> Response:
 
 
 async def delete_registration(request: Request) -> Response:
-    """RFC 7592 §2.3: deregister the client and invalidate at once all it was granted.
-
-    Its consents are revoked first, while it is still registered, so that a failure leaves a
-    client the wallet can delete again; each revocation revokes the consent's tokens and reaches
-    every replica's consent cache. Then the client is deleted (nothing more can be issued to it),
-    its remaining tokens (client_credentials ones too) go on the deny-list, its pushed requests
-    and codes are dropped, and a consent it created in the meantime is revoked as well.
-    """
+    """RFC 7592 §2.3: deregister the client and invalidate at once all it was granted
+    (``gateway.oauth.deregistration`` says how and in which order)."""
     client = await _authorised_client(request)
     services = _services(request)
-    await _end_consents(services, client.client_id)
+    parts = Deregistration(
+        clients=services.clients,
+        consents=services.consents,
+        tokens=services.oauth.store if services.oauth is not None else None,
+        revocation=services.revocation,
+        clock=services.clock,
+    )
     try:
-        await services.clients.delete(client.client_id)
+        await deregister(client.client_id, parts)
     except ClientNotFoundError:
         raise InvalidRegistrationTokenError("the client was deleted meanwhile") from None
-    if services.oauth is not None:
-        server = services.oauth
-        await revoke_client_tokens(server.store, server.revocation, now=services.clock(), client_id=client.client_id)
-    await _end_consents(services, client.client_id)
     return Response(status_code=204, headers={"Cache-Control": "no-store"})
-
-
-async def _end_consents(services: Services, client_id: str) -> None:
-    """Revoke each of the client's consents that is still live, as the wallet's own act (no-op without a store)."""
-    store = services.consents
-    offset: int | None = 0
-    while store is not None and offset is not None:
-        page = await store.list_for_client(client_id, limit=_CONSENT_PAGE, offset=offset)
-        for consent in page.items:
-            if consent.status in LIVE:
-                with contextlib.suppress(InvalidTransitionError):  # it expired or was revoked meanwhile
-                    await store.revoke(consent.consent_id, actor=Actor.WALLET, actor_id=client_id, reason=_DEREGISTERED)
-        offset = page.next_offset
 
 
 def routes() -> list[Route]:

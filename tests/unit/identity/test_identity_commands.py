@@ -5,9 +5,8 @@ import time
 
 import pytest
 
-from consent.db import metadata, open_engine
+from consent.migrate import upgrade
 from gateway.cli import main
-from gateway.oauth import tables_identity
 from gateway.oauth.directory import DEMO_DIRECTORY_ISSUER, demo_directory_files, verify_software_statement
 from gateway.oauth.keys import generate_jwk, public_jwk
 
@@ -21,12 +20,9 @@ def wallet_jwks_file(tmp_path):
 
 
 @pytest.fixture
-async def database(tmp_path):
+def database(tmp_path):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    engine = open_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(lambda s: metadata.create_all(s, tables=list(tables_identity.IDENTITY_TABLES)))
-    await engine.dispose()
+    upgrade(url)  # the whole schema, as `walletgate migrate` leaves it: deleting a client revokes its consents
     return url
 
 
