@@ -99,10 +99,8 @@ def _with_store(settings: Settings, action: Callable[[ClientStore], Awaitable[T]
         engine = open_engine(settings.effective_database_url)
         try:
             return await action(ClientStore(engine))
-        except (OperationalError, ProgrammingError) as exc:
-            raise UserFacingError(
-                f"the database is not ready ({type(exc.orig).__name__}); run `walletgate migrate` first"
-            ) from None
+        except (SQLAlchemyError, OSError) as exc:
+            raise _unusable(exc) from None
         finally:
             await engine.dispose()
 

@@ -84,3 +84,12 @@ def test_clients_register_tls_client_auth(tmp_path, capsys, database):
 def test_clients_list_on_an_unmigrated_database_explains(tmp_path, capsys):
     assert main(["clients", "list", "--database-url", f"sqlite:///{tmp_path / 'empty.db'}"]) == 2
     assert "walletgate migrate" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["list"], ["show", "some-wallet"]])
+def test_clients_commands_on_an_unreachable_database_say_so_in_one_line(tmp_path, capsys, command):
+    url = "postgresql://postgres@127.0.0.1:1/walletgate"  # nothing listens on port 1
+    assert main(["clients", *command, "--database-url", url, "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("walletgate: cannot reach the database (WALLETGATE_DATABASE_URL): ConnectionRefusedError: ")
+    assert err.count("\n") == 1
