@@ -9,6 +9,10 @@ naming the current status and the action, and the consent is left as it was.
       ├──reject──► RJCT  ├──revoke──► CANC ◄──revoke──┤
       └──expire──► EXPD  └──expire──► EXPD ◄──expire──┘
     amend (narrow only) keeps AUTH or PAUS as it is.
+
+A narrowing must narrow what the wallet can read, not only the list: it may not drop a code that a
+kept code implies (UK OB: a Detail permission includes its Basic), since the wallet would read the
+same data after it, while the user's dashboard said otherwise.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from datetime import datetime, timedelta
 
 from consent.errors import ConsentFieldError, InvalidTransitionError
 from consent.model import Consent, ConsentStatus
+from policies.permissions import PermissionCatalogue
 
 AWAU, AUTH, RJCT, CANC, EXPD, PAUS = (
     ConsentStatus.AWAITING_AUTHORISATION,
@@ -109,11 +114,15 @@ def authorise(
     *,
     user_id: str,
     account_ids: Iterable[str],
-    marketing_opt_in: bool,
+    marketing_opt_in: bool | None,
     at: datetime,
     purposes: tuple[str, ...] | None = None,
 ) -> Change:
-    """``purposes``: what the user granted, when narrower than what the wallet asked (an unticked opt-in)."""
+    """``purposes``: what the user granted, when narrower than what the wallet asked (an unticked opt-in).
+
+    ``marketing_opt_in``: the user's answer to the separate opt-in, None when it was not asked
+    (``purpose_rules.opt_in_answer``).
+    """
     accounts = tuple(dict.fromkeys(account_ids))
     if not accounts:
         raise ConsentFieldError("At least one account must be selected to authorise a consent.", path="account_ids")
@@ -126,7 +135,7 @@ def authorise(
         at,
         user_id=user_id,
         account_ids=accounts,
-        marketing_opt_in=bool(marketing_opt_in),
+        marketing_opt_in=marketing_opt_in,
         purposes=tuple(granted),
     )
 
@@ -167,14 +176,31 @@ def _narrowed(kept: Iterable[str], held: Collection[str], *, what: str, path: st
     return items
 
 
+def _refuse_implied_drop(kept: Collection[str], held: Collection[str], catalogue: PermissionCatalogue) -> None:
+    """Refuse dropping a code that a kept code implies (ReadAccountsDetail keeps ReadAccountsBasic readable)."""
+    dropped = set(held) - set(kept)
+    for code in sorted(kept):
+        implied = sorted(dropped & catalogue.expand([code]))
+        if implied:
+            raise ConsentFieldError(
+                f"Amendment cannot drop {implied[0]} while keeping {code}, which includes it: drop {code} too, "
+                f"or keep {implied[0]}.",
+                path="permissions",
+            )
+
+
 def amend(
     consent: Consent,
     *,
     at: datetime,
+    catalogue: PermissionCatalogue,
     account_ids: Iterable[str] | None = None,
     permissions: Iterable[str] | None = None,
 ) -> Change:
-    """Narrow a live consent: keep a non-empty subset of its accounts and/or permissions."""
+    """Narrow a live consent: keep a non-empty subset of its accounts and/or permissions.
+
+    ``catalogue`` says which permission implies which (``_refuse_implied_drop``).
+    """
     AMEND.check(consent)
     fields: dict[str, object] = {}
     if account_ids is not None:
@@ -183,6 +209,7 @@ def amend(
         )
     if permissions is not None:
         kept = _narrowed(sorted(permissions), consent.permissions, what="permissions", path="permissions", quote=False)
+        _refuse_implied_drop(kept, consent.permissions, catalogue)
         fields["permissions"] = frozenset(kept)
     change = _move(consent, AMEND, at, **fields)
     if not change.changes:

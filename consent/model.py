@@ -52,7 +52,7 @@ class Consent:
     transaction_from: datetime | None = None
     transaction_to: datetime | None = None
     frequency_per_day: int = 4
-    marketing_opt_in: bool = False
+    marketing_opt_in: bool | None = None  # the user's answer to a separate opt-in; None: never asked
     version: int = 1  # bumped on every event; caches compare it
 
 

@@ -134,6 +134,13 @@ def check_new_consent(new: NewConsent, policies: PolicySet, now: datetime) -> Ne
     return replace(new, expires_at=expires_at, transaction_from=transaction_from)
 
 
+def opt_in_answer(purposes: tuple[str, ...], policies: PolicySet, ticked: bool) -> bool | None:
+    """What the consent records of the separate opt-in: the user's answer (ticked or not) when one of the
+    purposes the wallet asked for needs it (marketing), else None: a question never asked has no answer."""
+    asked = any((rule := policies.purposes.get(p)) is not None and rule.requires_explicit_opt_in for p in purposes)
+    return ticked if asked else None
+
+
 def granted_purposes(purposes: tuple[str, ...], policies: PolicySet, marketing_opt_in: bool) -> tuple[str, ...]:
     """The purposes the user actually grants: one that needs its own opt-in is dropped when not ticked.
 

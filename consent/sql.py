@@ -40,7 +40,7 @@ from consent.model import (
     ConsentStatus,
     NewConsent,
 )
-from consent.purpose_rules import check_new_consent, granted_purposes
+from consent.purpose_rules import check_new_consent, granted_purposes, opt_in_answer
 from consent.sql_access import SqlAccessLog
 from consent.sql_rows import consent_from_row, consent_row, event_from_row, event_row
 from consent.store import Clock
@@ -259,7 +259,7 @@ class SqlConsentStore:
                 consent,
                 user_id=user_id,
                 account_ids=account_ids,
-                marketing_opt_in=marketing_opt_in,
+                marketing_opt_in=opt_in_answer(consent.purposes, self.policies, marketing_opt_in),
                 at=at,
                 purposes=purposes,
             )
@@ -298,7 +298,9 @@ class SqlConsentStore:
         reason: str = "",
     ) -> Consent:
         def step(consent: Consent, at: datetime) -> lifecycle.Change:
-            return lifecycle.amend(consent, at=at, account_ids=account_ids, permissions=permissions)
+            return lifecycle.amend(
+                consent, at=at, catalogue=self.policies.permissions, account_ids=account_ids, permissions=permissions
+            )
 
         return await self._change(consent_id, step, actor, actor_id, reason, owner_check=True)
 

@@ -72,7 +72,7 @@ consents = Table(
     Column("transaction_from", UtcDateTime, nullable=True),
     Column("transaction_to", UtcDateTime, nullable=True),
     Column("frequency_per_day", Integer, nullable=False),
-    Column("marketing_opt_in", Boolean, nullable=False),
+    Column("marketing_opt_in", Boolean, nullable=True),  # None: the user was never asked to opt in
     Column("version", Integer, nullable=False),
     # Hash of the newest event: deleting the tail of a chain is caught by verify_chain.
     Column("head_hash", String(64), nullable=False),

@@ -2,7 +2,10 @@
 
 The screen shows the wallet's name and what it is, each data cluster with the permissions' plain
 text, the purpose, who else the wallet passes the data on to (onward recipients), how long access
-lasts, the transaction-history window and the user's accounts as checkboxes (none ticked),
+lasts (the days left counted from today's date), the transaction-history window (only when the
+consent asks for data the window applies to: the operations published with ``date_window``), how
+often the wallet may read while the user is away (the consent's daily frequency as the limiter
+enforces it), the user's accounts as checkboxes (none ticked),
 marketing as a separate unticked question, with Approve and Reject side by side and equally
 prominent. Strings come from ``gateway.portal.catalogue`` (English or Simplified Chinese); the
 page goes out through ``pages.render`` with the portal's strict headers.
@@ -45,10 +48,13 @@ _CSP_SAFE = re.compile(r"https?://[A-Za-z0-9._~:/?#@!$&'()*+,=%-]+")  # no space
 
 
 def _duration(consent: Consent, now: datetime, t: Text = _EN) -> str:
+    """Until when, with the days left counted from today's date (``consent_view.days_left``)."""
     if consent.expires_at is None:
         return t("auth_forever")
-    days = max(0, (consent.expires_at - now).days)
-    return t("auth_until", date=t.date(consent.expires_at), days=days)
+    date, days = t.date(consent.expires_at), consent_view.days_left(consent.expires_at, now)
+    if days <= 1:
+        return t("auth_until_today" if days == 0 else "auth_until_tomorrow", date=date)
+    return t("auth_until", date=date, days=days)
 
 
 def _history(consent: Consent, t: Text = _EN) -> str:
@@ -94,7 +100,8 @@ def render_screen(services: Services, context: ScreenContext) -> HTMLResponse:
             "opt_in_titles": ", ".join(p["title"] for p in opt_in),
             "recipients": consent_view.recipients(consent, t),
             "duration": _duration(consent, utc(services.clock), t),
-            "history": _history(consent, t),
+            "history": _history(consent, t) if _has_window(services, consent) else "",
+            "frequency": consent_view.daily_limit(consent, services.policies, t),
             "accounts": [_account(a) for a in context.accounts],
             "request_uri": context.request_uri,
             "csrf": context.csrf,
@@ -114,6 +121,11 @@ def _policy_with_redirects(client: Client) -> str:
     targets = " ".join(uri for uri in client.redirect_uris if _CSP_SAFE.fullmatch(uri))
     policy = PAGE_HEADERS["Content-Security-Policy"]
     return policy.replace("form-action 'self'", f"form-action 'self' {targets}".rstrip())
+
+
+def _has_window(services: Services, consent: Consent) -> bool:
+    windowed = consent_view.live_windowed_permissions(services)
+    return consent_view.has_history_window(consent, services.policies, windowed)
 
 
 def _opt_in(services: Services, purpose_id: str) -> bool:

@@ -7,13 +7,18 @@ their policy title; events and access records are turned into "who did what, whe
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from consent.model import AccessRecord, Actor, Consent, ConsentEvent, ConsentStatus
 from gateway.portal.catalogue import Text
 from policies import PolicySet
+from policies.apis import PublishedApi
+
+if TYPE_CHECKING:
+    from gateway.services import Services
 
 CHANGEABLE = frozenset({ConsentStatus.AUTHORISED, ConsentStatus.PAUSED})
 STATUSES = tuple(s.value for s in ConsentStatus)
@@ -73,6 +78,60 @@ def recipients(consent: Consent, t: Text) -> list[str]:
     return shown
 
 
+def windowed_permissions(apis: Iterable[PublishedApi]) -> frozenset[str]:
+    """The permission codes of the operations that read within a consent's transaction window.
+
+    Those are the published operations marked ``date_window`` (UK OB: the transaction reads); the
+    pipeline clips only their requests to the consent's window, so only a consent that asks for
+    one of these codes has a window worth showing.
+    """
+    return frozenset(
+        code
+        for api in apis
+        for operation in api.operations.values()
+        if operation.date_window
+        for code in operation.permissions.all_of | operation.permissions.any_of
+    )
+
+
+def live_windowed_permissions(services: Services) -> frozenset[str]:
+    """``windowed_permissions`` of the APIs this instance serves now (the shipped set without a pipeline)."""
+    runtime = services.pipeline
+    apis = runtime.published.apis if runtime is not None else services.policies.apis
+    return windowed_permissions(apis.values())
+
+
+def has_history_window(consent: Consent, policies: PolicySet, windowed: frozenset[str]) -> bool:
+    """Whether the consent asks for data its transaction window applies to (Detail counts as its Basic)."""
+    return not windowed.isdisjoint(policies.permissions.expand(consent.permissions))
+
+
+def days_left(expires_at: datetime, now: datetime) -> int:
+    """Days from today to the expiry date, counted as on a calendar (UTC), as the screen shows that date.
+
+    The same day is 0 and the next is 1, whatever the hour: a consent created for 90 days and
+    shown a minute later still ends 90 days after today's date.
+    """
+    return max(0, (expires_at.astimezone(UTC).date() - now.astimezone(UTC).date()).days)
+
+
+def daily_limit(consent: Consent, policies: PolicySet, t: Text) -> str:
+    """How often the wallet may read without the user (Berlin Group frequencyPerDay), in words.
+
+    The figure is the one the limiter enforces: the consent's own frequency within the policy's
+    cap, counted per kind of data (operation) and UTC day. A purpose read only while the user is
+    present says so; a frequency the policy only reports (``mode: report``) is no promise, so
+    nothing is said.
+    """
+    if policies.purposes.attended_only(consent.purposes):
+        return t("frequency_attended_only")
+    frequency = policies.limits.frequency
+    if frequency.mode != "enforce":
+        return ""
+    count = frequency.allowed(consent.frequency_per_day)
+    return t("frequency_once") if count == 1 else t("frequency_per_day", count=count)
+
+
 def history_window(consent: Consent, t: Text) -> str:
     start, end = consent.transaction_from, consent.transaction_to
     if start is None and end is None:
@@ -85,9 +144,15 @@ def history_window(consent: Consent, t: Text) -> str:
 
 
 def summary(
-    consent: Consent, policies: PolicySet, t: Text, *, wallet: str, last_access: AccessRecord | None
+    consent: Consent,
+    policies: PolicySet,
+    t: Text,
+    *,
+    wallet: str,
+    last_access: AccessRecord | None,
+    windowed: frozenset[str],
 ) -> dict[str, Any]:
-    """One consent as the dashboard lists it."""
+    """One consent as the dashboard lists it. ``windowed``: see ``windowed_permissions``."""
     shown_purposes = purposes(consent, policies, t.lang)
     return {
         "id": consent.consent_id,
@@ -103,17 +168,13 @@ def summary(
         "granted_on": t.date(consent.created_at),
         "expires_on": t.date(consent.expires_at) if consent.expires_at else t("no_expiry"),
         "last_accessed": t.time(last_access.at) if last_access else t("never"),
-        "history": history_window(consent, t),
+        "history": history_window(consent, t) if has_history_window(consent, policies, windowed) else "",
+        "frequency": daily_limit(consent, policies, t),
         "marketing": t("marketing_yes") if consent.marketing_opt_in else t("marketing_no"),
-        "asks_marketing": any(_opt_in(policies, p) for p in consent.purposes),
+        "asks_marketing": consent.marketing_opt_in is not None,  # asked, so "Not agreed" shows after a no too
         "changeable": consent.status in CHANGEABLE,
         "paused": consent.status is ConsentStatus.PAUSED,
     }
-
-
-def _opt_in(policies: PolicySet, purpose_id: str) -> bool:
-    purpose = policies.purposes.get(purpose_id)
-    return bool(purpose and purpose.requires_explicit_opt_in)
 
 
 def event(item: ConsentEvent, t: Text) -> dict[str, str]:

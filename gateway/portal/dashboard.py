@@ -98,7 +98,14 @@ async def consent_summary(request: Request, consent: Consent, names: dict[str, s
     store = cast(SqlConsentStore, services.consents)
     last = await store.access_history(consent_id=consent.consent_id, limit=1)
     wallet = names.get(consent.client_id, consent.client_id)
-    return consent_view.summary(consent, services.policies, t, wallet=wallet, last_access=last[0] if last else None)
+    return consent_view.summary(
+        consent,
+        services.policies,
+        t,
+        wallet=wallet,
+        last_access=last[0] if last else None,
+        windowed=consent_view.live_windowed_permissions(services),
+    )
 
 
 async def dashboard_page(request: Request) -> Response:

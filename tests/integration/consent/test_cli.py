@@ -22,7 +22,7 @@ from policies import load_policies
 def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("WALLETGATE_DATA_DIR", str(tmp_path / "data"))
     database = f"sqlite:///{tmp_path / 'consents.db'}"
-    upgrade(database, "0001")
+    upgrade(database, "head")  # the store writes the current schema
     return database
 
 

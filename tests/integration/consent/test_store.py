@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from consent.errors import (
     ConcurrentChangeError,
+    ConsentFieldError,
     ConsentNotFoundError,
     IdempotencyConflictError,
     InvalidTransitionError,
@@ -105,9 +106,23 @@ async def test_authorise_without_opt_in_drops_marketing_and_records_it(store: Sq
     created = await store.create(_new(purposes=("aggregation", "marketing"), permissions=("ReadAccountsBasic",)))
     granted = await store.authorise(created.consent_id, user_id="alice", account_ids=["acc-1"])
     assert granted.purposes == ("aggregation",)
-    assert not granted.marketing_opt_in
+    assert granted.marketing_opt_in is False
+    assert await store.get(created.consent_id) == granted
     last = (await store.events(created.consent_id))[-1]
     assert last.changes["purposes"] == [["aggregation", "marketing"], ["aggregation"]]
+
+
+async def test_a_new_consent_has_no_opt_in_answer_yet(store: SqlConsentStore) -> None:
+    created = await store.create(_new(purposes=("aggregation", "marketing"), permissions=("ReadAccountsBasic",)))
+    assert created.marketing_opt_in is None
+    assert (await store.get(created.consent_id)).marketing_opt_in is None
+
+
+async def test_authorise_records_no_opt_in_answer_when_no_purpose_asked_for_one(store: SqlConsentStore) -> None:
+    created = await store.create(_new())
+    granted = await store.authorise(created.consent_id, user_id="alice", account_ids=["acc-1"], marketing_opt_in=True)
+    assert granted.marketing_opt_in is None
+    assert (await store.get(created.consent_id)).marketing_opt_in is None
 
 
 async def test_another_wallet_or_user_gets_not_found(store: SqlConsentStore) -> None:
@@ -138,6 +153,16 @@ async def test_pause_resume_and_amend(store: SqlConsentStore) -> None:
     resumed = await store.resume(consent.consent_id, actor=Actor.USER, actor_id="alice")
     assert resumed.status is S.AUTHORISED
     assert await store.get(consent.consent_id) == resumed
+
+
+async def test_amend_refuses_to_drop_a_basic_permission_its_kept_detail_includes(store: SqlConsentStore) -> None:
+    consent = await _authorised(store, permissions=("ReadAccountsBasic", "ReadAccountsDetail", "ReadBalances"))
+    with pytest.raises(ConsentFieldError, match="cannot drop ReadAccountsBasic while keeping ReadAccountsDetail"):
+        await store.amend(
+            consent.consent_id, actor=Actor.USER, actor_id="alice", permissions=["ReadAccountsDetail", "ReadBalances"]
+        )
+    assert await store.get(consent.consent_id) == consent
+    assert [e.kind for e in await store.events(consent.consent_id)] == ["created", "authorised"]
 
 
 async def test_expiry_is_applied_on_read_and_recorded(store: SqlConsentStore, frozen_clock: FrozenClock) -> None:

@@ -210,6 +210,33 @@ def test_marketing_consent_with_opt_in_is_authorised(gateway, wallet):
     assert gateway.run(gateway.services.consents.get, consent_id).marketing_opt_in is True
 
 
+def _approve_with(gateway, wallet, consent_id, **extra):
+    request_uri = wallet.request_uri(consent_id)
+    page = authorize(gateway, client_id=wallet.client_id, request_uri=request_uri)
+    csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    form = {"request_uri": request_uri, "csrf": csrf, "decision": "approve", "account_id": ["acc-alice-1"]} | extra
+    assert gateway.http.post("/authorize/decision", data=form, follow_redirects=False).status_code == 303
+    return gateway.run(gateway.services.consents.get, consent_id)
+
+
+def test_approving_a_consent_that_asks_no_opt_in_records_no_opt_in_answer(gateway, wallet):
+    consent = _approve_with(gateway, wallet, gateway.consent(wallet.client_id))
+    assert consent.marketing_opt_in is None
+
+
+def test_an_opt_in_the_screen_never_asked_for_is_not_recorded_when_the_form_sends_one(gateway, wallet):
+    consent = _approve_with(gateway, wallet, gateway.consent(wallet.client_id), marketing_opt_in="yes")
+    assert consent.marketing_opt_in is None
+
+
+def test_an_unticked_opt_in_is_recorded_as_declined(gateway, wallet):
+    bundled = gateway.consent_for(
+        wallet.client_id, purposes=("aggregation", "marketing"), permissions=("ReadAccountsBasic", "ReadBalances")
+    )
+    consent = _approve_with(gateway, wallet, bundled)
+    assert (consent.purposes, consent.marketing_opt_in) == (("aggregation",), False)
+
+
 def test_bank_outage_during_authorization_shows_a_page_not_json(gateway, wallet):
     request_uri = wallet.request_uri(gateway.consent(wallet.client_id))
     gateway.run(gateway.bank.cleanup)

@@ -114,3 +114,31 @@ def test_the_authorization_screens_language_switch_shows_the_same_request_again(
     assert again.status_code == 200, again.text
     assert CATALOGUE["zh"]["auth_recipients"] in html.unescape(again.text)
     assert field_value(again.text, "request_uri") == field_value(screen.text, "request_uri")
+
+
+def test_consent_detail_shows_how_often_the_wallet_may_read_without_the_user(
+    world: PortalWorld, lender: Wallet
+) -> None:
+    dara, consent_id = approved(world, lender, "dara", "acc-dara-current")
+    text = html.unescape(dara.get(f"/dashboard/consents/{consent_id}").text)
+    assert CATALOGUE["en"]["how_often"] in text
+    assert CATALOGUE["en"]["frequency_per_day"].format(count=4) in text
+
+
+def test_consent_detail_in_chinese_shows_how_often_the_wallet_may_read(world: PortalWorld, lender: Wallet) -> None:
+    dara, consent_id = approved(world, lender, "dara", "acc-dara-current")
+    text = html.unescape(dara.get(f"/dashboard/consents/{consent_id}", params={"lang": "zh"}).text)
+    assert CATALOGUE["zh"]["how_often"] in text
+    assert CATALOGUE["zh"]["frequency_per_day"].format(count=4) in text
+
+
+def test_consent_detail_leaves_out_the_history_window_without_transactions(world: PortalWorld, lender: Wallet) -> None:
+    dara, consent_id = approved(world, lender, "dara", "acc-dara-current")  # accounts and balances only
+    text = html.unescape(dara.get(f"/dashboard/consents/{consent_id}").text)
+    assert CATALOGUE["en"]["history_window"] not in text
+
+
+def test_consent_detail_shows_the_history_window_of_a_consent_with_transactions(world: PortalWorld) -> None:
+    alice = logged_in(world, "alice")  # the demo wallet asks for transaction detail
+    text = html.unescape(alice.get(f"/dashboard/consents/{world.alice_consent}").text)
+    assert CATALOGUE["en"]["history_window"] in text

@@ -10,10 +10,13 @@ import pytest
 from consent import lifecycle
 from consent.errors import ConsentFieldError, InvalidTransitionError
 from consent.model import Consent, ConsentStatus
+from policies import SHIPPED
+from policies.permissions import load_permissions
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 LATER = T0 + timedelta(minutes=5)
 S = ConsentStatus
+CATALOGUE = load_permissions(SHIPPED / "permissions.yaml")
 
 
 def _consent(status: ConsentStatus = S.AWAITING_AUTHORISATION, **fields: object) -> Consent:
@@ -66,7 +69,7 @@ def test_authorise_refuses_empty_account_selection() -> None:
         (S.AUTHORISED, lambda c: lifecycle.resume(c, at=LATER)),
         (S.AUTHORISED, lambda c: lifecycle.reject(c, at=LATER)),
         (S.EXPIRED, lambda c: lifecycle.expire(c, at=LATER)),
-        (S.REVOKED, lambda c: lifecycle.amend(c, at=LATER, account_ids=["acc-1"])),
+        (S.REVOKED, lambda c: lifecycle.amend(c, at=LATER, catalogue=CATALOGUE, account_ids=["acc-1"])),
     ],
 )
 def test_invalid_transition_is_refused_naming_status_and_action(status: ConsentStatus, action) -> None:
@@ -109,7 +112,9 @@ def test_paused_consent_can_be_revoked_and_expired() -> None:
 
 
 def test_amend_narrows_accounts_and_permissions_keeping_status() -> None:
-    change = lifecycle.amend(_consent(S.PAUSED), at=LATER, account_ids=["acc-2"], permissions=["ReadBalances"])
+    change = lifecycle.amend(
+        _consent(S.PAUSED), at=LATER, catalogue=CATALOGUE, account_ids=["acc-2"], permissions=["ReadBalances"]
+    )
     assert change.consent.status is S.PAUSED
     assert change.consent.account_ids == ("acc-2",)
     assert change.consent.permissions == frozenset({"ReadBalances"})
@@ -118,22 +123,27 @@ def test_amend_narrows_accounts_and_permissions_keeping_status() -> None:
 
 def test_amend_refuses_to_add_an_account() -> None:
     with pytest.raises(ConsentFieldError, match="can only drop accounts; 'acc-9'"):
-        lifecycle.amend(_consent(S.AUTHORISED), at=LATER, account_ids=["acc-1", "acc-9"])
+        lifecycle.amend(_consent(S.AUTHORISED), at=LATER, catalogue=CATALOGUE, account_ids=["acc-1", "acc-9"])
 
 
 def test_amend_refuses_to_add_a_permission() -> None:
     with pytest.raises(ConsentFieldError, match="can only drop permissions; ReadTransactionsDetail"):
-        lifecycle.amend(_consent(S.AUTHORISED), at=LATER, permissions=["ReadBalances", "ReadTransactionsDetail"])
+        lifecycle.amend(
+            _consent(S.AUTHORISED),
+            at=LATER,
+            catalogue=CATALOGUE,
+            permissions=["ReadBalances", "ReadTransactionsDetail"],
+        )
 
 
 def test_amend_refuses_to_drop_everything() -> None:
     with pytest.raises(ConsentFieldError, match="at least one account"):
-        lifecycle.amend(_consent(S.AUTHORISED), at=LATER, account_ids=[])
+        lifecycle.amend(_consent(S.AUTHORISED), at=LATER, catalogue=CATALOGUE, account_ids=[])
 
 
 def test_amend_refuses_a_change_of_nothing() -> None:
     with pytest.raises(ConsentFieldError, match="changes nothing"):
-        lifecycle.amend(_consent(S.AUTHORISED), at=LATER, account_ids=["acc-1", "acc-2"])
+        lifecycle.amend(_consent(S.AUTHORISED), at=LATER, catalogue=CATALOGUE, account_ids=["acc-1", "acc-2"])
 
 
 def test_awaiting_consent_is_due_for_expiry_after_its_wait() -> None:
@@ -152,14 +162,14 @@ def test_authorised_consent_is_due_for_expiry_at_its_expiration_time() -> None:
 def test_amend_refuses_to_drop_every_permission() -> None:
     consent = _consent(S.AUTHORISED)
     with pytest.raises(ConsentFieldError) as caught:
-        lifecycle.amend(consent, at=LATER, permissions=[])
+        lifecycle.amend(consent, at=LATER, catalogue=CATALOGUE, permissions=[])
     assert caught.value.message == "Amendment must keep at least one permission; revoke the consent instead."
     assert caught.value.path == "permissions"
 
 
 def test_amend_refusal_names_the_path_of_the_widened_list() -> None:
     with pytest.raises(ConsentFieldError) as caught:
-        lifecycle.amend(_consent(S.AUTHORISED), at=LATER, account_ids=["acc-9", "acc-1", "acc-8"])
+        lifecycle.amend(_consent(S.AUTHORISED), at=LATER, catalogue=CATALOGUE, account_ids=["acc-9", "acc-1", "acc-8"])
     assert caught.value.message == "Amendment can only drop accounts; 'acc-9' is not in the consent."
     assert caught.value.path == "account_ids"
 
@@ -173,3 +183,51 @@ def test_authorise_refuses_a_purpose_the_wallet_did_not_ask_for() -> None:
     assert caught.value.message == "The user can only grant purposes the wallet asked for."
     assert caught.value.path == "purposes"
     assert consent == _consent()
+
+
+def test_amend_refuses_to_drop_a_basic_permission_while_keeping_its_detail() -> None:
+    consent = _consent(S.AUTHORISED, permissions=frozenset({"ReadAccountsBasic", "ReadAccountsDetail", "ReadBalances"}))
+    with pytest.raises(ConsentFieldError) as caught:
+        lifecycle.amend(consent, at=LATER, catalogue=CATALOGUE, permissions=["ReadAccountsDetail", "ReadBalances"])
+    assert caught.value.message == (
+        "Amendment cannot drop ReadAccountsBasic while keeping ReadAccountsDetail, which includes it: "
+        "drop ReadAccountsDetail too, or keep ReadAccountsBasic."
+    )
+    assert caught.value.path == "permissions"
+
+
+@pytest.mark.parametrize(
+    "cluster", ["Beneficiaries", "ScheduledPayments", "StandingOrders", "Statements", "Transactions"]
+)
+def test_amend_refuses_every_basic_dropped_under_its_detail(cluster: str) -> None:
+    basic, detail = f"Read{cluster}Basic", f"Read{cluster}Detail"
+    consent = _consent(S.AUTHORISED, permissions=frozenset({basic, detail, "ReadBalances"}))
+    with pytest.raises(ConsentFieldError, match=f"cannot drop {basic} while keeping {detail}"):
+        lifecycle.amend(consent, at=LATER, catalogue=CATALOGUE, permissions=[detail, "ReadBalances"])
+
+
+def test_amend_may_drop_a_detail_permission_and_keep_its_basic() -> None:
+    consent = _consent(S.AUTHORISED, permissions=frozenset({"ReadAccountsBasic", "ReadAccountsDetail"}))
+    change = lifecycle.amend(consent, at=LATER, catalogue=CATALOGUE, permissions=["ReadAccountsBasic"])
+    assert change.consent.permissions == frozenset({"ReadAccountsBasic"})
+
+
+def test_amend_may_drop_a_detail_permission_with_its_basic() -> None:
+    consent = _consent(S.AUTHORISED, permissions=frozenset({"ReadAccountsBasic", "ReadAccountsDetail", "ReadBalances"}))
+    change = lifecycle.amend(consent, at=LATER, catalogue=CATALOGUE, permissions=["ReadBalances"])
+    assert change.consent.permissions == frozenset({"ReadBalances"})
+
+
+def test_authorise_records_no_opt_in_answer_when_none_was_asked() -> None:
+    change = lifecycle.authorise(_consent(), user_id="alice", account_ids=["acc-1"], marketing_opt_in=None, at=LATER)
+    assert change.consent.marketing_opt_in is None
+    assert "marketing_opt_in" not in change.changes
+
+
+def test_authorise_records_a_declined_opt_in_as_false() -> None:
+    consent = _consent(purposes=("aggregation", "marketing"))
+    change = lifecycle.authorise(
+        consent, user_id="alice", account_ids=["acc-1"], marketing_opt_in=False, at=LATER, purposes=("aggregation",)
+    )
+    assert change.consent.marketing_opt_in is False
+    assert change.changes["marketing_opt_in"] == [None, False]

@@ -8,7 +8,7 @@ import pytest
 
 from consent.errors import ConsentFieldError, ConsentFieldInvalidDateError, PurposeRuleError
 from consent.model import NewConsent
-from consent.purpose_rules import check_new_consent, granted_purposes, months_before
+from consent.purpose_rules import check_new_consent, granted_purposes, months_before, opt_in_answer
 from policies import SHIPPED, PolicySet
 from policies.permissions import load_permissions
 from policies.purposes import load_purposes
@@ -170,3 +170,16 @@ def test_malformed_request_is_refused_naming_the_field(
         check_new_consent(new, policies, NOW)
     assert type(caught.value) is ConsentFieldError
     assert (caught.value.message, caught.value.path) == (message, path)
+
+
+def test_the_opt_in_answer_is_recorded_when_a_purpose_asks_for_it(policies: PolicySet) -> None:
+    assert opt_in_answer(("aggregation", "marketing"), policies, ticked=True) is True
+    assert opt_in_answer(("aggregation", "marketing"), policies, ticked=False) is False
+
+
+def test_no_opt_in_answer_is_recorded_when_no_purpose_asks_for_it(policies: PolicySet) -> None:
+    assert opt_in_answer(("aggregation",), policies, ticked=False) is None
+
+
+def test_a_ticked_box_the_screen_never_showed_records_no_answer(policies: PolicySet) -> None:
+    assert opt_in_answer(("lending",), policies, ticked=True) is None
