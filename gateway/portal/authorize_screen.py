@@ -14,7 +14,7 @@ page goes out through ``pages.render`` with the portal's strict headers.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -94,7 +94,7 @@ def render_screen(services: Services, context: ScreenContext) -> HTMLResponse:
         | {
             "wallet": wallet,
             "registered": t.date(context.client.created_at),
-            "permissions": consent_view.clusters(_expanded(services, consent), services.policies, t.lang),
+            "permissions": consent_view.shown_clusters(consent, services.policies, t.lang),
             "purposes": [p for p in purposes if p not in opt_in],
             "opt_in": opt_in,
             "opt_in_titles": ", ".join(p["title"] for p in opt_in),
@@ -131,11 +131,6 @@ def _has_window(services: Services, consent: Consent) -> bool:
 def _opt_in(services: Services, purpose_id: str) -> bool:
     purpose = services.policies.purposes.get(purpose_id)
     return bool(purpose and purpose.requires_explicit_opt_in)
-
-
-def _expanded(services: Services, consent: Consent) -> Consent:
-    """The consent with implied permissions spelled out (ReadAccountsDetail also shows Basic)."""
-    return replace(consent, permissions=services.policies.permissions.expand(consent.permissions))
 
 
 def render_error_page(services: Services, message: str, *, status: int, request: Request) -> HTMLResponse:

@@ -1,14 +1,15 @@
 """What the dashboard and detail pages show of a consent, in the reader's language (pure: no I/O).
 
-Permissions are grouped by data cluster with the policy catalogue's plain text; purposes use
-their policy title; events and access records are turned into "who did what, when".
+Permissions are grouped by data cluster with the policy catalogue's plain text, implied ones
+spelled out as the authorization screen spells them; purposes use their policy title; events and
+access records are turned into "who did what, when", each access record with the accounts it read.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,16 @@ def clusters(consent: Consent, policies: PolicySet, lang: str) -> list[ClusterCh
     return out
 
 
+def with_implied(consent: Consent, policies: PolicySet) -> Consent:
+    """The consent with the permissions its codes imply spelled out (UK OB: ReadAccountsDetail includes Basic)."""
+    return replace(consent, permissions=policies.permissions.expand(consent.permissions))
+
+
+def shown_clusters(consent: Consent, policies: PolicySet, lang: str) -> list[ClusterChoice]:
+    """What the user reads the consent lets the wallet see: the same lines on the authorization screen and dashboard."""
+    return clusters(with_implied(consent, policies), policies, lang)
+
+
 def purposes(consent: Consent, policies: PolicySet, lang: str) -> list[dict[str, str]]:
     shown = []
     for pid in consent.purposes:
@@ -66,6 +77,11 @@ def purposes(consent: Consent, policies: PolicySet, lang: str) -> list[dict[str,
             }
         )
     return shown
+
+
+def accounts_named(account_ids: Sequence[str], t: Text, *, none: str) -> str:
+    """The user's accounts as the pages name them (the bank's account ids, in order), or the words of key ``none``."""
+    return ", ".join(dict.fromkeys(account_ids)) if account_ids else t(none)
 
 
 def recipients(consent: Consent, t: Text) -> list[str]:
@@ -163,8 +179,9 @@ def summary(
         "purposes": shown_purposes,
         "purpose_titles": ", ".join(p["title"] for p in shown_purposes),
         "recipients": recipients(consent, t),
-        "clusters": clusters(consent, policies, t.lang),
+        "clusters": shown_clusters(consent, policies, t.lang),
         "accounts": list(consent.account_ids),
+        "accounts_text": accounts_named(consent.account_ids, t, none="no_accounts"),
         "granted_on": t.date(consent.created_at),
         "expires_on": t.date(consent.expires_at) if consent.expires_at else t("no_expiry"),
         "last_accessed": t.time(last_access.at) if last_access else t("never"),
@@ -188,14 +205,25 @@ def event(item: ConsentEvent, t: Text) -> dict[str, str]:
 
 
 def access(record: AccessRecord, t: Text) -> dict[str, str]:
-    """One audit record: when, which operation in words, how many records, and whether it was shared."""
+    """One audit record: when, which operation in words, which accounts, how many records, whether it was shared.
+
+    The accounts are those the record names (``docs/publishing.md``): a bulk call names the
+    accounts whose data reached the wallet, so one whose answer held none says so in words.
+    """
     what = _CAMEL.sub(" ", record.operation_id or record.path).capitalize()
     records = str(record.record_count) if record.record_count is not None else t("access_records_unknown")
     if record.status >= 400:
         result = t("access_refused", status=record.status)
     else:
         result = t("access_shared") if record.complete else t("access_shared_in_part")
-    return {"at": t.time(record.at), "what": what, "path": record.path, "records": records, "result": result}
+    return {
+        "at": t.time(record.at),
+        "what": what,
+        "path": record.path,
+        "accounts": accounts_named(record.account_ids, t, none="access_no_accounts"),
+        "records": records,
+        "result": result,
+    }
 
 
 def group_by_wallet(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
