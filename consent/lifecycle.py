@@ -12,7 +12,8 @@ naming the current status and the action, and the consent is left as it was.
 
 A narrowing must narrow what the wallet can read, not only the list: it may not drop a code that a
 kept code implies (UK OB: a Detail permission includes its Basic), since the wallet would read the
-same data after it, while the user's dashboard said otherwise.
+same data after it, while the user's dashboard said otherwise. Nor may it leave a combination the
+standard refuses at creation (ReadTransactionsBasic without Credits or Debits: ``refuse_unmet_needs``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 
 from consent.errors import ConsentFieldError, InvalidTransitionError
 from consent.model import Consent, ConsentStatus
+from consent.purpose_rules import refuse_unmet_needs
 from policies.permissions import PermissionCatalogue
 
 AWAU, AUTH, RJCT, CANC, EXPD, PAUS = (
@@ -199,7 +201,8 @@ def amend(
 ) -> Change:
     """Narrow a live consent: keep a non-empty subset of its accounts and/or permissions.
 
-    ``catalogue`` says which permission implies which (``_refuse_implied_drop``).
+    ``catalogue`` says which permission implies which (``_refuse_implied_drop``) and which needs which
+    (``refuse_unmet_needs``, the same check as at creation).
     """
     AMEND.check(consent)
     fields: dict[str, object] = {}
@@ -210,6 +213,7 @@ def amend(
     if permissions is not None:
         kept = _narrowed(sorted(permissions), consent.permissions, what="permissions", path="permissions", quote=False)
         _refuse_implied_drop(kept, consent.permissions, catalogue)
+        refuse_unmet_needs(kept, catalogue, path="permissions")
         fields["permissions"] = frozenset(kept)
     change = _move(consent, AMEND, at, **fields)
     if not change.changes:

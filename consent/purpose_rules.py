@@ -2,17 +2,22 @@
 
 An open-ended request (no ExpirationDateTime, no TransactionFromDateTime) gets the longest the
 purposes allow, so every stored consent has an expiry and a history bound.
+
+``refuse_unmet_needs`` is the UK OB permission-combination rule (the catalogue's ``needs_one_of``),
+checked here at creation and by ``lifecycle.amend`` on what a narrowing keeps.
 """
 
 from __future__ import annotations
 
 import calendar
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from consent.errors import ConsentFieldError, ConsentFieldInvalidDateError, PurposeRuleError
 from consent.model import NewConsent
 from policies import PolicySet
+from policies.permissions import PermissionCatalogue
 from policies.purposes import Purpose
 
 MAX_FREQUENCY_PER_DAY = 100
@@ -43,6 +48,14 @@ def _purposes(new: NewConsent, policies: PolicySet) -> list[Purpose]:
     return found
 
 
+def refuse_unmet_needs(codes: Collection[str], catalogue: PermissionCatalogue, *, path: str) -> None:
+    """Refuse permissions in which a code lacks every code of its ``needs_one_of`` (UK OB: ReadTransactionsBasic
+    or Detail without Credits or Debits, or Credits or Debits without Basic or Detail), naming the first."""
+    unmet = catalogue.unmet_needs(codes)
+    if unmet:
+        raise ConsentFieldError(f"{unmet[0].describe()} in the same consent.", path=path)
+
+
 def _check_permissions(new: NewConsent, purposes: list[Purpose], policies: PolicySet) -> None:
     ordered = sorted(new.permissions)
     if not ordered:
@@ -50,6 +63,7 @@ def _check_permissions(new: NewConsent, purposes: list[Purpose], policies: Polic
     unknown = policies.permissions.unknown(ordered)
     if unknown:
         raise ConsentFieldError(f"Unknown permission code {unknown[0]!r}.", path="Data.Permissions")
+    refuse_unmet_needs(ordered, policies.permissions, path="Data.Permissions")
     for purpose in purposes:
         refused = [code for code in ordered if code not in purpose.permissions]
         if refused:

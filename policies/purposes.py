@@ -88,6 +88,10 @@ def _cross_check(doc: Located, data: Mapping[str, Any], permissions: PermissionC
             if code not in permissions.permissions:
                 where = doc.where(["purposes", pid, "permissions", index])
                 problems.append(f"{where}: unknown permission code {code!r}")
+        allowed = [code for code in p["permissions"] if code in permissions.permissions]
+        for unmet in permissions.unmet_needs(allowed):
+            where = doc.where(["purposes", pid, "permissions", p["permissions"].index(unmet.code)])
+            problems.append(f"{where}: {unmet.describe()}, and the purpose allows none of them")
         if p["max_duration_days"] > cap:
             where = doc.where(["purposes", pid, "max_duration_days"])
             problems.append(f"{where}: {p['max_duration_days']} days is above the global cap of {cap} days")

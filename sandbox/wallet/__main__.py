@@ -17,7 +17,15 @@ from typing import Any
 
 from sandbox.wallet.client import AISP, Wallet, WalletError
 
-DEFAULT_PERMISSIONS = ["ReadAccountsDetail", "ReadBalances", "ReadTransactionsDetail"]
+# UK OB: ReadTransactionsDetail (or Basic) reads nothing without Credits and/or Debits, and the gateway
+# refuses a consent that asks for it alone (policies/permissions.yaml, needs_one_of).
+DEFAULT_PERMISSIONS = [
+    "ReadAccountsDetail",
+    "ReadBalances",
+    "ReadTransactionsDetail",
+    "ReadTransactionsCredits",
+    "ReadTransactionsDebits",
+]
 
 
 def _wait_for_callback(redirect_uri: str, timeout: float) -> dict[str, str]:

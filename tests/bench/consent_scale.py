@@ -40,7 +40,13 @@ ADMIN_URL = os.environ.get("WALLETGATE_TEST_POSTGRES_URL", "postgresql://postgre
 PER_USER = 5
 CHUNK = 50_000
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
-PERMISSIONS = ["ReadAccountsBasic", "ReadBalances", "ReadTransactionsDetail"]
+PERMISSIONS = [  # sorted, as the store writes them; UK OB: Detail needs Credits and/or Debits
+    "ReadAccountsBasic",
+    "ReadBalances",
+    "ReadTransactionsCredits",
+    "ReadTransactionsDebits",
+    "ReadTransactionsDetail",
+]
 
 
 def _connect(url: str) -> psycopg2.extensions.connection:

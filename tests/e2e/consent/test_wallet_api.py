@@ -34,7 +34,7 @@ def test_create_returns_an_awaiting_consent_valid_against_the_official_schema(wa
 
 def test_request_with_purpose_extension_is_accepted_by_the_official_schema(wallet: Wallet, ob_schema) -> None:
     body = consent_body(
-        ["ReadAccountsBasic", "ReadTransactionsDetail"],
+        ["ReadAccountsBasic", "ReadTransactionsDetail", "ReadTransactionsCredits"],
         WalletGate={"Purposes": ["lending"], "Recipients": ["credit_bureau:acme"], "FrequencyPerDay": 2},
     )
     ob_schema("OBReadConsent1", body)
@@ -59,12 +59,15 @@ def test_request_without_purpose_gets_the_wallets_registered_default(gateway: Te
 
 
 def test_purpose_rule_breach_is_refused_naming_purpose_and_rule(wallet: Wallet, ob_schema) -> None:
-    body = consent_body(["ReadTransactionsDetail"], WalletGate={"Purposes": ["marketing"]})
+    body = consent_body(["ReadTransactionsDetail", "ReadTransactionsDebits"], WalletGate={"Purposes": ["marketing"]})
     response = wallet.call("POST", CONSENTS, json=body)
     assert response.status_code == 400
     ob_schema("OBErrorResponse1", response.json())
     error = response.json()["Errors"][0]
-    assert error["Message"] == "Purpose 'marketing' breaks rule 'permissions': it may not carry ReadTransactionsDetail."
+    assert error["Message"] == (
+        "Purpose 'marketing' breaks rule 'permissions': it may not carry "
+        "ReadTransactionsDebits, ReadTransactionsDetail."
+    )
     assert error["Path"] == "Data.Permissions"
 
 

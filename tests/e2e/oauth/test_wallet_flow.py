@@ -73,9 +73,9 @@ class AuthlibWallet:
         text = assertion.decode() if isinstance(assertion, bytes) else assertion
         return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": text}
 
-    async def read_accounts(self, access_token: str) -> tuple[int, Any]:
-        """The account list through the gateway's pipeline, with the token and a proof for it."""
-        url = self.issuer + "/open-banking/v4.0/aisp/accounts"
+    async def read(self, access_token: str, path: str = "/accounts") -> tuple[int, Any]:
+        """A bank resource (the account list by default) through the gateway's pipeline, with the token and a proof."""
+        url = self.issuer + "/open-banking/v4.0/aisp" + path
         headers = {"Authorization": f"DPoP {access_token}", "DPoP": self.proof("GET", url, access_token)}
         async with self.http.get(url, headers=headers | {"x-fapi-customer-ip-address": "198.51.100.7"}) as response:
             return response.status, await response.json()
@@ -119,7 +119,9 @@ async def create_consent(wallet: AuthlibWallet) -> str:
         "DPoP": wallet.proof("POST", url, tokens["access_token"]),
         "x-idempotency-key": uuid.uuid4().hex,
     }
-    body = {"Data": {"Permissions": ["ReadAccountsDetail", "ReadBalances"]}, "Risk": {}}
+    permissions = ["ReadAccountsDetail", "ReadBalances", "ReadTransactionsDetail", "ReadTransactionsCredits",
+                   "ReadTransactionsDebits"]  # fmt: skip
+    body = {"Data": {"Permissions": permissions}, "Risk": {}}
     async with wallet.http.post(url, json=body, headers=headers) as response:
         assert response.status == 201, await response.text()
         return str((await response.json())["Data"]["ConsentId"])
@@ -219,11 +221,15 @@ async def test_wallet_completes_registration_to_revocation_using_discovery_only(
         assert status == 200, refreshed
         status, info = await wallet.post("introspection_endpoint", {"token": refreshed["access_token"]}, dpop=False)
         assert (status, info["active"], info["consent_id"]) == (200, True, consent_id)
-        status, accounts = await wallet.read_accounts(refreshed["access_token"])
+        status, accounts = await wallet.read(refreshed["access_token"])
         assert status == 200, accounts
+        account_id = accounts["Data"]["Account"][0]["AccountId"]
+        status, transactions = await wallet.read(refreshed["access_token"], f"/accounts/{account_id}/transactions")
+        assert status == 200, transactions
+        assert transactions["Data"]["Transaction"], "the approved account shows no transactions"
         status, _ = await wallet.post("revocation_endpoint", {"token": refreshed["access_token"]}, dpop=False)
         assert status == 200
         status, info = await wallet.post("introspection_endpoint", {"token": refreshed["access_token"]}, dpop=False)
         assert info == {"active": False}
-        status, refused = await wallet.read_accounts(refreshed["access_token"])  # the deny-list, at the pipeline
+        status, refused = await wallet.read(refreshed["access_token"])  # the deny-list, at the pipeline
         assert (status, refused["Message"]) == (401, "The access token has been revoked."), refused

@@ -45,7 +45,9 @@ async def test_create_then_get_returns_the_same_consent(store: SqlConsentStore) 
 
 async def test_create_refuses_a_purpose_rule_and_writes_nothing(store: SqlConsentStore, published) -> None:
     with pytest.raises(PurposeRuleError, match="'marketing' breaks rule 'permissions'"):
-        await store.create(_new(purposes=("marketing",), permissions=("ReadTransactionsDetail",)))
+        await store.create(
+            _new(purposes=("marketing",), permissions=("ReadTransactionsDetail", "ReadTransactionsCredits"))
+        )
     async with store.engine.connect() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(consents))).scalar() == 0
     assert published == []

@@ -197,13 +197,20 @@ def test_amend_refuses_to_drop_a_basic_permission_while_keeping_its_detail() -> 
 
 
 @pytest.mark.parametrize(
-    "cluster", ["Beneficiaries", "ScheduledPayments", "StandingOrders", "Statements", "Transactions"]
+    ("cluster", "also"),
+    [
+        ("Beneficiaries", "ReadBalances"),
+        ("ScheduledPayments", "ReadBalances"),
+        ("StandingOrders", "ReadBalances"),
+        ("Statements", "ReadBalances"),
+        ("Transactions", "ReadTransactionsCredits"),  # UK OB: Basic/Detail needs Credits or Debits beside it
+    ],
 )
-def test_amend_refuses_every_basic_dropped_under_its_detail(cluster: str) -> None:
+def test_amend_refuses_every_basic_dropped_under_its_detail(cluster: str, also: str) -> None:
     basic, detail = f"Read{cluster}Basic", f"Read{cluster}Detail"
-    consent = _consent(S.AUTHORISED, permissions=frozenset({basic, detail, "ReadBalances"}))
+    consent = _consent(S.AUTHORISED, permissions=frozenset({basic, detail, also}))
     with pytest.raises(ConsentFieldError, match=f"cannot drop {basic} while keeping {detail}"):
-        lifecycle.amend(consent, at=LATER, catalogue=CATALOGUE, permissions=[detail, "ReadBalances"])
+        lifecycle.amend(consent, at=LATER, catalogue=CATALOGUE, permissions=[detail, also])
 
 
 def test_amend_may_drop_a_detail_permission_and_keep_its_basic() -> None:

@@ -63,9 +63,14 @@ def test_lending_refuses_more_than_24_months_of_history(policies: PolicySet) -> 
 
 def test_marketing_refuses_transaction_detail(policies: PolicySet) -> None:
     with pytest.raises(PurposeRuleError) as caught:
-        check_new_consent(_new(("marketing",), ("ReadAccountsBasic", "ReadTransactionsDetail")), policies, NOW)
+        check_new_consent(
+            _new(("marketing",), ("ReadAccountsBasic", "ReadTransactionsDetail", "ReadTransactionsDebits")),
+            policies,
+            NOW,
+        )
     assert caught.value.message == (
-        "Purpose 'marketing' breaks rule 'permissions': it may not carry ReadTransactionsDetail."
+        "Purpose 'marketing' breaks rule 'permissions': it may not carry "
+        "ReadTransactionsDebits, ReadTransactionsDetail."
     )
 
 
@@ -76,7 +81,9 @@ def test_marketing_refuses_party_data(policies: PolicySet) -> None:
 
 def test_bundled_purposes_keep_the_strictest_rules(policies: PolicySet) -> None:
     with pytest.raises(PurposeRuleError, match="'marketing' breaks rule 'permissions'"):
-        check_new_consent(_new(("aggregation", "marketing"), ("ReadTransactionsDetail",)), policies, NOW)
+        check_new_consent(
+            _new(("aggregation", "marketing"), ("ReadTransactionsDetail", "ReadTransactionsCredits")), policies, NOW
+        )
 
 
 def test_unticked_marketing_is_dropped_from_a_bundled_consent(policies: PolicySet) -> None:

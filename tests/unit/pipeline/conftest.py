@@ -35,6 +35,9 @@ from policies.apis import PublishedApi, load_api
 
 ISSUER = "http://gw.test"
 BASE = "/open-banking/v4.0/aisp"
+READS_ALL = frozenset(  # the default consent's codes (UK OB: Detail with Credits and/or Debits)
+    {"ReadAccountsBasic", "ReadBalances", "ReadTransactionsDetail", "ReadTransactionsCredits", "ReadTransactionsDebits"}
+)
 POLICY = """\
 name: uk-ob-accounts-v4
 openapi: {openapi}
@@ -84,7 +87,7 @@ class MemoryConsents:
             consent_id=changes.pop("consent_id", "c-" + uuid.uuid4().hex[:8]),
             client_id="wallet-1",
             status=ConsentStatus.AUTHORISED,
-            permissions=frozenset({"ReadAccountsBasic", "ReadBalances", "ReadTransactionsDetail"}),
+            permissions=READS_ALL,
             purposes=("aggregation",),
             created_at=now,
             updated_at=now,
