@@ -151,8 +151,20 @@ class ChainBreak:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsentPosition:
+    """Where a page of a consent listing ended: its last consent's creation time and id.
+
+    Listings run newest first by ``(created_at, consent_id)``, so the next page is what comes strictly
+    after this position in that order: a consent created or removed between two page reads neither
+    repeats one nor hides one (keyset paging)."""
+
+    created_at: datetime
+    consent_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ConsentPage:
-    """One page of a listing; ``next_offset`` is None on the last page."""
+    """One page of a listing, newest first; ``next`` is where the following page starts, None on the last."""
 
     items: tuple[Consent, ...]
-    next_offset: int | None
+    next: ConsentPosition | None = None

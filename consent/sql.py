@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -37,6 +37,7 @@ from consent.model import (
     Consent,
     ConsentEvent,
     ConsentPage,
+    ConsentPosition,
     ConsentStatus,
     NewConsent,
 )
@@ -51,6 +52,7 @@ IDEMPOTENCY_WINDOW = timedelta(hours=24)
 SYSTEM_ACTOR_ID = "walletgate"
 _RETRIES = 8
 _SWEEP_BATCH = 500
+_PAGE_MAX = 200  # consents in one page of a listing
 NUL = "\x00"  # PostgreSQL text cannot hold it (nor be compared with it); SQLite can
 
 Step = Callable[[Consent, datetime], lifecycle.Change]
@@ -188,9 +190,12 @@ class SqlConsentStore:
             return await self._expire(consent.consent_id)
         return consent
 
-    async def list_for_client(self, client_id: str, *, limit: int = 50, offset: int = 0) -> ConsentPage:
+    async def list_for_client(
+        self, client_id: str, *, limit: int = 50, after: ConsentPosition | None = None
+    ) -> ConsentPage:
+        """The client's consents, newest first, starting after ``after`` (see ``_page``)."""
         query = select(consents).where(consents.c.client_id == client_id)
-        return await self._page(query, limit, offset)
+        return await self._page(query, limit, after)
 
     async def list_for_user(
         self,
@@ -200,41 +205,77 @@ class SqlConsentStore:
         client_id: str | None = None,
         purpose: str | None = None,
         limit: int = 50,
-        offset: int = 0,
+        after: ConsentPosition | None = None,
     ) -> ConsentPage:
-        """The user's consents, newest first. The purpose filter runs here: a user holds few consents."""
+        """The user's consents, newest first, starting after ``after`` (see ``_page``).
+
+        The user, wallet and status filters run in SQL; the purpose (inside a JSON list, which SQLite
+        and PostgreSQL query differently) and the status as read (a due expiry is applied on reading)
+        are checked here, and ``_page`` reads on until the page is full."""
         if any(NUL in text for text in (user_id, status or "", client_id or "")):
-            return ConsentPage((), None)  # nothing stored matches; PostgreSQL would refuse the query itself
+            return ConsentPage(())  # nothing stored matches; PostgreSQL would refuse the query itself
         query = select(consents).where(consents.c.user_id == user_id)
         if client_id is not None:
             query = query.where(consents.c.client_id == client_id)
         if status is not None:
-            query = query.where(consents.c.status == status)
-        if purpose is None:
-            page = await self._page(query, limit, offset)
-            return self._filter_status(page, status)
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(query.order_by(consents.c.created_at.desc()))).mappings().all()
-        matching = [await self._fresh(consent_from_row(r)) for r in rows if purpose in r["purposes"]]
-        if status is not None:
-            matching = [c for c in matching if c.status.value == status]
-        items = tuple(matching[offset : offset + limit])
-        return ConsentPage(items, offset + limit if offset + limit < len(matching) else None)
+            query = query.where(self._reads_as(status))
 
-    @staticmethod
-    def _filter_status(page: ConsentPage, status: str | None) -> ConsentPage:
-        """Drop consents whose status changed on this read (a due expiry was just applied)."""
-        if status is None:
-            return page
-        return ConsentPage(tuple(c for c in page.items if c.status.value == status), page.next_offset)
+        def wanted(consent: Consent) -> bool:
+            return (status is None or consent.status.value == status) and (
+                purpose is None or purpose in consent.purposes
+            )
 
-    async def _page(self, query: Any, limit: int, offset: int) -> ConsentPage:
-        limit = max(1, min(limit, 200))
-        ordered = query.order_by(consents.c.created_at.desc(), consents.c.consent_id).limit(limit + 1).offset(offset)
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(ordered)).mappings().all()
-        items = tuple([await self._fresh(consent_from_row(r)) for r in rows[:limit]])
-        return ConsentPage(items, offset + limit if len(rows) > limit else None)
+        return await self._page(query, limit, after, wanted)
+
+    def _due(self, moment: datetime) -> ColumnElement[bool]:
+        """Rows a read at ``moment`` expires (``lifecycle.expiry_due`` in SQL): AWAU past its wait, live past expiry."""
+        return or_(
+            and_(
+                consents.c.status == ConsentStatus.AWAITING_AUTHORISATION.value,
+                consents.c.created_at <= moment - self.awaiting_ttl,
+            ),
+            and_(consents.c.status.in_([s.value for s in lifecycle.LIVE]), consents.c.expires_at <= moment),
+        )
+
+    def _reads_as(self, status: str) -> ColumnElement[bool]:
+        """Rows that may read as ``status``: stored so, or (for EXPD) due to expire on this read."""
+        stored = consents.c.status == status
+        return or_(stored, self._due(self.now())) if status == ConsentStatus.EXPIRED.value else stored
+
+    async def _page(
+        self,
+        query: Any,
+        limit: int,
+        after: ConsentPosition | None,
+        wanted: Callable[[Consent], bool] | None = None,
+    ) -> ConsentPage:
+        """Up to ``limit`` (at most 200) consents of ``query`` that ``wanted`` keeps once a due expiry is
+        applied, those after ``after`` newest first by ``(created_at, consent_id)``, and where the next
+        page starts: None only when no later consent is kept, so a page is never short while more exist.
+
+        Reads in batches from a keyset position (the indexes on ``(user_id, created_at)`` and
+        ``(client_id, created_at)`` bound the scan) until one consent more than the page is kept."""
+        size = max(1, min(limit, _PAGE_MAX))
+        created, key = consents.c.created_at, consents.c.consent_id
+        kept: list[Consent] = []
+        position = after
+        while len(kept) <= size:
+            batch = query.order_by(created.desc(), key.desc()).limit(size + 1)
+            if position is not None:
+                at = position.created_at
+                batch = batch.where(created <= at, or_(created < at, key < position.consent_id))
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(batch)).mappings().all()
+            for row in rows:
+                consent = await self._fresh(consent_from_row(row))
+                if wanted is None or wanted(consent):
+                    kept.append(consent)
+            if len(rows) <= size:
+                break
+            position = ConsentPosition(rows[-1]["created_at"], rows[-1]["consent_id"])
+        items = tuple(kept[:size])
+        last = items[-1] if len(kept) > size else None
+        return ConsentPage(items, ConsentPosition(last.created_at, last.consent_id) if last else None)
 
     async def events(self, consent_id: str) -> list[ConsentEvent]:
         query = select(consent_events).where(consent_events.c.consent_id == consent_id)
@@ -307,13 +348,7 @@ class SqlConsentStore:
     async def sweep_expired(self, now: datetime | None = None) -> int:
         """Expire every AWAU consent past its wait and every AUTH/PAUS consent past its expiry."""
         moment = now or self.now()
-        due = or_(
-            and_(
-                consents.c.status == ConsentStatus.AWAITING_AUTHORISATION.value,
-                consents.c.created_at <= moment - self.awaiting_ttl,
-            ),
-            and_(consents.c.status.in_([s.value for s in lifecycle.LIVE]), consents.c.expires_at <= moment),
-        )
+        due = self._due(moment)
         expired = 0
         while True:
             async with self.engine.connect() as conn:

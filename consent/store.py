@@ -19,6 +19,7 @@ from consent.model import (
     Consent,
     ConsentEvent,
     ConsentPage,
+    ConsentPosition,
     NewConsent,
 )
 
@@ -40,7 +41,9 @@ class ConsentStore(Protocol):
 
     async def get_for_user(self, consent_id: str, user_id: str) -> Consent: ...
 
-    async def list_for_client(self, client_id: str, *, limit: int = 50, offset: int = 0) -> ConsentPage: ...
+    async def list_for_client(
+        self, client_id: str, *, limit: int = 50, after: ConsentPosition | None = None
+    ) -> ConsentPage: ...
 
     async def list_for_user(
         self,
@@ -50,7 +53,7 @@ class ConsentStore(Protocol):
         client_id: str | None = None,
         purpose: str | None = None,
         limit: int = 50,
-        offset: int = 0,
+        after: ConsentPosition | None = None,
     ) -> ConsentPage: ...
 
     async def authorise(

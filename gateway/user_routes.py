@@ -4,12 +4,13 @@ Authenticated as the user by the portal session cookie; every state change also 
 session's CSRF token in ``x-csrf-token``. Another user's consent gets the same 404 as an
 unknown id. Text follows ``Accept-Language`` (en, zh).
 
-The access history pages by cursor, newest first: each page's ``next_cursor`` (null on the last)
-is passed back unchanged as ``cursor`` for the next, and a read made between two pages neither
-repeats a record nor hides one. A cursor this API did not give (malformed or altered) is a 400
-naming ``query.cursor``; ``offset`` is refused there.
+The consent list and the access history page by cursor, newest first: each page's ``next_cursor``
+(null on the last) is passed back unchanged as ``cursor`` for the next, with the same filters, and a
+consent created or a read made between two pages neither repeats one nor hides one. A filtered page
+is full unless it is the last. A cursor this API did not give (malformed or altered) is a 400 naming
+``query.cursor``; ``offset`` is refused on both.
 
-    GET  /api/me/consents                    ?status=&wallet=&purpose=&limit=&offset=  → {consents, next_offset}
+    GET  /api/me/consents                    ?status=&wallet=&purpose=&limit=&cursor=  → {consents, next_cursor}
     GET  /api/me/consents/{id}               one consent, permissions grouped by data cluster in plain words
     GET  /api/me/consents/{id}/events        its hash-chained events
     GET  /api/me/consents/{id}/access        ?limit=&cursor=  which wallet read what, when → {access, next_cursor}
@@ -20,18 +21,16 @@ naming ``query.cursor``; ``offset`` is refused there.
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from consent.model import AccessPosition, Actor
+from consent.model import AccessPosition, Actor, ConsentPosition
 from consent.sql import SqlConsentStore
 from consent.user_api import (
     language,
@@ -43,6 +42,7 @@ from consent.user_api import (
     render_summary,
 )
 from consent.wallet_api import load_json
+from gateway import cursors
 from gateway.errors import FieldMissingError, GatewayError, ServiceUnavailableError
 from gateway.portal.csrf import check_csrf
 from gateway.portal.sessions import current_user
@@ -52,11 +52,12 @@ BASE = "/api/me/consents"
 RECEIPT_TYP = "consent-receipt+jwt"
 CSRF_HEADER = "x-csrf-token"
 
-# An access-history cursor: base64url (unpadded) of "<microseconds since the epoch>.<row id>".
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CURSOR_TEXT = re.compile(r"(0|[1-9][0-9]{0,17})\.([1-9][0-9]{0,18})")
-_CURSOR_MAX = 64  # characters; the longest cursor this API gives has 51
+# The keys of the cursors (gateway.cursors): an access record's row id, a consent's id (a UUID, lower case).
+_ROW_ID = re.compile(r"[1-9][0-9]{0,18}")
 _ROW_ID_MAX = 2**63 - 1  # the column is a BIGINT
+_CONSENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+_Position = TypeVar("_Position", AccessPosition, ConsentPosition)
 
 
 class LoginRequiredError(GatewayError):
@@ -117,16 +118,18 @@ def _lang(request: Request) -> str:
 async def list_consents(request: Request) -> Response:
     user_id = await authenticate_user(request)
     query = request.query_params
+    limit, after = _int(request, "limit", 20, 1, 100), _after(request, "The consent list", decode_consent_cursor)
     page = await _store(request).list_for_user(
         user_id,
         status=query.get("status"),
         client_id=query.get("wallet"),
         purpose=query.get("purpose"),
-        limit=_int(request, "limit", 20, 1, 100),
-        offset=_int(request, "offset", 0, 0, 1_000_000),
+        limit=limit,
+        after=after,
     )
     policies, lang = _services(request).policies, _lang(request)
-    return _json({"consents": [render_summary(c, policies, lang) for c in page.items], "next_offset": page.next_offset})
+    following = encode_consent_cursor(page.next) if page.next is not None else None
+    return _json({"consents": [render_summary(c, policies, lang) for c in page.items], "next_cursor": following})
 
 
 async def get_consent(request: Request) -> Response:
@@ -144,38 +147,40 @@ async def consent_events(request: Request) -> Response:
 
 def encode_cursor(position: AccessPosition) -> str:
     """The opaque ``next_cursor`` for a page of the access history that ends at ``position``."""
-    micros = (position.at - _EPOCH) // timedelta(microseconds=1)
-    return base64.urlsafe_b64encode(f"{micros}.{position.id}".encode()).rstrip(b"=").decode()
+    return cursors.encode(position.at, str(position.id))
 
 
 def decode_cursor(raw: str) -> AccessPosition | None:
     """The position ``raw`` was made from by ``encode_cursor``, or None when no cursor this API gives reads
-    as ``raw``: too long, not canonical base64url, not "<microseconds>.<row id>", or out of range."""
-    if not 0 < len(raw) <= _CURSOR_MAX or not raw.isascii():
-        return None
-    try:  # binascii.Error and UnicodeDecodeError are both ValueErrors
-        match = _CURSOR_TEXT.fullmatch(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii"))
-    except ValueError:
-        return None
-    if match is None or int(match[2]) > _ROW_ID_MAX:
-        return None
-    try:
-        position = AccessPosition(_EPOCH + timedelta(microseconds=int(match[1])), int(match[2]))
-    except OverflowError:  # past the year 9999
-        return None
-    return position if encode_cursor(position) == raw else None  # one spelling per cursor: nothing else
+    as ``raw`` (see ``gateway.cursors.decode``; the row id is a positive BIGINT)."""
+    found = cursors.decode(raw, _ROW_ID)
+    return AccessPosition(found[0], int(found[1])) if found and int(found[1]) <= _ROW_ID_MAX else None
 
 
-def _after(request: Request) -> AccessPosition | None:
+def encode_consent_cursor(position: ConsentPosition) -> str:
+    """The opaque ``next_cursor`` for a page of the consent list that ends at ``position``."""
+    return cursors.encode(position.created_at, position.consent_id)
+
+
+def decode_consent_cursor(raw: str) -> ConsentPosition | None:
+    """The position ``raw`` was made from by ``encode_consent_cursor``, or None when no cursor this API gives
+    reads as ``raw`` (see ``gateway.cursors.decode``; the consent id is a lower-case UUID)."""
+    found = cursors.decode(raw, _CONSENT_ID)
+    return ConsentPosition(*found) if found else None
+
+
+def _after(request: Request, listing: str, decode: Callable[[str], _Position | None]) -> _Position | None:
+    """Where the requested page of ``listing`` starts: after the ``cursor`` parameter's position, or the
+    newest when there is none; 400 naming ``query.offset`` or ``query.cursor`` for what this API refuses."""
     if "offset" in request.query_params:
         raise GatewayError(
-            "The access history pages by cursor: pass the page's next_cursor as cursor, not an offset.",
+            f"{listing} pages by cursor: pass the page's next_cursor as cursor, not an offset.",
             path="query.offset",
         )
     raw = request.query_params.get("cursor")
     if raw is None:
         return None
-    position = decode_cursor(raw)
+    position = decode(raw)
     if position is None:
         raise GatewayError(
             "cursor is not one this API gave: pass the next_cursor of the page before, unchanged.",
@@ -188,7 +193,7 @@ async def consent_access(request: Request) -> Response:
     user_id = await authenticate_user(request)
     store = _store(request)
     consent = await store.get_for_user(request.path_params["consent_id"], user_id)
-    limit, after = _int(request, "limit", 50, 1, 500), _after(request)
+    limit, after = _int(request, "limit", 50, 1, 500), _after(request, "The access history", decode_cursor)
     page = await store.access_history(consent_id=consent.consent_id, limit=limit, after=after)
     following = encode_cursor(page.next) if page.next is not None else None
     return _json({"access": [render_access(r) for r in page], "next_cursor": following})

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from consent.errors import InvalidTransitionError
 from consent.lifecycle import LIVE
-from consent.model import Actor
+from consent.model import Actor, ConsentPosition
 from consent.sql import SqlConsentStore
 from gateway.clock import Clock
 from gateway.oauth.clients import ClientNotFoundError, ClientStore
@@ -75,13 +75,15 @@ async def _end_consents(parts: Deregistration, client_id: str) -> int:
     """Revoke each of the client's consents that is still live, as ``parts.actor``'s act; how many."""
     store, actor_id = parts.consents, parts.actor_id or client_id
     revoked = 0
-    offset: int | None = 0
-    while store is not None and offset is not None:
-        page = await store.list_for_client(client_id, limit=_CONSENT_PAGE, offset=offset)
+    after: ConsentPosition | None = None
+    while store is not None:  # by keyset: revoking one, or a consent created meanwhile, moves no page
+        page = await store.list_for_client(client_id, limit=_CONSENT_PAGE, after=after)
         for consent in page.items:
             if consent.status in LIVE:
                 with contextlib.suppress(InvalidTransitionError):  # it expired or was revoked meanwhile
                     await store.revoke(consent.consent_id, actor=parts.actor, actor_id=actor_id, reason=parts.reason)
                     revoked += 1
-        offset = page.next_offset
+        if page.next is None:
+            break
+        after = page.next
     return revoked

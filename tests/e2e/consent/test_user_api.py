@@ -55,7 +55,7 @@ def test_list_shows_only_my_consents(wallet: Wallet, alice: User, bob: User) -> 
     _authorised(wallet, "bob")
     doc = alice.get(ME).json()
     assert [c["consent_id"] for c in doc["consents"]] == [mine]
-    assert doc["next_offset"] is None
+    assert doc["next_cursor"] is None
 
 
 def test_list_filters_by_status_wallet_and_purpose_and_pages(wallet: Wallet, alice: User) -> None:
@@ -65,8 +65,8 @@ def test_list_filters_by_status_wallet_and_purpose_and_pages(wallet: Wallet, ali
     assert alice.get(ME, params={"wallet": "wallet-9"}).json()["consents"] == []
     assert len(alice.get(ME, params={"status": "AUTH"}).json()["consents"]) == 2
     page = alice.get(ME, params={"limit": 1}).json()
-    assert page["next_offset"] == 1
-    rest = alice.get(ME, params={"limit": 1, "offset": 1}).json()
+    assert page["next_cursor"] is not None
+    rest = alice.get(ME, params={"limit": 1, "cursor": page["next_cursor"]}).json()
     assert {page["consents"][0]["consent_id"], rest["consents"][0]["consent_id"]} == {first, second}
 
 

@@ -16,7 +16,7 @@ from consent.errors import (
     InvalidTransitionError,
     PurposeRuleError,
 )
-from consent.model import Actor, Consent, ConsentStatus, NewConsent
+from consent.model import Actor, Consent, ConsentPosition, ConsentStatus, NewConsent
 from consent.sql import SqlConsentStore
 from consent.tables import consent_events, consents
 from gateway.clock import FrozenClock
@@ -238,9 +238,9 @@ async def test_list_for_user_filters_and_pages(store: SqlConsentStore, frozen_cl
     await store.revoke(made[0].consent_id, actor=Actor.USER, actor_id="alice")
     page = await store.list_for_user("alice", limit=2)
     assert [c.consent_id for c in page.items] == [made[2].consent_id, made[1].consent_id]
-    assert page.next_offset == 2
-    rest = await store.list_for_user("alice", limit=2, offset=2)
-    assert ([c.consent_id for c in rest.items], rest.next_offset) == ([made[0].consent_id], None)
+    assert page.next == ConsentPosition(made[1].created_at, made[1].consent_id)
+    rest = await store.list_for_user("alice", limit=2, after=page.next)
+    assert ([c.consent_id for c in rest.items], rest.next) == ([made[0].consent_id], None)
     lending = await store.list_for_user("alice", purpose="lending")
     assert [c.consent_id for c in lending.items] == [made[1].consent_id]
     revoked = await store.list_for_user("alice", status="CANC")

@@ -60,7 +60,7 @@ def test_list_filter_with_a_nul_character_finds_nothing(wallet: Wallet, alice: U
     _authorised(wallet)
     response = alice.get(ME, params={name: "AUTH\x00" if name == "status" else "wallet-1\x00"})
     assert response.status_code == 200, response.text
-    assert response.json() == {"consents": [], "next_offset": None}
+    assert response.json() == {"consents": [], "next_cursor": None}
 
 
 @pytest.mark.parametrize("action", ["pause", "revoke"])
