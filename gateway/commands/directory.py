@@ -1,7 +1,10 @@
 """``walletgate directory issue-ssa``: mint a software statement with the demo directory's key.
 
 A wallet with its own keys registers at ``POST /register`` with the statement this prints (its
-last line). The demo directory lives in ``DATA_DIR/directory/``; a real deployment trusts a
+last line). A wallet that authenticates with its TLS client certificate (``tls_client_auth``,
+RFC 8705) gets a statement naming the certificate's subject DN: without ``--jwks`` the statement
+also names ``tls_client_auth`` as its token_endpoint_auth_method; with both, the wallet picks one
+when it registers. The demo directory lives in ``DATA_DIR/directory/``; a real deployment trusts a
 real directory (``WALLETGATE_DIRECTORY_JWKS_FILE``) and does not use this command.
 """
 
@@ -11,6 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 from typing import Any
+
+from cryptography import x509
 
 from gateway.cli import UserFacingError, read_json_file, settings_from_args
 from gateway.oauth.directory import ensure_demo_directory, issue_software_statement
@@ -25,8 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="mint a software statement for a wallet's public keys",
         description="Print a software statement (last line) for a wallet, signed by the demo directory.",
     )
+    issue.add_argument("--jwks", metavar="FILE", help="the wallet's JWK set (private members are dropped)")
     issue.add_argument(
-        "--jwks", required=True, metavar="FILE", help="the wallet's JWK set (private members are dropped)"
+        "--tls-client-auth-subject-dn",
+        metavar="DN",
+        help="the subject DN (RFC 4514) of the wallet's TLS client certificate, for tls_client_auth; "
+        "without --jwks the statement names tls_client_auth as the wallet's auth method",
     )
     issue.add_argument(
         "--redirect-uri", required=True, action="append", dest="redirect_uris", metavar="URI", help="repeatable"
@@ -48,16 +57,34 @@ def read_public_jwks(path: Path) -> dict[str, Any]:
     return {"keys": [public_jwk(k) for k in keys]}
 
 
+def _check_subject_dn(dn: str) -> None:
+    try:
+        valid = bool(x509.Name.from_rfc4514_string(dn))  # an empty name names no certificate
+    except ValueError:
+        valid = False
+    if not valid:
+        raise UserFacingError(
+            f"--tls-client-auth-subject-dn {dn!r} is not an RFC 4514 distinguished name (e.g. CN=wallet,O=Ltd,C=GB)"
+        )
+
+
 def run_issue(args: argparse.Namespace) -> int:
     settings = settings_from_args(args, data_dir=args.data_dir)
     if not settings.demo:
         raise UserFacingError("the demo directory is for demo mode; production trusts a real directory")
-    jwks = read_public_jwks(Path(args.jwks))
+    dn = args.tls_client_auth_subject_dn
+    if args.jwks is None and dn is None:
+        raise UserFacingError("name what the wallet authenticates with: --jwks FILE or --tls-client-auth-subject-dn DN")
+    if dn is not None:
+        _check_subject_dn(dn)
+    jwks = read_public_jwks(Path(args.jwks)) if args.jwks is not None else None
     ensure_demo_directory(settings.data_dir)
     statement = issue_software_statement(
         settings.data_dir,
         redirect_uris=args.redirect_uris,
         jwks=jwks,
+        tls_client_auth_subject_dn=dn,
+        token_endpoint_auth_method="tls_client_auth" if jwks is None else None,
         client_name=args.name,
         software_id=args.software_id,
         issuer=settings.directory_issuer,

@@ -33,6 +33,7 @@ from gateway.settings import Settings
 from policies.purposes import PurposeCatalogue
 
 _LOOPBACK_HOSTS = ("localhost",)
+DEFAULT_SCOPE = "openid accounts"  # what a client registers when its metadata names no scope
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 §3.3 scope-token
 _PURPOSE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 # Registration metadata the wallet may not send: it is the server's to assign.
@@ -223,7 +224,7 @@ def _subject_dn(doc: Mapping[str, Any], method: AuthMethod) -> str | None:
 
 
 def _scope(doc: Mapping[str, Any]) -> str:
-    value = doc.get("scope", "openid accounts")
+    value = doc.get("scope", DEFAULT_SCOPE)
     if not isinstance(value, str) or not value.split() or not all(_SCOPE_TOKEN.match(t) for t in value.split()):
         raise InvalidClientMetadataError("scope must be space-separated RFC 6749 scope tokens", path="scope")
     return " ".join(dict.fromkeys(value.split()))

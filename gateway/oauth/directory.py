@@ -4,6 +4,10 @@ Registration (RFC 7591 §2.3) trusts a wallet only through a ``software_statemen
 by the directory whose public JWK set is ``settings.directory_jwks_file``. Demo mode keeps a
 demo directory in ``DATA_DIR/directory/``: a private JWK set (to mint statements with
 ``walletgate directory issue-ssa``) and its public half (what the gateway trusts).
+
+A statement may use RFC 7591's metadata names or those of the UK Open Banking Directory's SSA
+(``software_redirect_uris``, ``software_client_name``, ``software_jwks_endpoint``, and
+``software_roles``); ``statement_metadata`` reads either under the RFC 7591 names.
 """
 
 from __future__ import annotations
@@ -26,6 +30,14 @@ DEMO_DIRECTORY_ISSUER = "walletgate-demo-directory"
 STATEMENT_LIFETIME = 24 * 3600  # seconds a demo statement stays valid
 _PRIVATE_FILE = "directory.private.jwks.json"
 _PUBLIC_FILE = "directory.jwks.json"
+# UK Open Banking Directory SSA claims and the RFC 7591 client metadata they stand for. Only the
+# metadata the client model keeps: its software_client_uri, software_logo_uri, software_tos_uri
+# and software_policy_uri have RFC names (client_uri, ...) that registration does not store.
+UK_OB_CLAIMS: Mapping[str, str] = {
+    "software_redirect_uris": "redirect_uris",
+    "software_client_name": "client_name",
+    "software_jwks_endpoint": "jwks_uri",
+}
 
 
 class InvalidSoftwareStatementError(OAuthError):
@@ -77,6 +89,8 @@ def issue_software_statement(
     redirect_uris: Sequence[str],
     jwks: Mapping[str, Any] | None = None,
     jwks_uri: str | None = None,
+    tls_client_auth_subject_dn: str | None = None,
+    token_endpoint_auth_method: str | None = None,
     client_name: str = "Demo Wallet",
     software_id: str | None = None,
     now: float | None = None,
@@ -102,6 +116,10 @@ def issue_software_statement(
         claims["jwks"] = dict(jwks)
     if jwks_uri is not None:
         claims["jwks_uri"] = jwks_uri
+    if tls_client_auth_subject_dn is not None:
+        claims["tls_client_auth_subject_dn"] = tls_client_auth_subject_dn
+    if token_endpoint_auth_method is not None:
+        claims["token_endpoint_auth_method"] = token_endpoint_auth_method
     signer = jwt.PyJWK(key)
     return jwt.encode(claims, signer.key, algorithm=key["alg"], headers={"kid": key["kid"], "typ": "JWT"})
 
@@ -156,6 +174,32 @@ def verify_software_statement(
         ) from None
     _check_times(claims, now, leeway)
     return claims
+
+
+def statement_metadata(claims: Mapping[str, Any]) -> dict[str, Any]:
+    """The statement's claims under their RFC 7591 names (a UK OB SSA's names mapped by ``UK_OB_CLAIMS``).
+
+    A statement that names one thing under both names must give it one value, and UK OB's
+    ``software_redirect_uris`` and ``software_roles`` must be lists of strings.
+    """
+    metadata = dict(claims)
+    for uk_name, rfc_name in UK_OB_CLAIMS.items():
+        if uk_name not in claims:
+            continue
+        value = metadata.pop(uk_name)
+        if rfc_name in claims and claims[rfc_name] != value:
+            raise InvalidSoftwareStatementError(
+                f"software_statement names both {rfc_name} and {uk_name}, with different values",
+                path=f"software_statement.{uk_name}",
+            )
+        metadata[rfc_name] = value
+    for name in ("software_redirect_uris", "software_roles"):
+        value = claims.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InvalidSoftwareStatementError(
+                f"software_statement {name} must be a list of strings", path=f"software_statement.{name}"
+            )
+    return metadata
 
 
 def _check_times(claims: Mapping[str, Any], now: float, leeway: float) -> None:

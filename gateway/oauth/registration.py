@@ -5,8 +5,12 @@ directory, which is the source of trust: the statement's claims (software_id, cl
 redirect_uris, token_endpoint_auth_method) take precedence over the request's (RFC 7591 §2.3);
 it must name the redirect URIs (a request cannot add one the directory never vouched for); and
 what the wallet authenticates with (jwks/jwks_uri, tls_client_auth_subject_dn) comes from the
-statement only. When the statement names no token_endpoint_auth_method the request may choose
-one, but only with those credentials. Metadata is checked by ``gateway.oauth.client_metadata``.
+statement only. A UK Open Banking Directory SSA names them its own way (``statement_metadata``
+maps them) and follows UK OB's rules: the request may register some of the statement's
+``software_redirect_uris`` (all of them when it names none), and scope ``accounts`` needs the
+AISP role when the statement lists ``software_roles``. When the statement names no
+token_endpoint_auth_method the request may choose one, but only with those credentials.
+Metadata is checked by ``gateway.oauth.client_metadata``.
 The registration access token is returned once per call, rotated on each management call and
 stored only as a hash.
 """
@@ -26,10 +30,20 @@ from gateway.client_address import request_client_address
 from gateway.clock import utc
 from gateway.errors import OAuthError
 from gateway.limiter.endpoints import limit_endpoint
-from gateway.oauth.client_metadata import InvalidClientMetadataError, InvalidRedirectUriError, client_from_metadata
+from gateway.oauth.client_metadata import (
+    DEFAULT_SCOPE,
+    InvalidClientMetadataError,
+    InvalidRedirectUriError,
+    client_from_metadata,
+)
 from gateway.oauth.clients import Client, ClientNotFoundError
 from gateway.oauth.deregistration import Deregistration, deregister
-from gateway.oauth.directory import InvalidSoftwareStatementError, trusted_directory_jwks, verify_software_statement
+from gateway.oauth.directory import (
+    InvalidSoftwareStatementError,
+    statement_metadata,
+    trusted_directory_jwks,
+    verify_software_statement,
+)
 from gateway.settings import Settings
 
 if TYPE_CHECKING:
@@ -87,17 +101,18 @@ def _apply_statement(doc: dict[str, Any], services: Services) -> dict[str, Any]:
             "software_statement is required: a JWT signed by the trusted directory", path="software_statement"
         )
     settings = services.settings
-    claims = verify_software_statement(
+    raw = verify_software_statement(
         statement,
         trusted_directory_jwks(settings),
         issuer=settings.directory_issuer,
         now=services.clock(),
         leeway=settings.clock_skew,
     )
+    claims = statement_metadata(raw)
     if "redirect_uris" not in claims:
         raise InvalidSoftwareStatementError(
-            "software_statement names no redirect_uris: the request cannot supply them, "
-            "the trusted directory must vouch for each one",
+            "software_statement names no redirect_uris (nor UK OB software_redirect_uris): the request cannot "
+            "supply them, the trusted directory must vouch for each one",
             path="software_statement.redirect_uris",
         )
     # The wallet's keys and certificate subject are what the directory vouches for: only the
@@ -110,7 +125,37 @@ def _apply_statement(doc: dict[str, Any], services: Services) -> dict[str, Any]:
             )
     merged = {k: v for k, v in doc.items() if k != "software_statement" and k not in _CREDENTIAL_CLAIMS}
     merged.update({k: claims[k] for k in (*_STATEMENT_CLAIMS, *_CREDENTIAL_CLAIMS) if k in claims})
+    if "software_redirect_uris" in raw:
+        merged["redirect_uris"] = _chosen_redirect_uris(doc.get("redirect_uris"), raw["software_redirect_uris"])
+    if "software_roles" in raw:
+        _check_roles(raw["software_roles"], merged)
     return merged
+
+
+def _chosen_redirect_uris(requested: Any, vouched: list[str]) -> list[str]:
+    """UK OB: the request's redirect URIs, each one of the statement's; the statement's when it names none."""
+    if requested is None:
+        return vouched
+    if not isinstance(requested, list) or not all(isinstance(u, str) for u in requested):
+        raise InvalidClientMetadataError("redirect_uris must be a list of strings", path="redirect_uris")
+    for i, uri in enumerate(requested):
+        if uri not in vouched:
+            raise InvalidRedirectUriError(
+                f"redirect_uris[{i}] {uri!r} is not one of the software statement's software_redirect_uris",
+                path=f"redirect_uris[{i}]",
+            )
+    return requested
+
+
+def _check_roles(roles: list[str], metadata: dict[str, Any]) -> None:
+    """UK OB: account information (scope ``accounts``, which is also the default) needs the AISP role."""
+    scope = metadata.get("scope", DEFAULT_SCOPE)
+    if isinstance(scope, str) and "accounts" in scope.split() and "AISP" not in roles:
+        raise InvalidClientMetadataError(
+            f"scope {scope!r} includes 'accounts', which needs the AISP role; "
+            f"the software statement's software_roles are {roles}",
+            path="scope",
+        )
 
 
 def _client_response(client: Client, settings: Settings, **extra: Any) -> dict[str, Any]:

@@ -55,6 +55,7 @@ refresh_tokens = Table(
     Column("revoked_at", Float, nullable=True),
     Index("ix_oauth_refresh_tokens_consent_id", "consent_id"),
     Index("ix_oauth_refresh_tokens_grant_id", "grant_id"),
+    Index("ix_oauth_refresh_tokens_client_id", "client_id"),  # migration 0009
 )
 
 access_tokens = Table(
@@ -69,6 +70,7 @@ access_tokens = Table(
     Index("ix_oauth_access_tokens_consent_id", "consent_id"),
     Index("ix_oauth_access_tokens_grant_id", "grant_id"),
     Index("ix_oauth_access_tokens_expires_at", "expires_at"),
+    Index("ix_oauth_access_tokens_client_id", "client_id"),  # migration 0009
 )
 
 OAUTH_TABLES = (par_requests, codes, refresh_tokens, access_tokens)
