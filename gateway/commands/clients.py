@@ -16,27 +16,19 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
-from consent.changes import ConsentChanges
 from consent.model import Actor
-from consent.sql import SqlConsentStore
 from gateway.cli import UserFacingError, read_json_file, settings_from_args
-from gateway.clock import Clock, system_clock, utc
-from gateway.consent_cache import ConsentCache
+from gateway.clock import system_clock, utc
+from gateway.commands.live_store import TOLD, live_store, not_told, unusable
 from gateway.errors import GatewayError
 from gateway.oauth.client_metadata import client_from_metadata
 from gateway.oauth.clients import AUTH_METHODS, GRANT_TYPES, Client, ClientNotFoundError, ClientStore
-from gateway.oauth.consent_events import ConsentTokenRevoker
 from gateway.oauth.deregistration import DELETED_BY_BANK, Deregistered, Deregistration, deregister
-from gateway.oauth.revocation import RevocationList
-from gateway.oauth.store import OAuthStore
 from gateway.settings import Settings, env_name
 
 T = TypeVar("T")
-_REDIS_TIMEOUT = 5.0  # seconds to connect to Redis
 _BANK_ACTOR = "walletgate clients delete"  # the actor_id a consent it revokes records (actor: the bank)
 
 
@@ -100,7 +92,7 @@ def _with_store(settings: Settings, action: Callable[[ClientStore], Awaitable[T]
         try:
             return await action(ClientStore(engine))
         except (SQLAlchemyError, OSError) as exc:
-            raise _unusable(exc) from None
+            raise unusable(exc) from None
         finally:
             await engine.dispose()
 
@@ -177,14 +169,15 @@ def run_delete(args: argparse.Namespace) -> int:
     consents = _count(done.consents_revoked, "consent")
     print(f"deleted client {done.client_id}: {consents} revoked, {_count(denied, 'access token')} put on the deny-list")
     if settings.redis_url:
-        print("every running gateway that shares this Redis was told at once")
+        print(TOLD)
     else:
         print(
-            f"{env_name('redis_url')} is not set, so running gateways were not told: each refuses the wallet's "
-            f"user tokens once its cached copy of the consent expires ({env_name('consent_cache_ttl')}: "
-            f"{settings.consent_cache_ttl:g} s) and accepts its client_credentials tokens until they expire "
-            f"({env_name('access_token_ttl')}: at most {settings.access_token_ttl} s) or it restarts; "
-            "its refresh tokens are refused at once"
+            not_told(
+                "each refuses the wallet's user tokens once its cached copy of the consent expires "
+                f"({env_name('consent_cache_ttl')}: {settings.consent_cache_ttl:g} s) and accepts its "
+                f"client_credentials tokens until they expire ({env_name('access_token_ttl')}: at most "
+                f"{settings.access_token_ttl} s) or it restarts; its refresh tokens are refused at once"
+            )
         )
     return 0
 
@@ -193,64 +186,16 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-class _CountingDenyList(RevocationList):
-    """The deny-list, counting the distinct access tokens this command puts on it."""
-
-    def __init__(self, clock: Clock, redis: Any | None) -> None:
-        super().__init__(clock, redis)
-        self.jtis: set[str] = set()
-
-    async def revoke(self, jti: str, until: float) -> None:
-        await super().revoke(jti, until)
-        self.jtis.add(jti)
-
-
 async def _delete(settings: Settings, client_id: str) -> tuple[Deregistered, int]:
-    """Deregister with what a running gateway would use: its database, its Redis (when set) and the
-    same subscribers to consent changes (token revocation, then consent-cache invalidation)."""
-    from consent.db import open_engine
-    from policies import load_policies
-
-    policies = load_policies(settings.policies_dir)
-    engine = open_engine(settings.effective_database_url)
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=_REDIS_TIMEOUT) if settings.redis_url else None
-    changes = ConsentChanges()
-    consents = SqlConsentStore(
-        engine, policies, system_clock, changes=changes, awaiting_authorisation_ttl=settings.awaiting_authorisation_ttl
-    )
-    tokens = OAuthStore(engine)
-    denied = _CountingDenyList(system_clock, redis)
-    changes.subscribe(ConsentTokenRevoker(tokens, denied, system_clock))  # as the gateway subscribes them
-    changes.subscribe(ConsentCache(consents, ttl=settings.consent_cache_ttl, redis=redis).on_change)
-    try:
-        if redis is not None:
-            await redis.ping()  # before anything changes: running gateways must hear of all of it
+    """Deregister with what a running gateway would use (``live_store``): its database, its Redis (when
+    set) and the same subscribers to consent changes."""
+    async with live_store(settings) as live:
         parts = Deregistration(
-            ClientStore(engine), consents, tokens, denied, system_clock, Actor.BANK, _BANK_ACTOR, DELETED_BY_BANK
-        )
-        done = await deregister(client_id, parts)
-        return done, len(denied.jtis)
-    except ClientNotFoundError:
-        raise UserFacingError(f"no client {client_id!r}") from None
-    except (RedisError, SQLAlchemyError, OSError) as exc:
-        raise _unusable(exc) from None
-    finally:
-        if redis is not None:
-            await redis.aclose()
-        await engine.dispose()
-
-
-def _unusable(exc: Exception) -> UserFacingError:
-    """One line for a database or Redis that cannot be reached or used."""
-    if isinstance(exc, RedisError):
-        return UserFacingError(f"cannot use Redis ({env_name('redis_url')}): {_first_line(exc)}")
-    if isinstance(exc, OperationalError | ProgrammingError):
-        return UserFacingError(f"the database is not ready ({_first_line(exc.orig)}); run `walletgate migrate` first")
-    if isinstance(exc, DBAPIError):
-        return UserFacingError(f"the database refused ({env_name('database_url')}): {_first_line(exc.orig)}")
-    return UserFacingError(f"cannot reach the database ({env_name('database_url')}): {_first_line(exc)}")
-
-
-def _first_line(exc: BaseException | None) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0] if text else 'no detail'}"
+            ClientStore(live.engine), live.consents, live.tokens, live.denied, system_clock, Actor.BANK,
+            _BANK_ACTOR, DELETED_BY_BANK,
+        )  # fmt: skip
+        try:
+            done = await deregister(client_id, parts)
+        except ClientNotFoundError:
+            raise UserFacingError(f"no client {client_id!r}") from None
+        return done, len(live.denied.jtis)

@@ -1,4 +1,9 @@
-"""``walletgate consents verify|sweep``: check the event hash chain; expire lapsed consents now."""
+"""``walletgate consents verify|sweep``: check the event hash chain; expire lapsed consents now.
+
+The sweep changes consents as a running gateway's own sweep does (``gateway.commands.live_store``): the
+expired consents' access tokens go on the deny-list and their refresh tokens are revoked, and with Redis
+configured every running gateway hears of it at once (deny-list and consent cache).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ from consent.model import ChainBreak
 from consent.sql import SqlConsentStore
 from gateway.cli import settings_from_args
 from gateway.clock import system_clock
-from gateway.settings import Settings
+from gateway.commands.live_store import TOLD, live_store, not_told
+from gateway.settings import Settings, env_name
 from policies import load_policies
 
 
@@ -25,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     verify.set_defaults(handler=run_verify)
     sweep = actions.add_parser(
         "sweep", help="expire lapsed consents now", description="Expire AWAU consents past their wait and "
-        "AUTH/PAUS consents past their expiry, recording an event for each.",
+        "AUTH/PAUS consents past their expiry, recording an event for each, and revoke their tokens. Running "
+        "gateways hear of it at once through the Redis named by WALLETGATE_REDIS_URL.",
     )  # fmt: skip
     sweep.set_defaults(handler=run_sweep)
 
@@ -47,12 +54,11 @@ async def _verify(settings: Settings) -> ChainBreak | None:
         await store.engine.dispose()
 
 
-async def _sweep(settings: Settings) -> int:
-    store = _store(settings)
-    try:
-        return await store.sweep_expired()
-    finally:
-        await store.engine.dispose()
+async def _sweep(settings: Settings) -> tuple[int, int]:
+    """Expire lapsed consents with what a running gateway would use; (consents expired, tokens deny-listed)."""
+    async with live_store(settings) as live:
+        expired = await live.consents.sweep_expired()
+        return expired, len(live.denied.jtis)
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -68,6 +74,20 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_sweep(args: argparse.Namespace) -> int:
-    expired = asyncio.run(_sweep(settings_from_args(args, database_url=args.database_url)))
+    settings = settings_from_args(args, database_url=args.database_url)  # and WALLETGATE_REDIS_URL
+    expired, denied = asyncio.run(_sweep(settings))
     print(f"expired {expired} consent{'' if expired == 1 else 's'}")
+    if expired == 0:
+        return 0
+    # On stderr: stdout stays the one line scripts read.
+    tokens = f"{denied} access token{'' if denied == 1 else 's'} put on the deny-list"
+    if settings.redis_url:
+        print(f"{tokens}; {TOLD}", file=sys.stderr)
+    else:
+        learn = (
+            "each already refuses an expired consent's access tokens by its expiry time, keeps its cached copy of "
+            f"the consent until that expires ({env_name('consent_cache_ttl')}: {settings.consent_cache_ttl:g} s), "
+            "and puts the tokens on its own deny-list when it restarts; the refresh tokens are refused at once"
+        )
+        print(f"{tokens}; {not_told(learn)}", file=sys.stderr)
     return 0

@@ -2,13 +2,17 @@
 
 consent   create an account-access consent, push the authorization request, print the
           URL to open, and wait on the loopback redirect URI for the user's answer
-accounts  read accounts, balances and recent transactions through the gateway
+accounts  read accounts, balances and recent transactions through the gateway, with the user
+          present: each call carries ``x-fapi-customer-ip-address`` (FAPI: sent when the customer
+          is present), so it does not count against the consent's unattended daily frequency;
+          ``--unattended`` reads as a background refresh does, without it
 """
 
 from __future__ import annotations
 
 import argparse
 import http.server
+import ipaddress
 import sys
 import threading
 import urllib.parse
@@ -79,9 +83,20 @@ def cmd_callback(wallet: Wallet, args: argparse.Namespace) -> int:
     return 0
 
 
+def _ip_address(text: str) -> str:
+    """An ``--customer-ip`` value: an IPv4 or IPv6 address, as FAPI's header carries it."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IP address") from None
+
+
 def cmd_accounts(wallet: Wallet, args: argparse.Namespace) -> int:
+    # The person who ran the command is at this machine: the calls are attended (FAPI 2.0 sends the
+    # customer's IP address when the customer is present), unless asked to read as a background job.
+    present = {} if args.unattended else {"x-fapi-customer-ip-address": args.customer_ip}
     token = wallet.access_token()
-    listing = wallet.api("GET", f"{AISP}/accounts", token)
+    listing = wallet.api("GET", f"{AISP}/accounts", token, extra=present)
     if listing.status != 200:
         print(f"refused: {listing.status} {listing.body}", file=sys.stderr)
         return 1
@@ -89,7 +104,7 @@ def cmd_accounts(wallet: Wallet, args: argparse.Namespace) -> int:
         account_id = account["AccountId"]
         kind, currency = account.get("AccountSubType", ""), account.get("Currency", "")
         print(f"{account_id}  {kind}  {currency}  {account.get('Nickname', '')}")
-        balances = wallet.api("GET", f"{AISP}/accounts/{account_id}/balances", token)
+        balances = wallet.api("GET", f"{AISP}/accounts/{account_id}/balances", token, extra=present)
         if balances.status == 200:
             for balance in balances.body["Data"].get("Balance", []):
                 amount = balance["Amount"]
@@ -97,7 +112,7 @@ def cmd_accounts(wallet: Wallet, args: argparse.Namespace) -> int:
                 print(f"    balance {balance['Type']}: {sign} {amount['Amount']} {amount['Currency']}")
         else:
             print(f"    balances refused: {balances.status}")
-        txns = wallet.api("GET", f"{AISP}/accounts/{account_id}/transactions", token)
+        txns = wallet.api("GET", f"{AISP}/accounts/{account_id}/transactions", token, extra=present)
         if txns.status == 200:
             rows = txns.body["Data"].get("Transaction", [])
             print(f"    {len(rows)} transactions on the first page")
@@ -128,6 +143,21 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(handler=cmd_callback)
     p = sub.add_parser("accounts", help="read accounts, balances and transactions")
     p.add_argument("--show", type=int, default=5, help="transactions to print per account")
+    present = p.add_mutually_exclusive_group()
+    present.add_argument(
+        "--customer-ip",
+        type=_ip_address,
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="the IP address of the user at the keyboard, sent as x-fapi-customer-ip-address (default: 127.0.0.1, "
+        "this machine's loopback: the user runs the command here)",
+    )
+    present.add_argument(
+        "--unattended",
+        action="store_true",
+        help="read as a background refresh does, the user absent (no x-fapi-customer-ip-address): the calls "
+        "count against the consent's daily frequency per operation",
+    )
     p.set_defaults(handler=cmd_accounts)
     args = parser.parse_args(argv)
     try:

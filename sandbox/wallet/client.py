@@ -23,6 +23,7 @@ from sandbox.wallet.proofs import client_assertion, dpop_proof, new_dpop_key, pk
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 AISP = "/open-banking/v4.0/aisp"
+RETRY_WAIT_LIMIT = 2  # seconds: a read refused by a per-second rate limit is sent again once after its Retry-After
 
 
 class WalletError(Exception):
@@ -45,6 +46,14 @@ def _request(method: str, url: str, headers: dict[str, str], data: bytes | None 
         raw, status, got = err.read(), err.code, err.headers
     body: Any = json.loads(raw) if raw and "json" in (got.get("content-type") or "") else raw.decode(errors="replace")
     return HttpResult(status, {k.lower(): v for k, v in got.items()}, body)
+
+
+def _short_retry_after(result: HttpResult) -> int | None:
+    """The seconds a 429 asks to wait when it is worth waiting once (``RETRY_WAIT_LIMIT`` at most)."""
+    wait = result.headers.get("retry-after", "")
+    if result.status != 429 or not wait.isdigit() or int(wait) > RETRY_WAIT_LIMIT:
+        return None
+    return int(wait)
 
 
 class Wallet:
@@ -119,7 +128,12 @@ class Wallet:
         if body is not None:
             headers["Content-Type"] = "application/json"
             data = json.dumps(body).encode()
-        return self._dpop_call(method, url, headers, data, token)
+        result = self._dpop_call(method, url, headers, data, token)
+        wait = _short_retry_after(result) if method == "GET" else None
+        if wait is not None:  # a per-second rate: a person would not notice the wait (a daily quota's is hours)
+            time.sleep(wait)
+            result = self._dpop_call(method, url, {**headers, "x-fapi-interaction-id": str(uuid.uuid4())}, data, token)
+        return result
 
     # -- the flow --------------------------------------------------------------------------
 
