@@ -3,11 +3,14 @@ of a small bank, and a wallet that registered itself with ``POST /register`` and
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 from starlette.testclient import TestClient
 
@@ -85,6 +88,27 @@ def running_stack(folder: Path, settings_factory: Any, clock: FrozenClock, **ove
             yield gateway
         finally:
             gateway.run(gateway.bank.cleanup)
+
+
+UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+
+def clear_walletgate_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command reads the environment: only its flags (and what a test sets) may configure it."""
+    for name in os.environ:
+        if name.startswith("WALLETGATE_") and not name.startswith("WALLETGATE_TEST_"):
+            monkeypatch.delenv(name)
+
+
+def stack_sharing_redis(
+    folder: Path, settings_factory: Any, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Gateway]:
+    """A gateway on Redis, caching consents for a minute (only Redis can tell it anything sooner), its
+    clock the wall clock's as a command's is; the command's environment names the same Redis, as a
+    deployment's does."""
+    monkeypatch.setenv("WALLETGATE_REDIS_URL", redis_url)
+    clock = FrozenClock(time.time())
+    yield from running_stack(folder, settings_factory, clock, redis_url=redis_url, consent_cache_ttl=60.0)
 
 
 def register(gateway: Gateway) -> Registered:

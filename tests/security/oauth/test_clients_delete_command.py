@@ -7,7 +7,6 @@ deregistration reason, and what it was granted stops working at the gateway (wit
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,26 +19,25 @@ from gateway.clock import FrozenClock
 from tests.security.oauth.conftest import refused
 from tests.security.oauth.deregistration import (
     CONSENTS,
+    UNREACHABLE_REDIS,
     Grants,
     Registered,
     call_api,
+    clear_walletgate_environment,
     hold_grants,
     introspect,
     register,
     running_stack,
+    stack_sharing_redis,
 )
 from tests.unit.oauth.harness import Gateway
 
-UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 UNREACHABLE_DATABASE = "postgresql://postgres@127.0.0.1:1/walletgate"
 
 
 @pytest.fixture(autouse=True)
 def _no_walletgate_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The command reads the environment: only its flags may configure it here."""
-    for name in os.environ:
-        if name.startswith("WALLETGATE_") and not name.startswith("WALLETGATE_TEST_"):
-            monkeypatch.delenv(name)
+    clear_walletgate_environment(monkeypatch)
 
 
 @pytest.fixture
@@ -50,12 +48,7 @@ def stack(tmp_path, settings_factory) -> Iterator[Gateway]:
 
 @pytest.fixture
 def shared_stack(tmp_path, settings_factory, redis_url, monkeypatch) -> Iterator[Gateway]:
-    """A gateway on Redis, caching consents for a minute (only Redis can tell it anything sooner); the
-    command's environment names the same Redis, as a deployment's does."""
-    monkeypatch.setenv("WALLETGATE_REDIS_URL", redis_url)
-    yield from running_stack(
-        tmp_path, settings_factory, FrozenClock(time.time()), redis_url=redis_url, consent_cache_ttl=60.0
-    )
+    yield from stack_sharing_redis(tmp_path, settings_factory, redis_url, monkeypatch)
 
 
 def clients_delete(gateway: Gateway, client_id: str) -> int:

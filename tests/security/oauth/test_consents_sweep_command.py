@@ -10,7 +10,6 @@ never expired again by a gateway, so anything the command leaves out is left out
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,19 +21,24 @@ from consent.model import ConsentStatus, NewConsent
 from gateway.cli import main
 from gateway.clock import FrozenClock
 from tests.security.oauth.conftest import refused
-from tests.security.oauth.deregistration import call_api, introspect, log_in, register, running_stack
+from tests.security.oauth.deregistration import (
+    UNREACHABLE_REDIS,
+    call_api,
+    clear_walletgate_environment,
+    introspect,
+    log_in,
+    register,
+    running_stack,
+    stack_sharing_redis,
+)
 from tests.unit.oauth.harness import Gateway, Wallet
 
-UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 LIFETIME = 2.0  # seconds from the consent's authorisation to its expiry
 
 
 @pytest.fixture(autouse=True)
 def _no_walletgate_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The command reads the environment: only its flags may configure it here."""
-    for name in os.environ:
-        if name.startswith("WALLETGATE_") and not name.startswith("WALLETGATE_TEST_"):
-            monkeypatch.delenv(name)
+    clear_walletgate_environment(monkeypatch)
 
 
 @pytest.fixture
@@ -45,12 +49,7 @@ def stack(tmp_path, settings_factory) -> Iterator[Gateway]:
 
 @pytest.fixture
 def shared_stack(tmp_path, settings_factory, redis_url, monkeypatch) -> Iterator[Gateway]:
-    """A gateway on Redis, caching consents for a minute (only Redis can tell it anything sooner); the
-    command's environment names the same Redis, as a deployment's does."""
-    monkeypatch.setenv("WALLETGATE_REDIS_URL", redis_url)
-    yield from running_stack(
-        tmp_path, settings_factory, FrozenClock(time.time()), redis_url=redis_url, consent_cache_ttl=60.0
-    )
+    yield from stack_sharing_redis(tmp_path, settings_factory, redis_url, monkeypatch)
 
 
 @dataclass
