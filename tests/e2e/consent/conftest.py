@@ -74,12 +74,18 @@ class Wallet:
         return self.client.request(method, path, headers=headers, **kwargs)
 
 
+def serving(settings_factory: Callable[..., Any], database_url: str, **options: Any) -> Iterator[TestClient]:
+    """The gateway app on a migrated ``database_url``; ``options`` go to the TestClient
+    (``raise_server_exceptions=False``: a crash answers 500 as a server would, not a raise)."""
+    upgrade(database_url)
+    app = create_app(settings_factory(database_url=database_url))
+    with TestClient(app, **options) as client:
+        yield client
+
+
 @pytest.fixture
 def gateway(settings_factory: Callable[..., Any], sqlite_url: str) -> Iterator[TestClient]:
-    upgrade(sqlite_url)
-    app = create_app(settings_factory(database_url=sqlite_url))
-    with TestClient(app) as client:
-        yield client
+    yield from serving(settings_factory, sqlite_url)
 
 
 @pytest.fixture

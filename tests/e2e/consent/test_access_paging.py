@@ -10,21 +10,16 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from consent.migrate import upgrade
 from consent.model import AccessPosition
-from gateway.app import create_app
-from tests.e2e.consent.conftest import Wallet
+from tests.e2e.consent.conftest import Wallet, serving
 from tests.e2e.consent.test_user_api import ME, User, _authorised
 from tests.support.records import access_record
 
 
 @pytest.fixture
 def gateway(settings_factory: Callable[..., Any], database_url: str) -> Iterator[TestClient]:
-    """As in ``conftest``, on both databases, answering as a server would (a crash is a 500, not a raise)."""
-    upgrade(database_url)
-    app = create_app(settings_factory(database_url=database_url))
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client
+    """On both databases, answering as a server would (a crash is a 500, not a raise)."""
+    yield from serving(settings_factory, database_url, raise_server_exceptions=False)
 
 
 @pytest.fixture

@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from consent.migrate import upgrade
-from gateway.app import create_app
-from tests.e2e.consent.conftest import Wallet
+from tests.e2e.consent.conftest import Wallet, serving
 from tests.e2e.consent.test_user_api import ME, User, _authorised
 
 A_CONSENT_ID = "0b7f7a3e-2d4c-4f7e-9a51-3c2b1d0e9f8a"
@@ -20,11 +18,8 @@ A_CONSENT_ID = "0b7f7a3e-2d4c-4f7e-9a51-3c2b1d0e9f8a"
 
 @pytest.fixture
 def gateway(settings_factory: Callable[..., Any], database_url: str) -> Iterator[TestClient]:
-    """As in ``conftest``, on both databases, answering as a server would (a crash is a 500, not a raise)."""
-    upgrade(database_url)
-    app = create_app(settings_factory(database_url=database_url))
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client
+    """On both databases, answering as a server would (a crash is a 500, not a raise)."""
+    yield from serving(settings_factory, database_url, raise_server_exceptions=False)
 
 
 @pytest.fixture
