@@ -241,12 +241,17 @@ class OAuthStore:
         return [(row.jti, row.expires_at) for row in rows]
 
     async def sweep(self, before: float) -> int:
-        """Delete codes, pushed requests and access-token records that expired before ``before``."""
+        """Delete codes, pushed requests and access-token records that expired before ``before``, and
+        refresh tokens revoked before it: a refresh token has no expiry of its own (it lives as long as its
+        consent), so revocation is its end, and one presented after its row is gone is refused as unknown
+        (the same ``invalid_grant``)."""
         removed = 0
         async with self.engine.begin() as conn:
             for table in (codes, par_requests, access_tokens):
                 result = await conn.execute(delete(table).where(table.c.expires_at < before))
                 removed += result.rowcount
+            result = await conn.execute(delete(refresh_tokens).where(refresh_tokens.c.revoked_at < before))
+            removed += result.rowcount
         return removed
 
     async def revoked_access(self, now: float) -> list[tuple[str, float]]:

@@ -10,7 +10,7 @@ from consent.db import open_engine
 from consent.migrate import upgrade
 from gateway.oauth.errors import InvalidRequestUriError
 from gateway.oauth.revocation import RevocationList, revoke_tokens
-from gateway.oauth.store import CodeGrant, CodeReusedError, OAuthStore, digest
+from gateway.oauth.store import CodeGrant, CodeReusedError, OAuthStore, RefreshGrant, digest
 
 NOW = 1_790_000_000.0
 
@@ -109,3 +109,28 @@ async def test_sweep_removes_only_what_expired_before_the_cut(store):
     assert await store.sweep(NOW) == 2
     assert isinstance(await store.redeem_code("live-code", NOW), CodeGrant)
     assert [jti for jti, _ in await store.revoke_by(now=NOW, consent_id="c1")] == ["jti-live"]
+
+
+def refresh(token: str) -> RefreshGrant:
+    return RefreshGrant(
+        token_hash=digest(token),
+        client_id="w1",
+        user_id="alice",
+        consent_id="c1",
+        grant_id=digest(f"code-of-{token}"),
+        scope="openid accounts",
+        cnf_jkt=None,
+        cnf_x5t=None,
+        revoked_at=None,
+    )
+
+
+async def test_sweep_removes_refresh_tokens_revoked_before_the_cut_and_keeps_the_others(store):
+    for token in ("rt-live", "rt-revoked-long-ago", "rt-revoked-lately"):
+        await store.create_refresh(refresh(token), issued_at=NOW - 100)
+    await store.revoke_refresh(digest("rt-revoked-long-ago"), NOW - 10)
+    await store.revoke_refresh(digest("rt-revoked-lately"), NOW + 10)
+    assert await store.sweep(NOW) == 1
+    assert await store.get_refresh("rt-revoked-long-ago") is None
+    assert (await store.get_refresh("rt-revoked-lately")).revoked_at == NOW + 10
+    assert (await store.get_refresh("rt-live")).revoked_at is None
