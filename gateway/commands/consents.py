@@ -11,12 +11,14 @@ import argparse
 import asyncio
 import sys
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from consent.db import open_engine
 from consent.model import ChainBreak
 from consent.sql import SqlConsentStore
 from gateway.cli import settings_from_args
 from gateway.clock import system_clock
-from gateway.commands.live_store import TOLD, live_store, not_told
+from gateway.commands.live_store import TOLD, live_store, not_told, unusable
 from gateway.settings import Settings, env_name
 from policies import load_policies
 
@@ -50,6 +52,8 @@ async def _verify(settings: Settings) -> ChainBreak | None:
     store = _store(settings)
     try:
         return await store.verify_chain()
+    except (SQLAlchemyError, OSError) as exc:
+        raise unusable(exc) from None
     finally:
         await store.engine.dispose()
 

@@ -66,3 +66,12 @@ def test_sweep_expires_consents_waiting_too_long(url: str, capsys: pytest.Captur
     assert main(["consents", "--database-url", url, "sweep"]) == 0
     assert capsys.readouterr().out.strip() == "expired 3 consents"
     assert main(["consents", "--database-url", url, "verify"]) == 0
+
+
+@pytest.mark.parametrize("action", ["verify", "sweep"])
+def test_an_unreachable_database_is_one_line(action: str, capsys: pytest.CaptureFixture[str]) -> None:
+    url = "postgresql://postgres@127.0.0.1:1/walletgate"  # nothing listens on port 1
+    assert main(["consents", "--database-url", url, action]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("walletgate: cannot reach the database (WALLETGATE_DATABASE_URL): ConnectionRefusedError: ")
+    assert err.count("\n") == 1
