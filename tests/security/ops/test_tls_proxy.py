@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import ssl
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,7 +20,7 @@ from urllib.parse import unquote
 import pytest
 
 from gateway.settings import Settings
-from tests.integration.ops.nginx import NGINX, Issued, NginxConfig, issue, make_ca
+from tests.integration.ops.nginx import NGINX, Issued, NginxConfig, issue, make_ca, wait_for_listener
 from tests.support.servers import free_port
 
 pytestmark = [
@@ -86,7 +84,7 @@ def proxy(tmp_path: Path) -> Iterator[Proxy]:
     log = (tmp_path / "nginx.log").open("wb")
     nginx = subprocess.Popen(config.command("-g", "daemon off;"), stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_for(port, nginx)
+        wait_for_listener(port, nginx)
         yield Proxy(
             port,
             ca.cert_pem,
@@ -100,18 +98,6 @@ def proxy(tmp_path: Path) -> Iterator[Proxy]:
         log.close()
         upstream.shutdown()
         upstream.server_close()
-
-
-def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "nginx exited at start-up"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("nginx did not listen in time")
 
 
 def test_a_forged_certificate_header_without_a_certificate_is_dropped(proxy: Proxy) -> None:
